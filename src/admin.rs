@@ -1,0 +1,412 @@
+//! The operator: admin login and everything only the admin may do.
+//!
+//! Owns [`Admin`] (a verified admin token) and its operations on apps and
+//! seats. The admin account lives in the configuration, never in the
+//! database. It must never hand out an API key except on create/rotate,
+//! and never remove a seat that is held or booked.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::auth::{TokenKind, generate_api_key, hash_secret, normalize_origin};
+use crate::clock::{UnixMillis, millis};
+use crate::engine::{AppState, Engine, Inner, SeatEntry};
+use crate::error::{AdminError, AuthError, CancelError, LoginError, StorageError};
+use crate::locks::LockTable;
+use crate::model::{AppInfo, AppUpdate, Booking, CreatedApp, NewApp, NewSeat};
+use crate::secret::Secret;
+use crate::storage::{AppRecord, SeatRecord, SeatStatus};
+use crate::validate::{self, InvalidInput};
+
+/// Most allowed origins per app.
+pub const MAX_ORIGINS: usize = 32;
+
+/// A verified admin token. Every operation re-checks its expiry.
+#[derive(Clone)]
+pub struct Admin {
+    inner: Arc<Inner>,
+    expires_at: UnixMillis,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Logs the admin in and returns an admin token (24 h by default).
+    /// Wrong email and wrong password give the same error after the same
+    /// argon2 work.
+    ///
+    /// # Errors
+    /// [`LoginError::InvalidCredentials`], [`LoginError::InvalidInput`] for
+    /// an over-long email or password.
+    pub fn admin_login(&self, email: &str, password: &str) -> Result<Secret, LoginError> {
+        if email.len() > 254 || password.len() > 512 {
+            return Err(InvalidInput::new("credentials", "too long").into());
+        }
+        let cfg = &self.inner.config;
+        // Always pay the verify, so a wrong email takes as long as a wrong password.
+        let password_ok = self
+            .inner
+            .hasher
+            .verify(password, cfg.admin_password_hash.expose());
+        let email_ok = email.trim().eq_ignore_ascii_case(cfg.admin_email.trim());
+        if !(password_ok && email_ok) {
+            return Err(LoginError::InvalidCredentials);
+        }
+        let now = self.inner.now();
+        let token = self
+            .inner
+            .signer
+            .issue(
+                TokenKind::Admin,
+                &cfg.admin_email.trim().to_ascii_lowercase(),
+                now / 1000,
+                millis(cfg.admin_token_ttl) / 1000,
+            )
+            .map_err(|_| LoginError::Storage(StorageError("token signing failed".into())))?;
+        Ok(Secret::new(token))
+    }
+
+    /// Verifies an admin token.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] (forged, user token, other algorithm),
+    /// [`AuthError::TokenExpired`].
+    pub fn admin(&self, token: &str) -> Result<Admin, AuthError> {
+        let now_s = self.inner.now() / 1000;
+        let verified = self.inner.signer.verify(TokenKind::Admin, token, now_s)?;
+        if !verified
+            .subject
+            .eq_ignore_ascii_case(self.inner.config.admin_email.trim())
+        {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(Admin {
+            inner: Arc::clone(&self.inner),
+            expires_at: verified.expires_at_s.saturating_mul(1000),
+        })
+    }
+}
+
+fn info(rec: &AppRecord) -> AppInfo {
+    AppInfo {
+        app_id: rec.app_id.clone(),
+        name: rec.name.clone(),
+        allowed_origins: rec.allowed_origins.clone(),
+        active: rec.active,
+        created_at: rec.created_at,
+        updated_at: rec.updated_at,
+    }
+}
+
+fn origins(list: &[&str]) -> Result<Vec<String>, InvalidInput> {
+    if list.is_empty() || list.len() > MAX_ORIGINS {
+        return Err(InvalidInput::new(
+            "allowed_origins",
+            "must list 1..=32 origins",
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for o in list {
+        let n = normalize_origin(o)?;
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+impl Admin {
+    fn check(&self) -> Result<UnixMillis, AuthError> {
+        let now = self.inner.now();
+        if now >= self.expires_at {
+            return Err(AuthError::TokenExpired);
+        }
+        Ok(now)
+    }
+
+    fn app_state(&self, app_id: &str) -> Result<Arc<AppState>, AdminError> {
+        validate::id("app_id", app_id)?;
+        self.inner.app_state(app_id).ok_or(AdminError::AppNotFound)
+    }
+
+    /// Creates an app and returns its API key in plaintext, once.
+    ///
+    /// # Errors
+    /// [`AdminError::AppAlreadyExists`], [`AdminError::InvalidInput`],
+    /// [`AdminError::Auth`], [`AdminError::Storage`].
+    pub fn create_app(&self, new: &NewApp<'_>) -> Result<CreatedApp, AdminError> {
+        let now = self.check()?;
+        validate::app_id(new.app_id)?;
+        let name = validate::display_name(new.name)?;
+        let allowed_origins = origins(new.allowed_origins)?;
+        let api_key = generate_api_key().map_err(|_| AdminError::RandomFailure)?;
+        let rec = AppRecord {
+            app_id: new.app_id.to_owned(),
+            name,
+            allowed_origins,
+            active: true,
+            api_key_hash: hash_secret(api_key.expose()),
+            created_at: now,
+            updated_at: now,
+        };
+        let _guard = self.inner.admin_lock.lock();
+        self.inner.storage.write(|tx| {
+            if tx.app(&rec.app_id)?.is_some() {
+                return Err(AdminError::AppAlreadyExists);
+            }
+            tx.put_app(&rec)?;
+            Ok(())
+        })?;
+        let app = info(&rec);
+        self.inner.apps.insert(
+            rec.app_id.clone().into_boxed_str(),
+            Arc::new(AppState::new(rec)),
+        );
+        Ok(CreatedApp { app, api_key })
+    }
+
+    /// Every app, in id order.
+    ///
+    /// # Errors
+    /// [`AdminError::Auth`], [`AdminError::Storage`].
+    pub fn list_apps(&self) -> Result<Vec<AppInfo>, AdminError> {
+        self.check()?;
+        Ok(self
+            .inner
+            .storage
+            .read()?
+            .apps()?
+            .iter()
+            .map(info)
+            .collect())
+    }
+
+    /// One app.
+    ///
+    /// # Errors
+    /// [`AdminError::AppNotFound`], [`AdminError::Auth`].
+    pub fn get_app(&self, app_id: &str) -> Result<AppInfo, AdminError> {
+        self.check()?;
+        Ok(info(&self.app_state(app_id)?.record.read()))
+    }
+
+    /// Changes an app's name and/or allowed origins. Contexts authenticated
+    /// with a removed origin stop working at once.
+    ///
+    /// # Errors
+    /// [`AdminError::AppNotFound`], [`AdminError::InvalidInput`],
+    /// [`AdminError::Auth`], [`AdminError::Storage`].
+    pub fn update_app(&self, app_id: &str, update: &AppUpdate<'_>) -> Result<AppInfo, AdminError> {
+        let name = update.name.map(validate::display_name).transpose()?;
+        let allowed = update.allowed_origins.map(origins).transpose()?;
+        self.modify(app_id, |rec| {
+            if let Some(name) = name {
+                rec.name = name;
+            }
+            if let Some(allowed) = allowed {
+                rec.allowed_origins = allowed;
+            }
+            Ok(())
+        })
+    }
+
+    /// Deactivates (`false`) or reactivates (`true`) an app. A deactivated
+    /// app's contexts fail at once; its data is kept.
+    ///
+    /// # Errors
+    /// [`AdminError::AppNotFound`], [`AdminError::Auth`], [`AdminError::Storage`].
+    pub fn set_app_active(&self, app_id: &str, active: bool) -> Result<AppInfo, AdminError> {
+        self.modify(app_id, |rec| {
+            rec.active = active;
+            Ok(())
+        })
+    }
+
+    /// Replaces an app's API key. The old key stops working at once, for
+    /// new and existing contexts alike. Returns the new key, once.
+    ///
+    /// # Errors
+    /// [`AdminError::AppNotFound`], [`AdminError::Auth`], [`AdminError::Storage`].
+    pub fn rotate_api_key(&self, app_id: &str) -> Result<Secret, AdminError> {
+        let key = generate_api_key().map_err(|_| AdminError::RandomFailure)?;
+        let hash = hash_secret(key.expose());
+        self.modify(app_id, |rec| {
+            rec.api_key_hash = hash;
+            Ok(())
+        })?;
+        Ok(key)
+    }
+
+    fn modify(
+        &self,
+        app_id: &str,
+        change: impl FnOnce(&mut AppRecord) -> Result<(), AdminError>,
+    ) -> Result<AppInfo, AdminError> {
+        let now = self.check()?;
+        let app = self.app_state(app_id)?;
+        let _guard = self.inner.admin_lock.lock();
+        let mut rec = app.record.read().clone();
+        change(&mut rec)?;
+        rec.updated_at = now;
+        self.inner.storage.write(|tx| tx.put_app(&rec))?;
+        let out = info(&rec);
+        *app.record.write() = rec;
+        app.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(out)
+    }
+
+    /// Creates seats for one entity of an app, all or none. Seat ids are
+    /// unique within the app.
+    ///
+    /// # Errors
+    /// [`AdminError::SeatAlreadyExists`] (nothing created),
+    /// [`AdminError::InvalidInput`] (empty, too many, duplicates, bad ids,
+    /// currency or attributes), [`AdminError::CapacityExceeded`],
+    /// [`AdminError::AppNotFound`], [`AdminError::Auth`], [`AdminError::Storage`].
+    pub fn create_seats(
+        &self,
+        app_id: &str,
+        entity_id: &str,
+        seats: &[NewSeat],
+    ) -> Result<usize, AdminError> {
+        self.check()?;
+        let app = self.app_state(app_id)?;
+        validate::id("entity_id", entity_id)?;
+        if seats.is_empty() || seats.len() > self.inner.config.max_seats_per_bulk {
+            return Err(InvalidInput::new("seats", "count must be 1..=max_seats_per_bulk").into());
+        }
+        let mut records = Vec::with_capacity(seats.len());
+        let mut seen = HashSet::with_capacity(seats.len());
+        for s in seats {
+            validate::id("seat_id", &s.seat_id)?;
+            if !seen.insert(s.seat_id.as_str()) {
+                return Err(InvalidInput::new("seat_id", "duplicate in request").into());
+            }
+            let currency = validate::currency(&s.currency)?;
+            for (field, value) in [
+                ("section", &s.attributes.section),
+                ("row", &s.attributes.row),
+                ("category", &s.attributes.category),
+            ] {
+                if let Some(v) = value {
+                    validate::attribute(field, v)?;
+                }
+            }
+            if s.price_minor > MAX_PRICE_MINOR {
+                return Err(InvalidInput::new("price_minor", "at most 10^15").into());
+            }
+            records.push(SeatRecord {
+                entity_id: entity_id.to_owned(),
+                price_minor: s.price_minor,
+                currency,
+                attributes: s.attributes.clone(),
+                status: SeatStatus::Available,
+                booked_by: None,
+                booking_id: None,
+            });
+        }
+        let _guard = self.inner.admin_lock.lock();
+        if self.inner.locks.seat_count() + seats.len() > LockTable::CAPACITY - 1 {
+            return Err(AdminError::CapacityExceeded);
+        }
+        self.inner.storage.write(|tx| {
+            for (s, rec) in seats.iter().zip(&records) {
+                if tx.seat(app_id, &s.seat_id)?.is_some() {
+                    return Err(AdminError::SeatAlreadyExists(s.seat_id.clone()));
+                }
+                tx.put_seat(app_id, &s.seat_id, rec)?;
+            }
+            Ok(())
+        })?;
+        for (s, rec) in seats.iter().zip(&records) {
+            let key = self
+                .inner
+                .locks
+                .add_seat(false)
+                .ok_or(AdminError::CapacityExceeded)?;
+            app.seats.insert(
+                s.seat_id.clone().into_boxed_str(),
+                SeatEntry {
+                    key,
+                    price_minor: rec.price_minor,
+                    currency: rec.currency,
+                },
+            );
+        }
+        Ok(seats.len())
+    }
+
+    /// Removes seats that are neither held nor booked, all or none.
+    ///
+    /// # Errors
+    /// [`AdminError::SeatNotFound`], [`AdminError::SeatInUse`] (nothing
+    /// removed), [`AdminError::InvalidInput`], [`AdminError::AppNotFound`],
+    /// [`AdminError::Auth`], [`AdminError::Storage`].
+    pub fn remove_seats(&self, app_id: &str, seat_ids: &[&str]) -> Result<usize, AdminError> {
+        let now = self.check()?;
+        let app = self.app_state(app_id)?;
+        if seat_ids.is_empty() || seat_ids.len() > self.inner.config.max_seats_per_bulk {
+            return Err(
+                InvalidInput::new("seat_ids", "count must be 1..=max_seats_per_bulk").into(),
+            );
+        }
+        let _guard = self.inner.admin_lock.lock();
+        let mut retired = Vec::with_capacity(seat_ids.len());
+        let undo = |retired: &[crate::locks::SeatKey]| {
+            for &k in retired {
+                self.inner.locks.unretire(k);
+            }
+        };
+        for &seat in seat_ids {
+            validate::id("seat_id", seat)?;
+            let Some(key) = app.seats.get(seat).map(|e| e.key) else {
+                undo(&retired);
+                return Err(AdminError::SeatNotFound(seat.to_owned()));
+            };
+            if retired.contains(&key) {
+                continue;
+            }
+            if !self.inner.locks.try_retire(key, now) {
+                undo(&retired);
+                return Err(AdminError::SeatInUse(seat.to_owned()));
+            }
+            retired.push(key);
+        }
+        let written = self.inner.storage.write(|tx| {
+            for &seat in seat_ids {
+                tx.delete_seat(app_id, seat)?;
+            }
+            Ok::<_, StorageError>(())
+        });
+        if let Err(e) = written {
+            undo(&retired);
+            return Err(e.into());
+        }
+        for &seat in seat_ids {
+            app.seats.remove(seat);
+        }
+        Ok(retired.len())
+    }
+
+    /// Cancels (refunds) a successful booking: status CANCELLED, its seats
+    /// AVAILABLE again.
+    ///
+    /// # Errors
+    /// [`AdminError::BookingNotFound`], [`AdminError::BookingNotCancellable`],
+    /// [`AdminError::Auth`], [`AdminError::Storage`].
+    pub fn cancel_booking(&self, booking_id: &str) -> Result<Booking, AdminError> {
+        self.check()?;
+        crate::booking::cancel(&self.inner, None, booking_id).map_err(|e: CancelError| e.into())
+    }
+}
+
+/// Largest seat price, in minor units (10^15: totals of 64 seats stay far
+/// from `u64::MAX`).
+pub const MAX_PRICE_MINOR: u64 = 1_000_000_000_000_000;

@@ -1,0 +1,155 @@
+//! Reads the database back and checks the booking invariants.
+//!
+//! Owns [`AuditReport`]. It only reads; it must never repair anything (a
+//! violation is a bug to report, not to paper over). Costs a full scan.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::engine::Inner;
+use crate::error::StorageError;
+use crate::locks::SeatState as LockState;
+use crate::model::{BookingStatus, ReservationStatus};
+use crate::storage::SeatStatus;
+
+/// What an audit found. `violations` is empty when every invariant holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditReport {
+    pub seats: u64,
+    pub booked_seats: u64,
+    /// Bookings with status SUCCESS.
+    pub live_bookings: u64,
+    pub failed_bookings: u64,
+    pub cancelled_bookings: u64,
+    pub reservations: u64,
+    pub active_reservations: u64,
+    /// Seats that two or more SUCCESS bookings claim (SPEC invariant 1).
+    pub double_booked_seats: u64,
+    /// One line per violated invariant instance.
+    pub violations: Vec<String>,
+}
+
+impl AuditReport {
+    /// True when no invariant is violated.
+    #[must_use]
+    pub fn is_clean(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+#[allow(clippy::too_many_lines)] // one invariant per block, read top to bottom
+pub(crate) fn run(inner: &Inner) -> Result<AuditReport, StorageError> {
+    let tx = inner.storage.read()?;
+    let seats = tx.all_seats()?;
+    let bookings = tx.all_bookings()?;
+    let reservations: HashMap<u64, _> = tx.all_reservations()?.into_iter().collect();
+    let now = inner.now();
+    let mut r = AuditReport {
+        seats: seats.len() as u64,
+        reservations: reservations.len() as u64,
+        ..AuditReport::default()
+    };
+
+    // Invariant 1: a seat is claimed by at most one live booking.
+    let mut claims: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    for (id, b) in &bookings {
+        match b.status {
+            BookingStatus::Success => r.live_bookings += 1,
+            BookingStatus::Failed => r.failed_bookings += 1,
+            BookingStatus::Cancelled => r.cancelled_bookings += 1,
+        }
+        if b.status == BookingStatus::Success {
+            for seat in &b.seat_ids {
+                claims
+                    .entry((b.app_id.as_str(), seat.as_str()))
+                    .or_default()
+                    .push(id.as_str());
+            }
+            // Invariant 4 (booking side): its reservation is CONFIRMED, same app, same booking.
+            match reservations.get(&b.reservation_id) {
+                Some(res)
+                    if res.status == ReservationStatus::Confirmed
+                        && res.app_id == b.app_id
+                        && res.booking_id.as_deref() == Some(id.as_str()) => {}
+                _ => r.violations.push(format!(
+                    "booking {id}: reservation {} is not CONFIRMED for it",
+                    b.reservation_id
+                )),
+            }
+        }
+    }
+    for ((app, seat), ids) in &claims {
+        if ids.len() > 1 {
+            r.double_booked_seats += 1;
+            r.violations.push(format!(
+                "seat {app}/{seat} claimed by {} live bookings",
+                ids.len()
+            ));
+        }
+    }
+
+    // Invariant 4 (seat side) and memory agreement.
+    let booking_by_id: HashMap<&str, _> = bookings.iter().map(|(id, b)| (id.as_str(), b)).collect();
+    for (app, seat, rec) in &seats {
+        let claimed = claims.get(&(app.as_str(), seat.as_str()));
+        let in_memory = inner
+            .app_state(app)
+            .and_then(|a| a.seats.get(seat.as_str()).map(|e| e.key))
+            .map(|k| inner.locks.state(k, now));
+        if rec.status == SeatStatus::Booked {
+            r.booked_seats += 1;
+            let ok = rec
+                .booking_id
+                .as_deref()
+                .and_then(|b| booking_by_id.get(b))
+                .is_some_and(|b| {
+                    b.status == BookingStatus::Success
+                        && b.app_id == *app
+                        && b.seat_ids.contains(seat)
+                        && rec.booked_by == Some(b.user_id)
+                });
+            if !ok {
+                r.violations.push(format!(
+                    "seat {app}/{seat} is BOOKED without a matching live booking"
+                ));
+            }
+            if in_memory != Some(LockState::Booked) {
+                r.violations.push(format!(
+                    "seat {app}/{seat} is BOOKED on disk but not in the lock table"
+                ));
+            }
+        } else {
+            if claimed.is_some() {
+                r.violations.push(format!(
+                    "seat {app}/{seat} is claimed by a live booking but AVAILABLE"
+                ));
+            }
+            if in_memory == Some(LockState::Booked) {
+                r.violations.push(format!(
+                    "seat {app}/{seat} is booked in the lock table but AVAILABLE on disk"
+                ));
+            }
+        }
+    }
+
+    // Invariant 2, durable side: no two unexpired ACTIVE reservations share a seat.
+    let mut live_seats: HashSet<(&str, &str)> = HashSet::new();
+    for (id, res) in &reservations {
+        if res.status != ReservationStatus::Active {
+            continue;
+        }
+        r.active_reservations += 1;
+        if res.expires_at <= now {
+            continue;
+        }
+        for seat in &res.seat_ids {
+            if !live_seats.insert((res.app_id.as_str(), seat.as_str())) {
+                r.violations.push(format!(
+                    "seat {}/{seat} is in two live reservations (one is {id})",
+                    res.app_id
+                ));
+            }
+        }
+    }
+    r.violations.sort();
+    Ok(r)
+}

@@ -1,0 +1,433 @@
+//! Password hashing with argon2id.
+//!
+//! Owns the argon2id cost parameters, hashing a password to a PHC string,
+//! verifying a password against a stored PHC string, and the dummy verify
+//! that keeps login timing identical whether or not the account exists.
+//!
+//! It must never log, `Display` or return in an error a password or a hash,
+//! and must never panic or abort on a malformed or hostile PHC string: the
+//! cost parameters read from a PHC string are capped before any memory is
+//! allocated for them.
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+/// Upper bound on the memory cost accepted from parameters or a PHC string
+/// (1 GiB). argon2 allocates `memory_kib` KiB up front, and an allocation
+/// failure aborts the process, so a corrupted stored hash must not be able
+/// to ask for terabytes.
+const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+/// Upper bound on iterations: beyond this a single verify would take minutes,
+/// which is a denial of service rather than a security setting.
+const MAX_ITERATIONS: u32 = 256;
+/// Upper bound on lanes; lanes are computed sequentially here, so more lanes
+/// only cost memory bookkeeping.
+const MAX_PARALLELISM: u32 = 64;
+
+/// The password the dummy hash is made from. Its value is irrelevant: no
+/// caller ever learns whether a dummy verify matched.
+const DUMMY_PASSWORD: &str = "seatbook-dummy-password-for-timing";
+
+/// Argon2id cost parameters.
+///
+/// `Default` is the OWASP minimum: `memory_kib` 19456 (19 MiB), `iterations`
+/// 2, `parallelism` 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    /// Memory cost in KiB. At least `8 * parallelism`, at most 1 GiB.
+    pub memory_kib: u32,
+    /// Number of passes over the memory. At least 1, at most 256.
+    pub iterations: u32,
+    /// Number of lanes. At least 1, at most 64.
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+impl Argon2Params {
+    /// The cheapest parameters argon2 accepts: 8 KiB, 1 iteration, 1 lane.
+    ///
+    /// FOR TESTS ONLY. These make password hashes trivially brute-forceable;
+    /// never use them for real accounts.
+    #[must_use]
+    pub fn insecure_fast_for_tests() -> Self {
+        Self {
+            memory_kib: 8,
+            iterations: 1,
+            parallelism: 1,
+        }
+    }
+
+    fn to_argon2(self) -> Result<Params, PasswordHashError> {
+        if !within_caps(self.memory_kib, self.iterations, self.parallelism) {
+            return Err(PasswordHashError::InvalidParams);
+        }
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|_| PasswordHashError::InvalidParams)
+    }
+}
+
+fn within_caps(memory_kib: u32, iterations: u32, parallelism: u32) -> bool {
+    memory_kib <= MAX_MEMORY_KIB && iterations <= MAX_ITERATIONS && parallelism <= MAX_PARALLELISM
+}
+
+/// Error when hashing a password.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordHashError {
+    /// The cost parameters are out of range. Also reported if the operating
+    /// system's random number generator fails while making the salt, the
+    /// only other way hashing with valid parameters can fail.
+    #[error("invalid argon2 parameters")]
+    InvalidParams,
+}
+
+/// Hashes a password to an argon2id PHC string with a fresh random salt.
+///
+/// Hosts use this to produce the admin password hash for the configuration.
+///
+/// # Errors
+///
+/// [`PasswordHashError::InvalidParams`] if `params` are out of range.
+pub fn hash_password(password: &str, params: &Argon2Params) -> Result<String, PasswordHashError> {
+    hash_with(&argon2id(params.to_argon2()?), password)
+}
+
+fn argon2id(params: Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_with(argon2: &Argon2<'_>, password: &str) -> Result<String, PasswordHashError> {
+    argon2
+        .hash_password(password.as_bytes())
+        .map(|phc| phc.to_string())
+        .map_err(|_| PasswordHashError::InvalidParams)
+}
+
+/// Parses `phc` as an argon2 PHC string whose costs are within our caps and
+/// which carries both a salt and a hash; `None` otherwise.
+fn parse_phc(phc: &str) -> Option<PasswordHash> {
+    let parsed = PasswordHash::new(phc).ok()?;
+    Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
+    if let Some(version) = parsed.version {
+        Version::try_from(version).ok()?;
+    }
+    let params = Params::try_from(&parsed).ok()?;
+    if !within_caps(params.m_cost(), params.t_cost(), params.p_cost()) {
+        return None;
+    }
+    if parsed.salt.is_none() || parsed.hash.is_none() {
+        return None;
+    }
+    Some(parsed)
+}
+
+/// Hashes and verifies passwords with fixed argon2id parameters.
+pub(crate) struct PasswordHasher {
+    /// Argon2id with the configured costs, for new hashes. For verifying,
+    /// the costs, variant and version come from the PHC string instead.
+    argon2: Argon2<'static>,
+    /// A PHC string made with the same parameters as real hashes, so a
+    /// dummy verify costs what a real one costs.
+    dummy_phc: String,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The dummy hash is harmless, but keeping hashes out of Debug output
+        // altogether means nobody has to reason about which ones are.
+        let params = self.argon2.params();
+        f.debug_struct("PasswordHasher")
+            .field("memory_kib", &params.m_cost())
+            .field("iterations", &params.t_cost())
+            .field("parallelism", &params.p_cost())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PasswordHasher {
+    /// Validates `params` and precomputes the dummy hash.
+    ///
+    /// # Errors
+    ///
+    /// [`PasswordHashError::InvalidParams`] if `params` are out of range.
+    pub(crate) fn new(params: Argon2Params) -> Result<Self, PasswordHashError> {
+        let argon2 = argon2id(params.to_argon2()?);
+        let dummy_phc = hash_with(&argon2, DUMMY_PASSWORD)?;
+        Ok(Self { argon2, dummy_phc })
+    }
+
+    /// Hashes `password` to an argon2id PHC string with a fresh salt.
+    ///
+    /// # Errors
+    ///
+    /// [`PasswordHashError::InvalidParams`] if the OS random number generator
+    /// fails (the parameters were validated by [`PasswordHasher::new`]).
+    pub(crate) fn hash(&self, password: &str) -> Result<String, PasswordHashError> {
+        hash_with(&self.argon2, password)
+    }
+
+    /// True iff `password` matches `phc`.
+    ///
+    /// Uses the algorithm, version and costs encoded in `phc`, so hashes made
+    /// with older parameters keep working. Malformed PHC strings, non-argon2
+    /// algorithms and costs above the caps give `false`.
+    pub(crate) fn verify(&self, password: &str, phc: &str) -> bool {
+        let Some(parsed) = parse_phc(phc) else {
+            return false;
+        };
+        self.argon2
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    }
+
+    /// Burns the same time as a real verify, by verifying against the dummy
+    /// hash. Used when the email is unknown, so login timing does not reveal
+    /// whether an account exists.
+    pub(crate) fn verify_dummy(&self, password: &str) {
+        // The result must not matter to anyone; black_box keeps the
+        // optimiser from deciding the same.
+        std::hint::black_box(self.verify(password, &self.dummy_phc));
+    }
+
+    /// True iff `phc` parses as an argon2 PHC string with a salt, a hash and
+    /// costs within the caps. Used to validate the configured admin hash at
+    /// open, so a typo fails loudly there instead of locking the admin out.
+    pub(crate) fn is_valid_phc(phc: &str) -> bool {
+        parse_phc(phc).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast() -> PasswordHasher {
+        match PasswordHasher::new(Argon2Params::insecure_fast_for_tests()) {
+            Ok(h) => h,
+            Err(e) => panic!("fast params must be valid: {e}"),
+        }
+    }
+
+    fn hash_ok(h: &PasswordHasher, pwd: &str) -> String {
+        match h.hash(pwd) {
+            Ok(s) => s,
+            Err(e) => panic!("hash failed: {e}"),
+        }
+    }
+
+    #[test]
+    fn default_is_owasp_minimum_and_encoded_in_phc() {
+        let p = Argon2Params::default();
+        assert_eq!(
+            p,
+            Argon2Params {
+                memory_kib: 19_456,
+                iterations: 2,
+                parallelism: 1
+            }
+        );
+        let phc = hash_password("correct horse battery", &p).map_err(|e| e.to_string());
+        let phc = phc.as_deref().unwrap_or("");
+        assert!(
+            phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "unexpected PHC prefix: {phc}"
+        );
+    }
+
+    #[test]
+    fn fast_params_are_the_minimum() {
+        assert_eq!(
+            Argon2Params::insecure_fast_for_tests(),
+            Argon2Params {
+                memory_kib: 8,
+                iterations: 1,
+                parallelism: 1
+            }
+        );
+    }
+
+    #[test]
+    fn round_trip_and_wrong_password() {
+        let h = fast();
+        let phc = hash_ok(&h, "s3cret-password");
+        assert!(phc.starts_with("$argon2id$v=19$m=8,t=1,p=1$"));
+        assert!(h.verify("s3cret-password", &phc));
+        assert!(!h.verify("s3cret-passworD", &phc));
+        assert!(!h.verify("", &phc));
+    }
+
+    #[test]
+    fn salt_is_fresh_each_time() {
+        let h = fast();
+        let a = hash_ok(&h, "same password");
+        let b = hash_ok(&h, "same password");
+        assert_ne!(a, b);
+        assert!(h.verify("same password", &a));
+        assert!(h.verify("same password", &b));
+    }
+
+    #[test]
+    fn unicode_password_round_trips() {
+        let h = fast();
+        let phc = hash_ok(&h, "pässwörd-密码-🔑");
+        assert!(h.verify("pässwörd-密码-🔑", &phc));
+        assert!(!h.verify("passwörd-密码-🔑", &phc));
+    }
+
+    #[test]
+    fn verifies_hashes_made_with_other_params() {
+        let other = Argon2Params {
+            memory_kib: 16,
+            iterations: 2,
+            parallelism: 2,
+        };
+        let phc = hash_password("pw-with-other-params", &other).unwrap_or_default();
+        assert!(phc.starts_with("$argon2id$v=19$m=16,t=2,p=2$"));
+        assert!(fast().verify("pw-with-other-params", &phc));
+    }
+
+    #[test]
+    fn free_function_matches_hasher() {
+        let phc =
+            hash_password("free-fn", &Argon2Params::insecure_fast_for_tests()).unwrap_or_default();
+        assert!(fast().verify("free-fn", &phc));
+    }
+
+    #[test]
+    fn malformed_phc_is_false_not_panic() {
+        let h = fast();
+        let good = hash_ok(&h, "password123");
+        let cases = [
+            String::new(),
+            "$".to_owned(),
+            "not a hash".to_owned(),
+            "$argon2id$".to_owned(),
+            "$argon2id$v=19$m=8,t=1,p=1$".to_owned(),
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ".to_owned(),
+            "$argon2id$v=99$m=8,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaA".to_owned(),
+            "$argon2id$v=19$m=0,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo".to_owned(),
+            "$argon2id$v=19$m=8,t=0,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo".to_owned(),
+            "$argon2id$v=19$m=8,t=1,p=0$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo".to_owned(),
+            "$argon2id$v=19$m=x,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo".to_owned(),
+            "$pbkdf2-sha256$i=1000$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo".to_owned(),
+            "$2b$12$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234".to_owned(),
+            good.replace("argon2id", "argon2xx"),
+            format!("{good}$extra"),
+            good[..good.len() - 5].to_owned() + "!!!!!",
+        ];
+        for phc in &cases {
+            assert!(!h.verify("password123", phc), "accepted {phc:?}");
+            assert!(!PasswordHasher::is_valid_phc(phc), "valid? {phc:?}");
+        }
+    }
+
+    #[test]
+    fn huge_costs_in_phc_are_refused_without_allocating() {
+        let h = fast();
+        // Would try to allocate ~4 TiB (an abort) or run for ages if trusted.
+        let huge_m = "$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+        let huge_t = "$argon2id$v=19$m=8,t=4294967295,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+        for phc in [huge_m, huge_t] {
+            assert!(!h.verify("x", phc));
+            assert!(!PasswordHasher::is_valid_phc(phc));
+        }
+    }
+
+    #[test]
+    fn is_valid_phc_accepts_real_hashes_of_any_argon2_variant() {
+        let h = fast();
+        assert!(PasswordHasher::is_valid_phc(&hash_ok(&h, "abc")));
+        let p = Params::new(8, 1, 1, None).ok();
+        let argon2i = p.and_then(|p| {
+            Argon2::new(Algorithm::Argon2i, Version::V0x13, p)
+                .hash_password(b"abc")
+                .ok()
+        });
+        let argon2i = argon2i.map(|h| h.to_string()).unwrap_or_default();
+        assert!(argon2i.starts_with("$argon2i$"));
+        assert!(PasswordHasher::is_valid_phc(&argon2i));
+        assert!(h.verify("abc", &argon2i));
+    }
+
+    #[test]
+    fn invalid_params_are_refused() {
+        let bad = [
+            Argon2Params {
+                memory_kib: 7,
+                iterations: 1,
+                parallelism: 1,
+            },
+            Argon2Params {
+                memory_kib: 8,
+                iterations: 0,
+                parallelism: 1,
+            },
+            Argon2Params {
+                memory_kib: 8,
+                iterations: 1,
+                parallelism: 0,
+            },
+            // memory must be at least 8 KiB per lane
+            Argon2Params {
+                memory_kib: 15,
+                iterations: 1,
+                parallelism: 2,
+            },
+            Argon2Params {
+                memory_kib: MAX_MEMORY_KIB + 1,
+                iterations: 1,
+                parallelism: 1,
+            },
+            Argon2Params {
+                memory_kib: 8 * 1024,
+                iterations: MAX_ITERATIONS + 1,
+                parallelism: 1,
+            },
+            Argon2Params {
+                memory_kib: 8 * 1024,
+                iterations: 1,
+                parallelism: MAX_PARALLELISM + 1,
+            },
+        ];
+        for p in bad {
+            assert!(
+                matches!(
+                    PasswordHasher::new(p),
+                    Err(PasswordHashError::InvalidParams)
+                ),
+                "{p:?} accepted"
+            );
+            assert!(hash_password("password", &p).is_err(), "{p:?} accepted");
+        }
+    }
+
+    #[test]
+    fn dummy_hash_uses_configured_params_and_verify_dummy_runs() {
+        let h = fast();
+        assert!(h.dummy_phc.starts_with("$argon2id$v=19$m=8,t=1,p=1$"));
+        assert!(PasswordHasher::is_valid_phc(&h.dummy_phc));
+        // The dummy must be a real, matching hash: a verify that failed fast
+        // on parsing would be quicker than a real one and leak existence.
+        assert!(h.verify(DUMMY_PASSWORD, &h.dummy_phc));
+        // Must not panic for any input, including empty and long passwords.
+        h.verify_dummy("");
+        h.verify_dummy(&"x".repeat(10_000));
+    }
+
+    #[test]
+    fn debug_does_not_show_hashes() {
+        let h = fast();
+        let dbg = format!("{h:?}");
+        assert!(!dbg.contains("$argon2"), "{dbg}");
+        assert!(dbg.contains("memory_kib: 8"), "{dbg}");
+    }
+}

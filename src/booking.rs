@@ -1,0 +1,718 @@
+//! The booking rules: list, reserve, extend, release, confirm, cancel.
+//!
+//! Owns every operation a buyer's app performs on seats, and the order in
+//! which memory and storage change. It must never write to storage for a
+//! reserve that lost in the lock table, never book a seat whose hold it does
+//! not hold at commit, and never act outside its context's app.
+//!
+//! # The expiry-vs-confirm race
+//!
+//! A confirm first *pins* its hold in the lock table: atomically, and only
+//! if the hold is still its own and unexpired, the seats' expiry becomes
+//! "never" until the confirm ends. From that instant nobody can take the
+//! seats, even if the TTL passes while the payment is verified or the
+//! transaction commits; a confirm that arrives after the expiry fails to pin
+//! and books nothing. The durable transaction then re-reads the reservation
+//! and commits only if it is still ACTIVE (release and sweep commit their
+//! own status change first, so the database orders any race). After the
+//! commit the pin becomes BOOKED; if anything fails the pin is undone.
+//! So a seat is booked only by a reservation that held it, unexpired and
+//! unbroken, from the pin through the commit (SPEC section 4, invariant 3),
+//! and the hold id doubles as the fencing number that tells a stale holder
+//! from the current one.
+
+use crate::app::{AppContext, UserSession, random_u128};
+use crate::auth::{hash_secret, hashes_equal, random_token};
+use crate::clock::{UnixMillis, millis};
+use crate::engine::Inner;
+use crate::error::{CancelError, ConfirmError, HoldError, QueryError, ReserveError, StorageError};
+use crate::locks::{HoldId, MAX_SEATS_PER_HOLD, PinError, SeatKey, SeatState as LockState};
+use crate::model::{
+    Booking, BookingStatus, Reservation, ReservationInfo, ReservationStatus, SeatCounts,
+    SeatFilter, SeatState, SeatView, UserId,
+};
+use crate::payment::{PaymentOutcome, PaymentRequest};
+use crate::secret::Secret;
+use crate::stats::Counter;
+use crate::storage::{BookingRecord, ReservationRecord, SeatStatus};
+use crate::validate::{self, InvalidInput};
+
+const TOKEN_PREFIX: &str = "rsv_";
+
+fn currency_str(c: [u8; 3]) -> String {
+    String::from_utf8_lossy(&c).into_owned()
+}
+
+fn booking_view(booking_id: &str, r: &BookingRecord) -> Booking {
+    Booking {
+        booking_id: booking_id.to_owned(),
+        app_id: r.app_id.clone(),
+        user_id: r.user_id,
+        seat_ids: r.seat_ids.clone(),
+        reservation_id: r.reservation_id,
+        payment_id: r.payment_id.clone(),
+        amount_minor: r.amount_minor,
+        currency: currency_str(r.currency),
+        status: r.status,
+        created_at: r.created_at,
+        cancelled_at: r.cancelled_at,
+    }
+}
+
+fn reservation_view(id: u64, r: &ReservationRecord) -> ReservationInfo {
+    ReservationInfo {
+        reservation_id: id,
+        app_id: r.app_id.clone(),
+        user_id: r.user_id,
+        seat_ids: r.seat_ids.clone(),
+        total_minor: r.total_minor,
+        currency: currency_str(r.currency),
+        created_at: r.created_at,
+        expires_at: r.expires_at,
+        status: r.status,
+        booking_id: r.booking_id.clone(),
+    }
+}
+
+/// Splits `rsv_<id>.<secret>`; `None` for anything else.
+fn parse_token(token: &str) -> Option<(u64, &str)> {
+    if token.len() > 128 {
+        return None;
+    }
+    let rest = token.strip_prefix(TOKEN_PREFIX)?;
+    let (id, secret) = rest.split_once('.')?;
+    if id.is_empty()
+        || id.len() > 20
+        || !id.bytes().all(|b| b.is_ascii_digit())
+        || secret.is_empty()
+    {
+        return None;
+    }
+    Some((id.parse().ok()?, secret))
+}
+
+fn new_booking_id() -> Result<String, getrandom::Error> {
+    Ok(format!("BK-{:020X}", random_u128()? >> 48))
+}
+
+impl AppContext {
+    /// Lists an entity's seats with their effective state now. Cost is
+    /// proportional to that entity's seats. Held seats show their expiry,
+    /// never their holder.
+    ///
+    /// # Errors
+    /// [`QueryError::Auth`] if the context was revoked,
+    /// [`QueryError::InvalidInput`], [`QueryError::Storage`].
+    pub fn list_seats(
+        &self,
+        entity_id: &str,
+        filter: SeatFilter,
+    ) -> Result<Vec<SeatView>, QueryError> {
+        self.check()?;
+        validate::id("entity_id", entity_id)?;
+        let app_id = self.app_id();
+        let now = self.inner.now();
+        let rows = self
+            .inner
+            .storage
+            .read()?
+            .entity_seats(&app_id, entity_id)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (seat_id, rec) in rows {
+            let state = self.effective_state(&seat_id, rec.status, now);
+            if filter == SeatFilter::AvailableOnly && state != SeatState::Available {
+                continue;
+            }
+            out.push(SeatView {
+                seat_id,
+                entity_id: rec.entity_id,
+                price_minor: rec.price_minor,
+                currency: currency_str(rec.currency),
+                attributes: rec.attributes,
+                state,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Counts an entity's seats by effective state.
+    ///
+    /// # Errors
+    /// As [`list_seats`](Self::list_seats).
+    pub fn seat_counts(&self, entity_id: &str) -> Result<SeatCounts, QueryError> {
+        let mut counts = SeatCounts::default();
+        for seat in self.list_seats(entity_id, SeatFilter::All)? {
+            match seat.state {
+                SeatState::Available => counts.available += 1,
+                SeatState::Held { .. } => counts.held += 1,
+                SeatState::Booked => counts.booked += 1,
+            }
+        }
+        Ok(counts)
+    }
+
+    fn effective_state(&self, seat_id: &str, stored: SeatStatus, now: UnixMillis) -> SeatState {
+        if stored == SeatStatus::Booked {
+            return SeatState::Booked;
+        }
+        let key = self.app.seats.get(seat_id).map(|e| e.key);
+        match key.map(|k| self.inner.locks.state(k, now)) {
+            Some(LockState::Held { expires_at, .. }) => SeatState::Held { expires_at },
+            _ => SeatState::Available,
+        }
+    }
+
+    /// Holds every seat in `seat_ids` for the user, or none.
+    ///
+    /// `ttl` defaults to the configured 120 s and must lie within the
+    /// configured bounds. A losing attempt is decided in memory and writes
+    /// nothing; a winner's reservation is durable before this returns.
+    ///
+    /// # Errors
+    /// [`ReserveError::SeatHeld`], [`ReserveError::SeatBooked`],
+    /// [`ReserveError::SeatNotFound`] name the first seat that blocked;
+    /// [`ReserveError::InvalidInput`] (no seats, too many, duplicates, mixed
+    /// currencies, TTL out of range), [`ReserveError::Auth`],
+    /// [`ReserveError::Storage`] (the hold was given back).
+    pub fn reserve(
+        &self,
+        session: &UserSession,
+        seat_ids: &[&str],
+        ttl: Option<std::time::Duration>,
+    ) -> Result<Reservation, ReserveError> {
+        let now = self.session(session)?;
+        let policy = &self.inner.config.holds;
+        if seat_ids.is_empty() || seat_ids.len() > policy.max_seats {
+            return Err(InvalidInput::new("seat_ids", "count must be 1..=holds.max_seats").into());
+        }
+        let ttl = ttl.unwrap_or(policy.default_ttl);
+        if ttl < policy.min_ttl || ttl > policy.max_ttl {
+            return Err(InvalidInput::new("ttl", "outside the configured hold bounds").into());
+        }
+        let mut keys = [SeatKey(0); MAX_SEATS_PER_HOLD];
+        let mut total: u64 = 0;
+        let mut currency: Option<[u8; 3]> = None;
+        for (i, &seat) in seat_ids.iter().enumerate() {
+            validate::id("seat_id", seat)?;
+            let Some(entry) = self.app.seats.get(seat).map(|e| *e) else {
+                return Err(ReserveError::SeatNotFound(seat.to_owned()));
+            };
+            if keys[..i].contains(&entry.key) {
+                return Err(InvalidInput::new("seat_ids", "duplicate seat").into());
+            }
+            if *currency.get_or_insert(entry.currency) != entry.currency {
+                return Err(InvalidInput::new(
+                    "seat_ids",
+                    "seats are priced in different currencies",
+                )
+                .into());
+            }
+            total = total.saturating_add(entry.price_minor);
+            keys[i] = entry.key;
+        }
+        let keys = &keys[..seat_ids.len()];
+        let expires_at = now.saturating_add(millis(ttl));
+        self.inner.counters.bump(Counter::ReserveAttempts);
+        let hold = match self.inner.locks.try_acquire(keys, now, expires_at) {
+            Ok(hold) => hold,
+            Err(e) => {
+                let seat = seat_ids[e.position].to_owned();
+                return Err(match e.state {
+                    LockState::Booked => {
+                        self.inner.counters.bump(Counter::ContentionRejections);
+                        ReserveError::SeatBooked(seat)
+                    }
+                    LockState::Held { .. } => {
+                        self.inner.counters.bump(Counter::ContentionRejections);
+                        ReserveError::SeatHeld(seat)
+                    }
+                    LockState::Vacant | LockState::Free => ReserveError::SeatNotFound(seat),
+                });
+            }
+        };
+        match self.record_hold(
+            session.user_id,
+            seat_ids,
+            hold,
+            total,
+            currency.unwrap_or(*b"XXX"),
+            now,
+            expires_at,
+        ) {
+            Ok(reservation) => {
+                self.inner.counters.bump(Counter::HoldsTaken);
+                Ok(reservation)
+            }
+            Err(e) => {
+                self.inner.locks.release(keys, hold);
+                Err(e)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_hold(
+        &self,
+        user_id: UserId,
+        seat_ids: &[&str],
+        hold: HoldId,
+        total_minor: u64,
+        currency: [u8; 3],
+        now: UnixMillis,
+        expires_at: UnixMillis,
+    ) -> Result<Reservation, ReserveError> {
+        let secret = random_token("", 32).map_err(|_| ReserveError::RandomFailure)?;
+        let rec = ReservationRecord {
+            app_id: self.app_id(),
+            user_id,
+            seat_ids: seat_ids.iter().map(|s| (*s).to_owned()).collect(),
+            token_hash: hash_secret(secret.expose()),
+            total_minor,
+            currency,
+            created_at: now,
+            expires_at,
+            status: ReservationStatus::Active,
+            booking_id: None,
+            payment_id: None,
+        };
+        self.inner
+            .storage
+            .write(|tx| tx.put_reservation(hold.0, &rec, None))?;
+        Ok(Reservation {
+            info: reservation_view(hold.0, &rec),
+            token: Secret::new(format!("{TOKEN_PREFIX}{}.{}", hold.0, secret.expose())),
+        })
+    }
+
+    /// Loads the reservation a token names, if it belongs to this app and
+    /// this user. Anything else is "not found": a token never reveals
+    /// another user's or app's reservation.
+    fn owned_reservation(
+        &self,
+        user: UserId,
+        token: &str,
+    ) -> Result<Option<(u64, ReservationRecord)>, StorageError> {
+        let Some((id, secret)) = parse_token(token) else {
+            return Ok(None);
+        };
+        let Some(rec) = self.inner.storage.read()?.reservation(id)? else {
+            return Ok(None);
+        };
+        let owned = hashes_equal(&rec.token_hash, &hash_secret(secret))
+            && rec.user_id == user
+            && rec.app_id == self.app.record.read().app_id;
+        Ok(owned.then_some((id, rec)))
+    }
+
+    /// The reservation a token names (holder only).
+    ///
+    /// # Errors
+    /// [`QueryError::ReservationNotFound`], [`QueryError::Auth`], [`QueryError::Storage`].
+    pub fn reservation(
+        &self,
+        session: &UserSession,
+        token: &str,
+    ) -> Result<ReservationInfo, QueryError> {
+        self.session(session)?;
+        let (id, rec) = self
+            .owned_reservation(session.user_id, token)?
+            .ok_or(QueryError::ReservationNotFound)?;
+        Ok(reservation_view(id, &rec))
+    }
+
+    /// Moves a live hold's expiry to `now + ttl` (holder only), never past
+    /// `created_at + holds.max_total`.
+    ///
+    /// # Errors
+    /// [`HoldError::HoldExpired`], [`HoldError::HoldLimitExceeded`],
+    /// [`HoldError::ReservationNotFound`], [`HoldError::ReservationNotActive`],
+    /// [`HoldError::ConfirmInProgress`], [`HoldError::InvalidInput`] (TTL),
+    /// [`HoldError::Auth`], [`HoldError::Storage`].
+    pub fn extend(
+        &self,
+        session: &UserSession,
+        token: &str,
+        ttl: std::time::Duration,
+    ) -> Result<ReservationInfo, HoldError> {
+        let now = self.session(session)?;
+        let policy = &self.inner.config.holds;
+        if ttl < policy.min_ttl || ttl > policy.max_ttl {
+            return Err(InvalidInput::new("ttl", "outside the configured hold bounds").into());
+        }
+        let (id, rec) = self
+            .owned_reservation(session.user_id, token)?
+            .ok_or(HoldError::ReservationNotFound)?;
+        if rec.status != ReservationStatus::Active {
+            return Err(HoldError::ReservationNotActive);
+        }
+        let new_expiry = now.saturating_add(millis(ttl));
+        if new_expiry > rec.created_at.saturating_add(millis(policy.max_total)) {
+            return Err(HoldError::HoldLimitExceeded);
+        }
+        let keys = self.app.keys(&rec.seat_ids);
+        let hold = HoldId(id);
+        self.inner
+            .locks
+            .extend(&keys, hold, now, new_expiry)
+            .map_err(|e| match e {
+                PinError::Lost => HoldError::HoldExpired,
+                PinError::Busy => HoldError::ConfirmInProgress,
+            })?;
+        let previous = rec.expires_at;
+        let written = self.inner.storage.write(|tx| {
+            let mut current = tx.reservation(id)?.ok_or(HoldError::ReservationNotFound)?;
+            if current.status != ReservationStatus::Active {
+                return Err(HoldError::ReservationNotActive);
+            }
+            current.expires_at = new_expiry;
+            tx.put_reservation(id, &current, Some(previous))?;
+            Ok(current)
+        });
+        match written {
+            Ok(current) => Ok(reservation_view(id, &current)),
+            Err(e) => {
+                // Put the old expiry back, if the hold is still ours.
+                let _ = self.inner.locks.extend(&keys, hold, now, previous);
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives a hold back (holder only): reservation RELEASED, seats free at once.
+    ///
+    /// # Errors
+    /// [`HoldError::ReservationNotFound`], [`HoldError::ReservationNotActive`],
+    /// [`HoldError::ConfirmInProgress`], [`HoldError::Auth`], [`HoldError::Storage`].
+    pub fn release(&self, session: &UserSession, token: &str) -> Result<(), HoldError> {
+        self.session(session)?;
+        let (id, rec) = self
+            .owned_reservation(session.user_id, token)?
+            .ok_or(HoldError::ReservationNotFound)?;
+        if rec.status != ReservationStatus::Active {
+            return Err(HoldError::ReservationNotActive);
+        }
+        let keys = self.app.keys(&rec.seat_ids);
+        if self.inner.locks.is_pinned(&keys, HoldId(id)) {
+            return Err(HoldError::ConfirmInProgress);
+        }
+        self.inner.storage.write(|tx| {
+            let mut current = tx.reservation(id)?.ok_or(HoldError::ReservationNotFound)?;
+            if current.status != ReservationStatus::Active {
+                return Err(HoldError::ReservationNotActive);
+            }
+            let previous = current.expires_at;
+            current.status = ReservationStatus::Released;
+            tx.put_reservation(id, &current, Some(previous))?;
+            Ok(())
+        })?;
+        self.inner.locks.release(&keys, HoldId(id));
+        self.inner.counters.bump(Counter::Releases);
+        Ok(())
+    }
+
+    /// Pays for a hold and books its seats.
+    ///
+    /// Checks that the caller holds the reservation, that `amount_minor`
+    /// equals the seats' total price, pins the hold, asks the payment
+    /// verifier, then in ONE transaction marks the seats BOOKED, creates the
+    /// booking and marks the reservation CONFIRMED. Retrying a confirm that
+    /// succeeded, with the same payment id, returns the same booking.
+    ///
+    /// # Errors
+    /// [`ConfirmError::HoldExpired`] (nothing booked),
+    /// [`ConfirmError::AmountMismatch`] (nothing changed),
+    /// [`ConfirmError::PaymentDeclined`] (seats released, reservation
+    /// RELEASED, attempt recorded as a FAILED booking),
+    /// [`ConfirmError::PaymentConflict`], [`ConfirmError::ConfirmInProgress`],
+    /// [`ConfirmError::ReservationNotFound`], [`ConfirmError::ReservationNotActive`],
+    /// [`ConfirmError::InvalidInput`], [`ConfirmError::Auth`], [`ConfirmError::Storage`].
+    #[allow(clippy::too_many_lines)] // one linear story: check, pin, pay, commit
+    pub fn confirm(
+        &self,
+        session: &UserSession,
+        token: &str,
+        payment_id: &str,
+        amount_minor: u64,
+    ) -> Result<Booking, ConfirmError> {
+        let now = self.session(session)?;
+        validate::payment_id(payment_id)?;
+        let (id, rec) = self
+            .owned_reservation(session.user_id, token)?
+            .ok_or(ConfirmError::ReservationNotFound)?;
+        match rec.status {
+            ReservationStatus::Active => {}
+            ReservationStatus::Confirmed => return self.replay_confirm(&rec, payment_id),
+            ReservationStatus::Expired | ReservationStatus::Released => {
+                return Err(ConfirmError::ReservationNotActive);
+            }
+        }
+        if amount_minor != rec.total_minor {
+            return Err(ConfirmError::AmountMismatch {
+                expected: rec.total_minor,
+                got: amount_minor,
+            });
+        }
+        let keys = self.app.keys(&rec.seat_ids);
+        let hold = HoldId(id);
+        if keys.len() != rec.seat_ids.len() {
+            return Err(ConfirmError::HoldExpired);
+        }
+        match self.inner.locks.pin(&keys, hold, now) {
+            Ok(()) => {}
+            Err(PinError::Busy) => return Err(ConfirmError::ConfirmInProgress),
+            Err(PinError::Lost) => {
+                // The hold is gone; make the record say so (best effort: the
+                // sweep does it later otherwise).
+                if now >= rec.expires_at {
+                    let _ = self.inner.sweep();
+                }
+                return Err(ConfirmError::HoldExpired);
+            }
+        }
+        let pin = PinGuard {
+            inner: &self.inner,
+            keys: &keys,
+            hold,
+            expires_at: rec.expires_at,
+            armed: true,
+        };
+        let currency = currency_str(rec.currency);
+        let outcome = self.inner.payments.verify(&PaymentRequest {
+            app_id: &rec.app_id,
+            user_id: rec.user_id,
+            reservation_id: id,
+            payment_id,
+            amount_minor,
+            currency: &currency,
+        });
+        let booking_id = new_booking_id().map_err(|_| ConfirmError::RandomFailure)?;
+        let mut booking = BookingRecord {
+            app_id: rec.app_id.clone(),
+            user_id: rec.user_id,
+            seat_ids: rec.seat_ids.clone(),
+            reservation_id: id,
+            payment_id: payment_id.to_owned(),
+            amount_minor,
+            currency: rec.currency,
+            status: BookingStatus::Success,
+            created_at: now,
+            cancelled_at: None,
+        };
+        if let PaymentOutcome::Declined(reason) = outcome {
+            booking.status = BookingStatus::Failed;
+            self.inner.storage.write(|tx| {
+                let mut current = tx
+                    .reservation(id)?
+                    .ok_or(ConfirmError::ReservationNotFound)?;
+                if current.status != ReservationStatus::Active {
+                    return Err(ConfirmError::ReservationNotActive);
+                }
+                let previous = current.expires_at;
+                current.status = ReservationStatus::Released;
+                current.payment_id = Some(payment_id.to_owned());
+                tx.put_reservation(id, &current, Some(previous))?;
+                tx.put_booking(&booking_id, &booking, true)?;
+                Ok(())
+            })?;
+            pin.disarm();
+            self.inner.locks.release(&keys, hold);
+            self.inner.counters.bump(Counter::PaymentFailures);
+            return Err(ConfirmError::PaymentDeclined { reason, booking_id });
+        }
+        self.inner.storage.write(|tx| {
+            let mut current = tx
+                .reservation(id)?
+                .ok_or(ConfirmError::ReservationNotFound)?;
+            if current.status != ReservationStatus::Active {
+                return Err(ConfirmError::ReservationNotActive);
+            }
+            for seat_id in &rec.seat_ids {
+                let mut seat = tx
+                    .seat(&rec.app_id, seat_id)?
+                    .ok_or(ConfirmError::HoldExpired)?;
+                if seat.status != SeatStatus::Available {
+                    return Err(ConfirmError::HoldExpired);
+                }
+                seat.status = SeatStatus::Booked;
+                seat.booked_by = Some(rec.user_id);
+                seat.booking_id = Some(booking_id.clone());
+                tx.put_seat(&rec.app_id, seat_id, &seat)?;
+            }
+            let previous = current.expires_at;
+            current.status = ReservationStatus::Confirmed;
+            current.booking_id = Some(booking_id.clone());
+            current.payment_id = Some(payment_id.to_owned());
+            tx.put_reservation(id, &current, Some(previous))?;
+            tx.put_booking(&booking_id, &booking, true)?;
+            Ok(())
+        })?;
+        pin.disarm();
+        self.inner.locks.book(&keys, hold);
+        self.inner.counters.bump(Counter::Confirms);
+        Ok(booking_view(&booking_id, &booking))
+    }
+
+    fn replay_confirm(
+        &self,
+        rec: &ReservationRecord,
+        payment_id: &str,
+    ) -> Result<Booking, ConfirmError> {
+        if rec.payment_id.as_deref() != Some(payment_id) {
+            return Err(ConfirmError::PaymentConflict);
+        }
+        let booking_id = rec
+            .booking_id
+            .as_deref()
+            .ok_or(ConfirmError::ReservationNotActive)?;
+        let booking = self
+            .inner
+            .storage
+            .read()?
+            .booking(booking_id)?
+            .ok_or(ConfirmError::ReservationNotActive)?;
+        Ok(booking_view(booking_id, &booking))
+    }
+
+    /// A booking of this app by id.
+    ///
+    /// # Errors
+    /// [`QueryError::BookingNotFound`] (also for another app's booking),
+    /// [`QueryError::Auth`], [`QueryError::Storage`].
+    pub fn booking(&self, booking_id: &str) -> Result<Booking, QueryError> {
+        self.check()?;
+        if booking_id.len() > 64 {
+            return Err(QueryError::BookingNotFound);
+        }
+        let rec = self
+            .inner
+            .storage
+            .read()?
+            .booking(booking_id)?
+            .ok_or(QueryError::BookingNotFound)?;
+        if rec.app_id != self.app.record.read().app_id {
+            return Err(QueryError::BookingNotFound);
+        }
+        Ok(booking_view(booking_id, &rec))
+    }
+
+    /// The user's bookings in this app (including FAILED attempts and
+    /// CANCELLED bookings), in booking-id order.
+    ///
+    /// # Errors
+    /// [`QueryError::Auth`], [`QueryError::Storage`].
+    pub fn user_bookings(&self, session: &UserSession) -> Result<Vec<Booking>, QueryError> {
+        self.session(session)?;
+        let app_id = self.app_id();
+        let tx = self.inner.storage.read()?;
+        let mut out = Vec::new();
+        for id in tx.user_booking_ids(&app_id, session.user_id)? {
+            if let Some(rec) = tx.booking(&id)? {
+                out.push(booking_view(&id, &rec));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Cancels (refunds) a successful booking of this app: CANCELLED, its
+    /// seats AVAILABLE again.
+    ///
+    /// # Errors
+    /// [`CancelError::BookingNotFound`] (also for another app's booking),
+    /// [`CancelError::BookingNotCancellable`], [`CancelError::Auth`],
+    /// [`CancelError::Storage`].
+    pub fn cancel_booking(&self, booking_id: &str) -> Result<Booking, CancelError> {
+        self.check()?;
+        let app_id = self.app_id();
+        cancel(&self.inner, Some(&app_id), booking_id)
+    }
+}
+
+/// Undoes a pin unless disarmed, also if the payment verifier panics.
+struct PinGuard<'a> {
+    inner: &'a Inner,
+    keys: &'a [SeatKey],
+    hold: HoldId,
+    expires_at: UnixMillis,
+    armed: bool,
+}
+
+impl PinGuard<'_> {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for PinGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.inner
+                .locks
+                .unpin(self.keys, self.hold, self.expires_at);
+        }
+    }
+}
+
+/// Cancels a booking; `app` limits it to one app (app contexts), `None` is
+/// the admin.
+pub(crate) fn cancel(
+    inner: &Inner,
+    app: Option<&str>,
+    booking_id: &str,
+) -> Result<Booking, CancelError> {
+    if booking_id.len() > 64 {
+        return Err(CancelError::BookingNotFound);
+    }
+    let now = inner.now();
+    let rec = inner.storage.write(|tx| {
+        let mut rec = tx
+            .booking(booking_id)?
+            .ok_or(CancelError::BookingNotFound)?;
+        if app.is_some_and(|a| a != rec.app_id) {
+            return Err(CancelError::BookingNotFound);
+        }
+        if rec.status != BookingStatus::Success {
+            return Err(CancelError::BookingNotCancellable);
+        }
+        for seat_id in &rec.seat_ids {
+            if let Some(mut seat) = tx.seat(&rec.app_id, seat_id)? {
+                if seat.booking_id.as_deref() == Some(booking_id) {
+                    seat.status = SeatStatus::Available;
+                    seat.booked_by = None;
+                    seat.booking_id = None;
+                    tx.put_seat(&rec.app_id, seat_id, &seat)?;
+                }
+            }
+        }
+        rec.status = BookingStatus::Cancelled;
+        rec.cancelled_at = Some(now);
+        tx.put_booking(booking_id, &rec, false)?;
+        Ok(rec)
+    })?;
+    if let Some(app) = inner.app_state(&rec.app_id) {
+        inner.locks.unbook(&app.keys(&rec.seat_ids));
+    }
+    inner.counters.bump(Counter::Cancellations);
+    Ok(booking_view(booking_id, &rec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_token;
+
+    #[test]
+    fn token_parsing_accepts_only_the_exact_shape() {
+        assert_eq!(parse_token("rsv_42.abc_-x"), Some((42, "abc_-x")));
+        for bad in [
+            "",
+            "rsv_",
+            "rsv_.x",
+            "rsv_42.",
+            "rsv_-1.x",
+            "xsv_1.a",
+            "rsv_1a.b",
+            "rsv_99999999999999999999999.a",
+        ] {
+            assert_eq!(parse_token(bad), None, "{bad}");
+        }
+    }
+}

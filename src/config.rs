@@ -1,0 +1,118 @@
+//! Engine configuration.
+//!
+//! Owns [`Config`] and its defaults. Values are checked by `Engine::open`;
+//! nothing here performs I/O. `Debug` never shows the secrets.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::Argon2Params;
+use crate::clock::{Clock, SystemClock};
+use crate::payment::{PaymentVerifier, SimulatedPayments};
+use crate::secret::Secret;
+use crate::storage::Durability;
+
+/// Hold time bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldPolicy {
+    /// TTL when the caller gives none (120 s, like `EX 120`).
+    pub default_ttl: Duration,
+    /// Smallest TTL a caller may ask for (1 s).
+    pub min_ttl: Duration,
+    /// Largest TTL a caller may ask for (15 min).
+    pub max_ttl: Duration,
+    /// Extends can never push a hold past `created + max_total` (30 min).
+    pub max_total: Duration,
+    /// Most seats in one reservation (10; at most 64).
+    pub max_seats: usize,
+}
+
+impl Default for HoldPolicy {
+    fn default() -> Self {
+        Self {
+            default_ttl: Duration::from_secs(120),
+            min_ttl: Duration::from_secs(1),
+            max_ttl: Duration::from_secs(15 * 60),
+            max_total: Duration::from_secs(30 * 60),
+            max_seats: 10,
+        }
+    }
+}
+
+/// Everything an engine needs to open. Build it with [`Config::new`] and
+/// adjust the public fields.
+#[derive(Clone)]
+pub struct Config {
+    /// The admin's email (compared after trimming and lower-casing).
+    pub admin_email: String,
+    /// argon2 PHC string of the admin password (see [`crate::hash_password`]).
+    pub admin_password_hash: Secret,
+    /// HS256 secret for admin tokens (>= 32 bytes, different from the user one).
+    pub admin_jwt_secret: Secret,
+    /// HS256 secret for user tokens (>= 32 bytes).
+    pub user_jwt_secret: Secret,
+    /// Admin token lifetime (24 h).
+    pub admin_token_ttl: Duration,
+    /// User token lifetime (7 days).
+    pub user_token_ttl: Duration,
+    pub holds: HoldPolicy,
+    /// Cost of hashing user passwords (OWASP minimum by default). Lower it
+    /// only in tests.
+    pub argon2: Argon2Params,
+    pub durability: Durability,
+    /// Source of time (system clock by default; a `ManualClock` in tests).
+    pub clock: Arc<dyn Clock>,
+    /// Payment verification (deterministic simulation by default).
+    pub payments: Arc<dyn PaymentVerifier>,
+    /// If set, a background thread sweeps expired reservations this often.
+    pub reaper_interval: Option<Duration>,
+    /// Most seats one bulk create may add (10 000).
+    pub max_seats_per_bulk: usize,
+}
+
+impl Config {
+    /// A configuration with every default, given the four required values.
+    #[must_use]
+    pub fn new(
+        admin_email: impl Into<String>,
+        admin_password_hash: impl Into<String>,
+        admin_jwt_secret: impl Into<String>,
+        user_jwt_secret: impl Into<String>,
+    ) -> Self {
+        Self {
+            admin_email: admin_email.into(),
+            admin_password_hash: Secret::new(admin_password_hash),
+            admin_jwt_secret: Secret::new(admin_jwt_secret),
+            user_jwt_secret: Secret::new(user_jwt_secret),
+            admin_token_ttl: Duration::from_secs(24 * 3600),
+            user_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            holds: HoldPolicy::default(),
+            argon2: Argon2Params::default(),
+            durability: Durability::Full,
+            clock: Arc::new(SystemClock),
+            payments: Arc::new(SimulatedPayments::default()),
+            reaper_interval: None,
+            max_seats_per_bulk: 10_000,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("admin_email", &self.admin_email)
+            .field("admin_password_hash", &self.admin_password_hash)
+            .field("admin_jwt_secret", &self.admin_jwt_secret)
+            .field("user_jwt_secret", &self.user_jwt_secret)
+            .field("admin_token_ttl", &self.admin_token_ttl)
+            .field("user_token_ttl", &self.user_token_ttl)
+            .field("holds", &self.holds)
+            .field("argon2", &self.argon2)
+            .field("durability", &self.durability)
+            .field("clock", &self.clock)
+            .field("reaper_interval", &self.reaper_interval)
+            .field("max_seats_per_bulk", &self.max_seats_per_bulk)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,100 @@
+//! # seatbook
+//!
+//! An embedded seat-booking engine: sell seats without ever double-booking
+//! them, even when thousands of buyers hit the same seats in the same
+//! second.
+//!
+//! A host opens an [`Engine`] on a redb file. The admin (from the host's
+//! [`Config`]) creates tenant apps; users from one shared pool sign up and
+//! log in; a buyer [reserves](AppContext::reserve) seats with an atomic
+//! compare-and-set TTL hold in an in-memory lock table (losers never touch
+//! the disk), then [confirms](AppContext::confirm): one redb transaction
+//! books the seats, creates the booking and closes the reservation.
+//!
+//! ```
+//! use seatbook::{Config, Engine, ManualClock, NewApp, NewSeat, SeatAttributes, Argon2Params, hash_password};
+//! use std::sync::Arc;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let fast = Argon2Params::insecure_fast_for_tests(); // tests only!
+//! let mut config = Config::new(
+//!     "admin@example.com",
+//!     hash_password("admin-password", &fast)?,
+//!     "an-admin-secret-of-at-least-32-bytes!!",
+//!     "a-user-secret-of-at-least-32-bytes!!!!",
+//! );
+//! config.argon2 = fast;
+//! let engine = Engine::open(dir.path().join("seats.redb"), config)?;
+//!
+//! let admin = engine.admin(engine.admin_login("admin@example.com", "admin-password")?.expose())?;
+//! let created = admin.create_app(&NewApp { app_id: "event-app", name: "Event App", allowed_origins: &["https://event-app.com"] })?;
+//! let seat = |id: &str| NewSeat { seat_id: id.into(), price_minor: 5_000, currency: "EUR".into(), attributes: SeatAttributes::default() };
+//! admin.create_seats("event-app", "EVENT_001", &[seat("EVENT_001-A1"), seat("EVENT_001-A2")])?;
+//!
+//! let app = engine.app("event-app", created.api_key.expose(), "https://event-app.com")?;
+//! let token = app.signup("buyer@example.com", "correct horse battery")?;
+//! let buyer = app.user(token.expose())?;
+//! let hold = app.reserve(&buyer, &["EVENT_001-A1", "EVENT_001-A2"], None)?;
+//! let booking = app.confirm(&buyer, hold.token.expose(), "pay_123", 10_000)?;
+//! assert!(booking.booking_id.starts_with("BK-"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Modules mirror the domain: `locks` (the in-memory hold table), `storage`
+//! (redb), `auth` (passwords, JWTs, API keys, origins), `booking` (the
+//! rules), `admin` and `app` (who may do what), `ffi` (the C ABI).
+#![warn(clippy::pedantic)]
+#![allow(
+    clippy::module_name_repetitions,
+    clippy::missing_panics_doc,
+    clippy::must_use_candidate,
+    clippy::cast_possible_truncation,
+    clippy::doc_markdown
+)]
+
+mod admin;
+mod app;
+mod audit;
+mod auth;
+mod booking;
+mod clock;
+mod config;
+mod engine;
+mod error;
+pub mod locks;
+mod model;
+mod payment;
+mod secret;
+mod stats;
+mod storage;
+mod validate;
+
+pub use admin::{Admin, MAX_ORIGINS, MAX_PRICE_MINOR};
+pub use app::{AppContext, UserSession};
+pub use audit::AuditReport;
+pub use auth::{
+    Argon2Params, OriginError, PasswordHashError, TokenError, WeakSecretError, hash_password,
+    normalize_origin,
+};
+pub use clock::{Clock, ManualClock, SystemClock, UnixMillis};
+pub use config::{Config, HoldPolicy};
+pub use engine::Engine;
+pub use error::{
+    AdminError, AppAuthError, AuthError, CancelError, ConfirmError, Error, ErrorCode, HasErrorCode,
+    HoldError, LoginError, OpenError, QueryError, ReserveError, SeatBlock, SignupError,
+    StorageError,
+};
+pub use model::{
+    AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, NewApp, NewSeat, Reservation,
+    ReservationInfo, ReservationStatus, SeatAttributes, SeatCounts, SeatFilter, SeatState,
+    SeatView, Stats, UserId,
+};
+pub use payment::{PaymentOutcome, PaymentRequest, PaymentVerifier, SimulatedPayments};
+pub use secret::Secret;
+pub use storage::Durability;
+pub use validate::InvalidInput;
+
+/// The library version (`CARGO_PKG_VERSION`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,38 @@
+//! The in-memory lock table: compare-and-set TTL holds on seats.
+//!
+//! Owns the per-seat hold state (who holds a seat, until when, whether it is
+//! booked) and nothing else. This is the Redis `SET seat:lock:ID v NX EX`
+//! of the old design, in process: every reserve attempt is decided here, and
+//! a losing attempt is decided *only* here.
+//!
+//! It must never touch the disk, allocate, or take a write lock on the
+//! rejection path (a seat that is held or booked): that path is a handful of
+//! atomic loads, so a sell-out rush is absorbed in memory.
+//!
+//! # Design
+//!
+//! Seats are interned to dense [`SeatKey`]s (`u32`) by the engine. Each key
+//! owns a [`slot`](Slot) in a segmented array that grows without moving
+//! existing slots, so readers index it with no lock at all.
+//!
+//! A slot is a tiny seqlock: a version word (odd while a writer is inside),
+//! the holder and the expiry. Readers take a consistent snapshot with plain
+//! loads and retry if a writer raced them; writers claim the version with a
+//! compare-and-set, so at most one writer is ever inside a slot.
+//!
+//! The holder of a live hold is a [`HoldId`]: a number taken from one
+//! engine-wide counter on every successful acquire. It is the reservation id
+//! *and* the fencing token: it increases on every acquire of a given seat, so
+//! a stale holder (whose hold expired and was taken over) can never pass for
+//! the new one.
+//!
+//! Multi-seat acquires are all-or-nothing: the writer locks the slots in key
+//! order (no deadlock between two multi-seat acquires), checks them all, and
+//! either writes them all or none.
+
+mod slot;
+mod table;
+
+pub use table::{
+    AcquireError, HoldId, LockTable, MAX_SEATS_PER_HOLD, PinError, SeatKey, SeatState,
+};

@@ -1,0 +1,596 @@
+//! The lock table proper: seat keys, slots and the hold operations.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use super::slot::{BOOKED, FREE, PINNED, Slot, SlotGuard, Snapshot, VACANT};
+
+const CHUNK_BITS: u32 = 14;
+const CHUNK_LEN: usize = 1 << CHUNK_BITS;
+const CHUNKS: usize = 1024;
+
+/// Most seats one hold may cover. Acquires sort their keys in a stack
+/// buffer of this size, so no acquire ever allocates.
+pub const MAX_SEATS_PER_HOLD: usize = 64;
+
+/// A seat's dense in-memory key (the engine interns `app/seat_id` to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SeatKey(pub(crate) u32);
+
+impl SeatKey {
+    /// The raw index (for diagnostics and benchmarks).
+    #[must_use]
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
+/// The holder of a hold, and its fencing number: taken from one counter
+/// on every successful acquire, so it increases on every acquire of a seat.
+/// It is also the id of the reservation that records the hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HoldId(pub u64);
+
+/// The effective state of one seat at some instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatState {
+    /// Nobody holds it (or the last hold expired).
+    Free,
+    /// A live hold. `expires_at` is `u64::MAX` while a confirm is committing.
+    Held { holder: HoldId, expires_at: u64 },
+    /// Booked: not acquirable until the booking is cancelled.
+    Booked,
+    /// No such seat (removed, or the key was never activated).
+    Vacant,
+}
+
+/// Why an acquire failed; `position` is the index in the caller's slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcquireError {
+    pub position: usize,
+    pub state: SeatState,
+}
+
+/// Why a holder-only operation (pin, extend) failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinError {
+    /// The hold is gone: it expired (and maybe was taken over) or was released.
+    Lost,
+    /// Another confirm of the same hold is committing right now.
+    Busy,
+}
+
+/// The in-memory lock table. `Send + Sync`; every method takes `&self`.
+pub struct LockTable {
+    chunks: Box<[OnceLock<Box<[Slot]>>]>,
+    next_key: AtomicU32,
+    next_hold: AtomicU64,
+}
+
+impl std::fmt::Debug for LockTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockTable")
+            .field("seats", &self.next_key.load(Ordering::Relaxed))
+            .field("next_hold", &self.next_hold.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for LockTable {
+    fn default() -> Self {
+        Self::new(1)
+    }
+}
+
+impl LockTable {
+    /// An empty table whose first hold id will be `first_hold_id` (at least 1:
+    /// the engine passes one past the largest id it has ever persisted, so
+    /// fencing numbers keep increasing across restarts).
+    #[must_use]
+    pub fn new(first_hold_id: u64) -> Self {
+        Self {
+            chunks: (0..CHUNKS).map(|_| OnceLock::new()).collect(),
+            next_key: AtomicU32::new(0),
+            next_hold: AtomicU64::new(first_hold_id.max(1)),
+        }
+    }
+
+    /// Most seats a table can hold (16 M).
+    pub const CAPACITY: usize = CHUNK_LEN * CHUNKS;
+
+    /// Allocates a new seat key, in state `Free` (or `Booked`).
+    /// `None` once the table is full.
+    pub fn add_seat(&self, booked: bool) -> Option<SeatKey> {
+        let raw = self
+            .next_key
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |k| {
+                (usize::try_from(k).ok()? < Self::CAPACITY - 1).then_some(k + 1)
+            })
+            .ok()?;
+        let key = SeatKey(raw);
+        let (chunk, _) = split(key);
+        self.chunks[chunk].get_or_init(|| (0..CHUNK_LEN).map(|_| Slot::default()).collect());
+        let slot = self.slot(key)?;
+        slot.lock().set(if booked { BOOKED } else { FREE }, 0);
+        Some(key)
+    }
+
+    /// Marks a seat as gone: later acquires see `Vacant`.
+    pub fn remove_seat(&self, key: SeatKey) {
+        if let Some(slot) = self.slot(key) {
+            slot.lock().set(VACANT, 0);
+        }
+    }
+
+    /// Retires a seat that is free (or whose hold expired): later acquires
+    /// see `Vacant`. False, changing nothing, if it is held or booked.
+    pub fn try_retire(&self, key: SeatKey, now: u64) -> bool {
+        let Some(slot) = self.slot(key) else {
+            return false;
+        };
+        let mut guard = slot.lock();
+        if guard.get().is_acquirable(now) {
+            guard.set(VACANT, 0);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Undoes [`try_retire`](Self::try_retire): the seat is free again.
+    pub fn unretire(&self, key: SeatKey) {
+        if let Some(slot) = self.slot(key) {
+            let mut guard = slot.lock();
+            if guard.get().holder == VACANT {
+                guard.set(FREE, 0);
+            }
+        }
+    }
+
+    /// Seats ever added (including removed ones).
+    #[must_use]
+    pub fn seat_count(&self) -> usize {
+        self.next_key.load(Ordering::Relaxed) as usize
+    }
+
+    /// The next hold id that an acquire would take.
+    #[must_use]
+    pub fn next_hold_id(&self) -> u64 {
+        self.next_hold.load(Ordering::Relaxed)
+    }
+
+    fn slot(&self, key: SeatKey) -> Option<&Slot> {
+        let (chunk, index) = split(key);
+        self.chunks.get(chunk)?.get()?.get(index)
+    }
+
+    /// The effective state of a seat at `now`.
+    #[must_use]
+    pub fn state(&self, key: SeatKey, now: u64) -> SeatState {
+        self.slot(key)
+            .map_or(SeatState::Vacant, |s| effective(s.read(), now))
+    }
+
+    /// Takes a hold on every seat in `keys`, or on none.
+    ///
+    /// The rejection path (a seat is held, booked or gone) only loads: no
+    /// store, no allocation, no counter increment. A winner takes the next
+    /// hold id, which expires at `expires_at`.
+    ///
+    /// `keys` must be distinct and at most [`MAX_SEATS_PER_HOLD`] long.
+    ///
+    /// # Errors
+    /// [`AcquireError`] names the first seat (by position) that blocked and
+    /// its state; nothing was changed.
+    pub fn try_acquire(
+        &self,
+        keys: &[SeatKey],
+        now: u64,
+        expires_at: u64,
+    ) -> Result<HoldId, AcquireError> {
+        debug_assert!(!keys.is_empty() && keys.len() <= MAX_SEATS_PER_HOLD);
+        // Optimistic pass: reject from a read-only snapshot.
+        for (position, &key) in keys.iter().enumerate() {
+            let Some(slot) = self.slot(key) else {
+                return Err(AcquireError {
+                    position,
+                    state: SeatState::Vacant,
+                });
+            };
+            let seen = slot.read();
+            if !seen.is_acquirable(now) {
+                return Err(AcquireError {
+                    position,
+                    state: effective(seen, now),
+                });
+            }
+        }
+        if let [key] = keys {
+            return self.acquire_one(*key, now, expires_at);
+        }
+        self.with_locked(keys, |guards| {
+            for &(position, ref guard) in guards.iter() {
+                let seen = guard.get();
+                if !seen.is_acquirable(now) {
+                    return Err(AcquireError {
+                        position,
+                        state: effective(seen, now),
+                    });
+                }
+            }
+            let hold = self.take_hold_id();
+            for (_, guard) in guards.iter_mut() {
+                guard.set(hold.0, expires_at);
+            }
+            Ok(hold)
+        })
+        .unwrap_or(Err(AcquireError {
+            position: 0,
+            state: SeatState::Vacant,
+        }))
+    }
+
+    fn acquire_one(&self, key: SeatKey, now: u64, expires_at: u64) -> Result<HoldId, AcquireError> {
+        let Some(slot) = self.slot(key) else {
+            return Err(AcquireError {
+                position: 0,
+                state: SeatState::Vacant,
+            });
+        };
+        let mut guard = slot.lock();
+        let seen = guard.get();
+        if !seen.is_acquirable(now) {
+            return Err(AcquireError {
+                position: 0,
+                state: effective(seen, now),
+            });
+        }
+        let hold = self.take_hold_id();
+        guard.set(hold.0, expires_at);
+        Ok(hold)
+    }
+
+    fn take_hold_id(&self) -> HoldId {
+        HoldId(self.next_hold.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Puts back a hold recorded before a restart (unconditionally: the
+    /// engine calls it only while opening, before any acquire).
+    pub fn restore(&self, key: SeatKey, hold: HoldId, expires_at: u64) {
+        if let Some(slot) = self.slot(key) {
+            slot.lock().set(hold.0, expires_at);
+        }
+        self.next_hold
+            .fetch_max(hold.0.saturating_add(1), Ordering::Relaxed);
+    }
+
+    /// Frees every seat of `keys` that `hold` still holds (pinned or not).
+    /// Returns how many it freed. Seats taken over by others are left alone.
+    pub fn release(&self, keys: &[SeatKey], hold: HoldId) -> usize {
+        let mut freed = 0;
+        for &key in keys {
+            if let Some(slot) = self.slot(key) {
+                let mut guard = slot.lock();
+                if guard.get().holder == hold.0 {
+                    guard.set(FREE, 0);
+                    freed += 1;
+                }
+            }
+        }
+        freed
+    }
+
+    /// Moves the expiry of a live, unpinned hold on every seat of `keys`
+    /// to `expires_at`, or changes nothing.
+    ///
+    /// # Errors
+    /// [`PinError::Lost`] if the hold is not live on every seat,
+    /// [`PinError::Busy`] if it is pinned.
+    pub fn extend(
+        &self,
+        keys: &[SeatKey],
+        hold: HoldId,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), PinError> {
+        self.with_locked(keys, |guards| {
+            check_held(guards, hold, now)?;
+            for (_, guard) in guards.iter_mut() {
+                guard.set(hold.0, expires_at);
+            }
+            Ok(())
+        })
+        .unwrap_or(Err(PinError::Lost))
+    }
+
+    /// Freezes a live hold for a confirm: until [`unpin`](Self::unpin) or
+    /// [`book`](Self::book) it no longer expires, so nobody can take the
+    /// seats while the confirm's transaction commits. All seats or none.
+    ///
+    /// # Errors
+    /// As [`extend`](Self::extend).
+    pub fn pin(&self, keys: &[SeatKey], hold: HoldId, now: u64) -> Result<(), PinError> {
+        self.with_locked(keys, |guards| {
+            check_held(guards, hold, now)?;
+            for (_, guard) in guards.iter_mut() {
+                guard.set(hold.0, PINNED);
+            }
+            Ok(())
+        })
+        .unwrap_or(Err(PinError::Lost))
+    }
+
+    /// Undoes [`pin`](Self::pin): the hold expires at `expires_at` again.
+    pub fn unpin(&self, keys: &[SeatKey], hold: HoldId, expires_at: u64) {
+        self.rewrite_held(keys, hold, hold.0, expires_at);
+    }
+
+    /// Turns a pinned hold into booked seats (after its confirm committed).
+    pub fn book(&self, keys: &[SeatKey], hold: HoldId) {
+        self.rewrite_held(keys, hold, BOOKED, 0);
+    }
+
+    /// Makes booked seats free again (after a cancellation committed).
+    pub fn unbook(&self, keys: &[SeatKey]) {
+        for &key in keys {
+            if let Some(slot) = self.slot(key) {
+                let mut guard = slot.lock();
+                if guard.get().holder == BOOKED {
+                    guard.set(FREE, 0);
+                }
+            }
+        }
+    }
+
+    /// True if `hold` is pinned on any seat of `keys` (a confirm is committing).
+    #[must_use]
+    pub fn is_pinned(&self, keys: &[SeatKey], hold: HoldId) -> bool {
+        keys.iter().any(|&k| {
+            self.slot(k).is_some_and(|s| {
+                s.read()
+                    == Snapshot {
+                        holder: hold.0,
+                        expires_at: PINNED,
+                    }
+            })
+        })
+    }
+
+    fn rewrite_held(&self, keys: &[SeatKey], hold: HoldId, holder: u64, expires_at: u64) {
+        for &key in keys {
+            if let Some(slot) = self.slot(key) {
+                let mut guard = slot.lock();
+                if guard.get().holder == hold.0 {
+                    guard.set(holder, expires_at);
+                }
+            }
+        }
+    }
+
+    /// Locks the slots of `keys` in key order (so two multi-seat writers can
+    /// never deadlock) and runs `f` with the guards, each paired with the
+    /// key's position in `keys`. `None` if a key has no slot or too many keys.
+    fn with_locked<T>(
+        &self,
+        keys: &[SeatKey],
+        f: impl FnOnce(&mut [(usize, SlotGuard<'_>)]) -> T,
+    ) -> Option<T> {
+        if keys.is_empty() || keys.len() > MAX_SEATS_PER_HOLD {
+            return None;
+        }
+        let mut order = [(0usize, SeatKey(0)); MAX_SEATS_PER_HOLD];
+        for (i, &k) in keys.iter().enumerate() {
+            order[i] = (i, k);
+        }
+        let order = &mut order[..keys.len()];
+        order.sort_unstable_by_key(|&(_, k)| k);
+        if order.windows(2).any(|w| w[0].1 == w[1].1) {
+            return None;
+        }
+        let mut slots: [Option<&Slot>; MAX_SEATS_PER_HOLD] = [None; MAX_SEATS_PER_HOLD];
+        for (i, &(_, key)) in order.iter().enumerate() {
+            slots[i] = Some(self.slot(key)?);
+        }
+        // Guards live in a small vector only on the multi-seat write path:
+        // winners and holders, never the rejection path.
+        let mut guards: Vec<(usize, SlotGuard<'_>)> = order
+            .iter()
+            .zip(slots.iter().flatten())
+            .map(|(&(position, _), slot)| (position, slot.lock()))
+            .collect();
+        Some(f(&mut guards))
+    }
+}
+
+fn check_held(guards: &[(usize, SlotGuard<'_>)], hold: HoldId, now: u64) -> Result<(), PinError> {
+    for (_, guard) in guards {
+        let seen = guard.get();
+        if seen.holder != hold.0 || now >= seen.expires_at {
+            return Err(PinError::Lost);
+        }
+        if seen.expires_at == PINNED {
+            return Err(PinError::Busy);
+        }
+    }
+    Ok(())
+}
+
+fn split(key: SeatKey) -> (usize, usize) {
+    let raw = key.0 as usize;
+    (raw >> CHUNK_BITS, raw & (CHUNK_LEN - 1))
+}
+
+fn effective(seen: Snapshot, now: u64) -> SeatState {
+    match seen.holder {
+        BOOKED => SeatState::Booked,
+        VACANT => SeatState::Vacant,
+        FREE => SeatState::Free,
+        holder if now < seen.expires_at => SeatState::Held {
+            holder: HoldId(holder),
+            expires_at: seen.expires_at,
+        },
+        _ => SeatState::Free,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table_with(n: usize) -> (LockTable, Vec<SeatKey>) {
+        let t = LockTable::new(1);
+        let keys = (0..n).map(|_| t.add_seat(false).unwrap()).collect();
+        (t, keys)
+    }
+
+    #[test]
+    fn second_acquire_of_a_held_seat_fails_until_expiry() {
+        let (t, k) = table_with(1);
+        let h = t.try_acquire(&k, 0, 100).unwrap();
+        let err = t.try_acquire(&k, 50, 200).unwrap_err();
+        assert_eq!(
+            err.state,
+            SeatState::Held {
+                holder: h,
+                expires_at: 100
+            }
+        );
+        let h2 = t.try_acquire(&k, 100, 300).unwrap();
+        assert!(h2 > h, "fencing number must increase");
+    }
+
+    #[test]
+    fn multi_seat_acquire_is_all_or_nothing() {
+        let (t, k) = table_with(3);
+        t.try_acquire(&k[2..], 0, 100).unwrap();
+        let err = t.try_acquire(&[k[0], k[1], k[2]], 0, 100).unwrap_err();
+        assert_eq!(err.position, 2);
+        assert_eq!(t.state(k[0], 0), SeatState::Free);
+        assert_eq!(t.state(k[1], 0), SeatState::Free);
+    }
+
+    #[test]
+    fn rejection_does_not_consume_hold_ids() {
+        let (t, k) = table_with(1);
+        t.try_acquire(&k, 0, 100).unwrap();
+        let next = t.next_hold_id();
+        for _ in 0..10 {
+            assert!(t.try_acquire(&k, 1, 100).is_err());
+        }
+        assert_eq!(t.next_hold_id(), next);
+    }
+
+    #[test]
+    fn pinned_hold_survives_its_expiry_and_books() {
+        let (t, k) = table_with(2);
+        let h = t.try_acquire(&k, 0, 100).unwrap();
+        t.pin(&k, h, 99).unwrap();
+        assert!(
+            t.try_acquire(&k[..1], 10_000, 20_000).is_err(),
+            "pinned hold must not expire"
+        );
+        assert_eq!(t.pin(&k, h, 99), Err(PinError::Busy));
+        t.book(&k, h);
+        assert_eq!(t.state(k[0], 10_000), SeatState::Booked);
+        t.unbook(&k);
+        assert_eq!(t.state(k[1], 10_000), SeatState::Free);
+    }
+
+    #[test]
+    fn stale_holder_cannot_pin_extend_or_release_a_taken_over_seat() {
+        let (t, k) = table_with(1);
+        let old = t.try_acquire(&k, 0, 100).unwrap();
+        let new = t.try_acquire(&k, 100, 200).unwrap();
+        assert_eq!(t.pin(&k, old, 150), Err(PinError::Lost));
+        assert_eq!(t.extend(&k, old, 150, 500), Err(PinError::Lost));
+        assert_eq!(t.release(&k, old), 0);
+        assert_eq!(
+            t.state(k[0], 150),
+            SeatState::Held {
+                holder: new,
+                expires_at: 200
+            }
+        );
+    }
+
+    #[test]
+    fn expired_hold_cannot_be_pinned() {
+        let (t, k) = table_with(1);
+        let h = t.try_acquire(&k, 0, 100).unwrap();
+        assert_eq!(t.pin(&k, h, 100), Err(PinError::Lost));
+    }
+
+    #[test]
+    fn unpin_restores_expiry() {
+        let (t, k) = table_with(1);
+        let h = t.try_acquire(&k, 0, 100).unwrap();
+        t.pin(&k, h, 50).unwrap();
+        t.unpin(&k, h, 100);
+        assert_eq!(
+            t.state(k[0], 50),
+            SeatState::Held {
+                holder: h,
+                expires_at: 100
+            }
+        );
+        assert_eq!(t.state(k[0], 100), SeatState::Free);
+    }
+
+    #[test]
+    fn removed_and_unknown_seats_are_vacant() {
+        let (t, k) = table_with(1);
+        t.remove_seat(k[0]);
+        assert_eq!(
+            t.try_acquire(&k, 0, 1).unwrap_err().state,
+            SeatState::Vacant
+        );
+        assert_eq!(t.state(SeatKey(999_999), 0), SeatState::Vacant);
+    }
+
+    #[test]
+    fn restore_moves_the_hold_counter_past_restored_ids() {
+        let (t, k) = table_with(1);
+        t.restore(k[0], HoldId(41), 1_000);
+        assert!(t.next_hold_id() >= 42);
+        assert_eq!(
+            t.state(k[0], 0),
+            SeatState::Held {
+                holder: HoldId(41),
+                expires_at: 1_000
+            }
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let (t, k) = table_with(1);
+        assert!(t.try_acquire(&[k[0], k[0]], 0, 10).is_err());
+        assert_eq!(t.state(k[0], 0), SeatState::Free);
+    }
+
+    #[test]
+    fn racing_threads_get_exactly_one_winner_per_round() {
+        use std::sync::Barrier;
+        let (t, k) = table_with(4);
+        let rounds = 200u64;
+        let threads = 4;
+        let barrier = Barrier::new(threads);
+        let wins = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    for round in 0..rounds {
+                        barrier.wait();
+                        // Every round's holds expire at the start of the next.
+                        let now = round * 10;
+                        if t.try_acquire(&k, now, now + 10).is_ok() {
+                            wins.fetch_add(1, Ordering::Relaxed);
+                        }
+                        barrier.wait();
+                    }
+                });
+            }
+        });
+        assert_eq!(wins.load(Ordering::Relaxed), rounds);
+    }
+}
