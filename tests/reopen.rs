@@ -1,0 +1,171 @@
+//! Opening, configuration checks and recovery on reopen.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use seatbook::{
+    BookingStatus, Engine, OpenError, ReservationStatus, ReserveError, SeatCounts, SeatFilter,
+};
+
+#[test]
+fn reopen_restores_live_holds_expires_stale_ones_and_keeps_bookings() {
+    let f = Fixture::new();
+    let key = f.create_app("event-app", EVENT_ORIGIN).api_key;
+    f.admin().create_seats("event-app", "E1", &seats("E1", 4)).unwrap();
+    let app = f.engine.app("event-app", key.expose(), EVENT_ORIGIN).unwrap();
+    let alice_token = app.signup("alice@x.io", "alice-password").unwrap();
+    let alice = app.user(alice_token.expose()).unwrap();
+    let booked = app.reserve(&alice, &["E1-S0"], None).unwrap();
+    let booking = app
+        .confirm(
+            &alice,
+            booked.token.expose(),
+            "pay-1",
+            booked.info.total_minor,
+        )
+        .unwrap();
+    let live = app
+        .reserve(&alice, &["E1-S1", "E1-S2"], Some(Duration::from_secs(300)))
+        .unwrap();
+    let stale = app
+        .reserve(&alice, &["E1-S3"], Some(Duration::from_secs(5)))
+        .unwrap();
+    drop(app);
+
+    let f = f.reopen();
+    f.advance(Duration::from_secs(10));
+    let f = f.reopen();
+    let app = f
+        .engine
+        .app("event-app", key.expose(), EVENT_ORIGIN)
+        .unwrap();
+    let alice = app.user(alice_token.expose()).unwrap();
+    let bob = f.buyer(&app, "bob@x.io");
+
+    assert_eq!(app.booking(&booking.booking_id).unwrap(), booking);
+    assert_eq!(
+        app.seat_counts("E1").unwrap(),
+        SeatCounts {
+            available: 1,
+            held: 2,
+            booked: 1
+        }
+    );
+    assert!(matches!(
+        app.reserve(&bob, &["E1-S0"], None),
+        Err(ReserveError::SeatBooked(_))
+    ));
+    assert!(matches!(
+        app.reserve(&bob, &["E1-S2"], None),
+        Err(ReserveError::SeatHeld(_))
+    ));
+    assert_eq!(
+        app.reservation(&alice, stale.token.expose())
+            .unwrap()
+            .status,
+        ReservationStatus::Expired
+    );
+    let fresh = app.reserve(&bob, &["E1-S3"], None).unwrap();
+    assert!(
+        fresh.info.reservation_id > stale.info.reservation_id,
+        "fencing continues after reopen"
+    );
+    // The restored hold is still confirmable by its holder.
+    let b2 = app
+        .confirm(&alice, live.token.expose(), "pay-2", live.info.total_minor)
+        .unwrap();
+    assert_eq!(b2.status, BookingStatus::Success);
+    assert_eq!(f.engine.stats().expiries, 1, "the open sweep expired the stale hold");
+    assert!(f.engine.audit().unwrap().is_clean());
+}
+
+#[test]
+fn a_hold_that_expires_while_closed_is_free_after_reopen() {
+    let f = Fixture::new();
+    let key = f.create_app("event-app", EVENT_ORIGIN).api_key;
+    f.admin().create_seats("event-app", "E1", &seats("E1", 1)).unwrap();
+    let app = f.engine.app("event-app", key.expose(), EVENT_ORIGIN).unwrap();
+    let alice = f.buyer(&app, "alice@x.io");
+    app.reserve(&alice, &["E1-S0"], Some(Duration::from_secs(5)))
+        .unwrap();
+    drop(app);
+    let Fixture { dir, clock, engine } = f;
+    drop(engine);
+    clock.advance(Duration::from_secs(6));
+    let engine = Engine::open(dir.path().join("db.redb"), config(&clock)).unwrap();
+    assert_eq!(
+        engine.stats().expiries,
+        1,
+        "open sweeps expired reservations"
+    );
+    let app = engine.app("event-app", key.expose(), EVENT_ORIGIN).unwrap();
+    let seats = app.list_seats("E1", SeatFilter::AvailableOnly).unwrap();
+    assert_eq!(seats.len(), 1);
+}
+
+#[test]
+fn a_second_engine_on_the_same_file_is_refused() {
+    let f = Fixture::new();
+    let err = Engine::open(f.path(), config(&f.clock)).unwrap_err();
+    assert!(matches!(err, OpenError::DatabaseAlreadyOpen), "{err:?}");
+}
+
+#[test]
+fn weak_or_malformed_configuration_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = seatbook::ManualClock::default();
+    let cases: Vec<(&str, Box<dyn Fn(&mut seatbook::Config)>)> = vec![
+        (
+            "short admin secret",
+            Box::new(|c| c.admin_jwt_secret = "short".into()),
+        ),
+        (
+            "short user secret",
+            Box::new(|c| c.user_jwt_secret = "x".repeat(31).into()),
+        ),
+        (
+            "identical secrets",
+            Box::new(|c| c.user_jwt_secret = c.admin_jwt_secret.clone()),
+        ),
+        (
+            "bad admin hash",
+            Box::new(|c| c.admin_password_hash = "plaintext".into()),
+        ),
+        (
+            "bad admin email",
+            Box::new(|c| c.admin_email = "nope".into()),
+        ),
+        (
+            "ttl bounds",
+            Box::new(|c| c.holds.min_ttl = Duration::from_secs(500)),
+        ),
+        ("max seats", Box::new(|c| c.holds.max_seats = 65)),
+        ("zero bulk", Box::new(|c| c.max_seats_per_bulk = 0)),
+        ("argon2 params", Box::new(|c| c.argon2.memory_kib = 1)),
+    ];
+    for (name, adjust) in cases {
+        let mut cfg = config(&clock);
+        adjust(&mut cfg);
+        let err = Engine::open(
+            dir.path().join(format!("{}.redb", name.replace(' ', "_"))),
+            cfg,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, OpenError::InvalidConfig(_) | OpenError::WeakSecret(_)),
+            "{name}: {err:?}"
+        );
+        assert!(!err.to_string().contains(ADMIN_SECRET), "{name}");
+    }
+}
+
+#[test]
+fn opening_a_file_that_is_not_a_database_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("junk.redb");
+    std::fs::write(&path, vec![0xAB; 8192]).unwrap();
+    let err = Engine::open(&path, config(&seatbook::ManualClock::default())).unwrap_err();
+    assert!(matches!(err, OpenError::Storage(_)), "{err:?}");
+}
