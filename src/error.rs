@@ -85,6 +85,9 @@ pub enum ErrorCode {
     Panic = 102,
     /// The handle was used after its engine was closed (C only).
     EngineClosed = 103,
+    /// A handle of another kind was passed (C only), e.g. an admin handle
+    /// where an app handle is expected.
+    InvalidHandle = 104,
 }
 
 /// A storage failure. The message comes from redb; it never holds user data.

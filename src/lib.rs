@@ -63,6 +63,7 @@ mod clock;
 mod config;
 mod engine;
 mod error;
+pub mod ffi;
 pub mod locks;
 mod model;
 mod payment;

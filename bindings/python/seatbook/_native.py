@@ -1,0 +1,281 @@
+"""Loads the seatbook shared library and declares its C API for ctypes.
+
+The library is found, in order, at the path in the SEATBOOK_LIB environment
+variable, by the system loader (``libseatbook.so`` on the library path), or
+in the crate's ``target/release`` / ``target/debug`` next to this package.
+"""
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_bool,
+    c_char,
+    c_char_p,
+    c_size_t,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+
+_LIB_NAMES = {
+    "darwin": "libseatbook.dylib",
+    "win32": "seatbook.dll",
+}
+
+
+def _candidates():
+    env = os.environ.get("SEATBOOK_LIB")
+    if env:
+        yield env
+        return
+    found = ctypes.util.find_library("seatbook")
+    if found:
+        yield found
+    name = _LIB_NAMES.get(sys.platform, "libseatbook.so")
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+    for profile in ("release", "debug"):
+        yield os.path.join(root, "target", profile, name)
+
+
+def _load():
+    errors = []
+    for path in _candidates():
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            errors.append(f"{path}: {e}")
+    raise ImportError(
+        "cannot load the seatbook library; build it with `cargo build --release` "
+        "or set SEATBOOK_LIB to the path of libseatbook.so.\n" + "\n".join(errors)
+    )
+
+
+lib = _load()
+
+
+class Argon2Params(Structure):
+    _fields_ = [("memory_kib", c_uint32), ("iterations", c_uint32), ("parallelism", c_uint32)]
+
+
+class PaymentRequestC(Structure):
+    _fields_ = [
+        ("app_id", c_char_p),
+        ("user_id", c_char_p),
+        ("reservation_id", c_uint64),
+        ("payment_id", c_char_p),
+        ("amount_minor", c_uint64),
+        ("currency", c_char_p),
+    ]
+
+
+PAYMENT_CALLBACK = CFUNCTYPE(c_uint32, c_void_p, POINTER(PaymentRequestC), POINTER(c_char), c_size_t)
+
+
+class Config(Structure):
+    _fields_ = [
+        ("admin_email", c_char_p),
+        ("admin_password_hash", c_char_p),
+        ("admin_jwt_secret", c_char_p),
+        ("user_jwt_secret", c_char_p),
+        ("argon2", Argon2Params),
+        ("durability", c_uint32),
+        ("hold_default_ttl_ms", c_uint64),
+        ("hold_min_ttl_ms", c_uint64),
+        ("hold_max_ttl_ms", c_uint64),
+        ("hold_max_total_ms", c_uint64),
+        ("max_seats_per_reservation", c_uint32),
+        ("max_seats_per_bulk", c_uint32),
+        ("admin_token_ttl_ms", c_uint64),
+        ("user_token_ttl_ms", c_uint64),
+        ("reaper_interval_ms", c_uint64),
+        ("payment_callback", PAYMENT_CALLBACK),
+        ("payment_userdata", c_void_p),
+    ]
+
+
+class Stats(Structure):
+    _fields_ = [
+        (name, c_uint64)
+        for name in (
+            "reserve_attempts",
+            "holds_taken",
+            "contention_rejections",
+            "confirms",
+            "expiries",
+            "releases",
+            "payment_failures",
+            "cancellations",
+        )
+    ]
+
+
+class Audit(Structure):
+    _fields_ = [
+        (name, c_uint64)
+        for name in (
+            "seats",
+            "booked_seats",
+            "live_bookings",
+            "failed_bookings",
+            "cancelled_bookings",
+            "reservations",
+            "active_reservations",
+            "double_booked_seats",
+            "violations",
+        )
+    ] + [("clean", c_bool)]
+
+
+class NewSeatC(Structure):
+    _fields_ = [
+        ("seat_id", c_char_p),
+        ("price_minor", c_uint64),
+        ("currency", c_char_p),
+        ("section", c_char_p),
+        ("row", c_char_p),
+        ("category", c_char_p),
+    ]
+
+
+class SeatView(Structure):
+    _fields_ = [
+        ("seat_id", c_char_p),
+        ("entity_id", c_char_p),
+        ("price_minor", c_uint64),
+        ("currency", c_char_p),
+        ("section", c_char_p),
+        ("row", c_char_p),
+        ("category", c_char_p),
+        ("state", c_uint32),
+        ("expires_at", c_uint64),
+    ]
+
+
+class SeatCounts(Structure):
+    _fields_ = [("available", c_uint64), ("held", c_uint64), ("booked", c_uint64)]
+
+
+class ReservationView(Structure):
+    _fields_ = [
+        ("reservation_id", c_uint64),
+        ("token", c_char_p),
+        ("app_id", c_char_p),
+        ("user_id", c_char_p),
+        ("seat_count", c_size_t),
+        ("seat_ids", POINTER(c_char_p)),
+        ("total_minor", c_uint64),
+        ("currency", c_char_p),
+        ("created_at", c_uint64),
+        ("expires_at", c_uint64),
+        ("status", c_uint32),
+        ("booking_id", c_char_p),
+    ]
+
+
+class BookingView(Structure):
+    _fields_ = [
+        ("booking_id", c_char_p),
+        ("app_id", c_char_p),
+        ("user_id", c_char_p),
+        ("seat_count", c_size_t),
+        ("seat_ids", POINTER(c_char_p)),
+        ("reservation_id", c_uint64),
+        ("payment_id", c_char_p),
+        ("amount_minor", c_uint64),
+        ("currency", c_char_p),
+        ("status", c_uint32),
+        ("created_at", c_uint64),
+        ("cancelled_at", c_uint64),
+    ]
+
+
+class AppInfoView(Structure):
+    _fields_ = [
+        ("app_id", c_char_p),
+        ("name", c_char_p),
+        ("origin_count", c_size_t),
+        ("allowed_origins", POINTER(c_char_p)),
+        ("active", c_bool),
+        ("created_at", c_uint64),
+        ("updated_at", c_uint64),
+    ]
+
+
+class UserView(Structure):
+    _fields_ = [("user_id", c_char_p), ("expires_at", c_uint64)]
+
+
+P = c_void_p  # every opaque handle
+PP = POINTER(c_void_p)  # every handle or owned-string out-parameter
+S = c_char_p
+STRS = POINTER(c_char_p)
+
+_PROTOTYPES = {
+    # name: (argtypes, restype); restype None means void, c_uint32 a status
+    "seatbook_version": ([], c_char_p),
+    "seatbook_status_name": ([c_uint32], c_char_p),
+    "seatbook_last_error_message": ([], c_char_p),
+    "seatbook_last_error_seat": ([], c_char_p),
+    "seatbook_string_free": ([c_void_p], None),
+    "seatbook_hash_password": ([S, POINTER(Argon2Params), PP], c_uint32),
+    "seatbook_engine_open": ([S, POINTER(Config), PP], c_uint32),
+    "seatbook_engine_close": ([P], None),
+    "seatbook_engine_stats": ([P, POINTER(Stats)], c_uint32),
+    "seatbook_engine_sweep": ([P, POINTER(c_size_t)], c_uint32),
+    "seatbook_engine_audit": ([P, POINTER(Audit)], c_uint32),
+    "seatbook_engine_admin_login": ([P, S, S, PP], c_uint32),
+    "seatbook_engine_admin": ([P, S, PP], c_uint32),
+    "seatbook_admin_free": ([P], None),
+    "seatbook_app_info_get": ([P, POINTER(AppInfoView)], c_uint32),
+    "seatbook_app_info_free": ([P], None),
+    "seatbook_app_info_list_count": ([P, POINTER(c_size_t)], c_uint32),
+    "seatbook_app_info_list_get": ([P, c_size_t, POINTER(AppInfoView)], c_uint32),
+    "seatbook_app_info_list_free": ([P], None),
+    "seatbook_admin_create_app": ([P, S, S, STRS, c_size_t, PP, PP], c_uint32),
+    "seatbook_admin_list_apps": ([P, PP], c_uint32),
+    "seatbook_admin_get_app": ([P, S, PP], c_uint32),
+    "seatbook_admin_update_app": ([P, S, S, STRS, c_size_t, PP], c_uint32),
+    "seatbook_admin_deactivate_app": ([P, S, PP], c_uint32),
+    "seatbook_admin_reactivate_app": ([P, S, PP], c_uint32),
+    "seatbook_admin_rotate_api_key": ([P, S, PP], c_uint32),
+    "seatbook_admin_create_seats": ([P, S, S, POINTER(NewSeatC), c_size_t, POINTER(c_size_t)], c_uint32),
+    "seatbook_admin_remove_seats": ([P, S, STRS, c_size_t, POINTER(c_size_t)], c_uint32),
+    "seatbook_admin_cancel_booking": ([P, S, PP], c_uint32),
+    "seatbook_engine_app": ([P, S, S, S, PP], c_uint32),
+    "seatbook_app_free": ([P], None),
+    "seatbook_app_signup": ([P, S, S, PP], c_uint32),
+    "seatbook_app_login": ([P, S, S, PP], c_uint32),
+    "seatbook_app_user": ([P, S, PP], c_uint32),
+    "seatbook_user_get": ([P, POINTER(UserView)], c_uint32),
+    "seatbook_user_free": ([P], None),
+    "seatbook_app_list_seats": ([P, S, c_bool, PP], c_uint32),
+    "seatbook_seat_list_count": ([P, POINTER(c_size_t)], c_uint32),
+    "seatbook_seat_list_get": ([P, c_size_t, POINTER(SeatView)], c_uint32),
+    "seatbook_seat_list_free": ([P], None),
+    "seatbook_app_seat_counts": ([P, S, POINTER(SeatCounts)], c_uint32),
+    "seatbook_reservation_get": ([P, POINTER(ReservationView)], c_uint32),
+    "seatbook_reservation_free": ([P], None),
+    "seatbook_app_reserve": ([P, P, STRS, c_size_t, c_uint64, PP], c_uint32),
+    "seatbook_app_extend": ([P, P, S, c_uint64, PP], c_uint32),
+    "seatbook_app_release": ([P, P, S], c_uint32),
+    "seatbook_app_reservation": ([P, P, S, PP], c_uint32),
+    "seatbook_booking_get": ([P, POINTER(BookingView)], c_uint32),
+    "seatbook_booking_free": ([P], None),
+    "seatbook_app_confirm": ([P, P, S, S, c_uint64, PP], c_uint32),
+    "seatbook_app_booking": ([P, S, PP], c_uint32),
+    "seatbook_app_cancel_booking": ([P, S, PP], c_uint32),
+    "seatbook_app_user_bookings": ([P, P, PP], c_uint32),
+    "seatbook_booking_list_count": ([P, POINTER(c_size_t)], c_uint32),
+    "seatbook_booking_list_get": ([P, c_size_t, POINTER(BookingView)], c_uint32),
+    "seatbook_booking_list_free": ([P], None),
+}
+
+for _name, (_args, _res) in _PROTOTYPES.items():
+    _fn = getattr(lib, _name)
+    _fn.argtypes = _args
+    _fn.restype = _res

@@ -1,0 +1,581 @@
+"""The Pythonic API over the C ABI: Engine, Admin, App, User and plain
+dataclasses for results. Every handle is closed by ``close()`` or by leaving
+its ``with`` block (and, as a last resort, when garbage-collected)."""
+
+import ctypes
+import dataclasses
+from ctypes import byref, c_size_t, c_void_p
+from typing import Callable, List, Optional, Sequence, Union
+
+from . import _native as n
+from .errors import Status, error_for
+
+_lib = n.lib
+
+
+def _check(status):
+    if status != Status.OK:
+        message = _lib.seatbook_last_error_message() or b""
+        seat = _lib.seatbook_last_error_seat()
+        raise error_for(status, message.decode("utf-8", "replace"), seat.decode() if seat else None)
+
+
+def _b(s: Optional[str]) -> Optional[bytes]:
+    if s is None:
+        return None
+    if not isinstance(s, str):
+        raise TypeError(f"expected str, got {type(s).__name__}")
+    data = s.encode("utf-8")
+    if b"\0" in data:
+        raise ValueError("embedded NUL character")
+    return data
+
+
+def _s(b: Optional[bytes]) -> Optional[str]:
+    return None if b is None else b.decode("utf-8")
+
+
+def _strs(ptr, count) -> List[str]:
+    return [ptr[i].decode("utf-8") for i in range(count)]
+
+
+def _str_array(items: Sequence[str]):
+    if isinstance(items, str):
+        raise TypeError("expected a sequence of str, not a str")
+    arr = (ctypes.c_char_p * max(len(items), 1))()
+    for i, item in enumerate(items):
+        arr[i] = _b(item)
+    return arr, len(items)
+
+
+def _take_string(ptr: c_void_p) -> str:
+    """Copies and frees (wiping) an owned library string."""
+    try:
+        return ctypes.string_at(ptr.value).decode("utf-8")
+    finally:
+        _lib.seatbook_string_free(ptr)
+
+
+class _Handle:
+    """Owns one C handle; ``close()`` frees it once."""
+
+    _free = None
+
+    def __init__(self, ptr: c_void_p):
+        self._ptr = ptr
+
+    @property
+    def _as_parameter_(self):
+        # A closed handle is passed as NULL: the library answers
+        # NullParameterError instead of touching freed memory.
+        return c_void_p() if self._ptr is None else self._ptr
+
+    @property
+    def closed(self) -> bool:
+        return self._ptr is None
+
+    def close(self) -> None:
+        ptr, self._ptr = self._ptr, None
+        if ptr is not None and ptr.value is not None:
+            type(self)._free(ptr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+
+def _owned(handle_cls, free):
+    handle_cls._free = staticmethod(free)
+    return handle_cls
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclasses.dataclass(frozen=True)
+class Seat:
+    seat_id: str
+    entity_id: str
+    price_minor: int
+    currency: str
+    state: str  # "AVAILABLE", "HELD" or "BOOKED"
+    expires_at: int  # hold expiry for HELD seats, else 0
+    section: Optional[str] = None
+    row: Optional[str] = None
+    category: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Reservation:
+    reservation_id: int
+    token: Optional[str]  # secret; only on the result of App.reserve
+    app_id: str
+    user_id: str
+    seat_ids: List[str]
+    total_minor: int
+    currency: str
+    created_at: int
+    expires_at: int
+    status: str  # ACTIVE, CONFIRMED, EXPIRED, RELEASED
+    booking_id: Optional[str]
+
+    def __repr__(self):  # never print the token
+        return (
+            f"Reservation(id={self.reservation_id}, seats={self.seat_ids}, "
+            f"total={self.total_minor} {self.currency}, status={self.status})"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Booking:
+    booking_id: str
+    app_id: str
+    user_id: str
+    seat_ids: List[str]
+    reservation_id: int
+    payment_id: str
+    amount_minor: int
+    currency: str
+    status: str  # SUCCESS, FAILED, CANCELLED
+    created_at: int
+    cancelled_at: Optional[int]
+
+
+@dataclasses.dataclass(frozen=True)
+class AppInfo:
+    app_id: str
+    name: str
+    allowed_origins: List[str]
+    active: bool
+    created_at: int
+    updated_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CreatedApp:
+    api_key: str  # shown once
+    info: AppInfo
+
+    def __repr__(self):
+        return f"CreatedApp(info={self.info!r})"
+
+
+@dataclasses.dataclass(frozen=True)
+class NewSeat:
+    seat_id: str
+    price_minor: int
+    currency: str
+    section: Optional[str] = None
+    row: Optional[str] = None
+    category: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PaymentRequest:
+    app_id: str
+    user_id: str
+    reservation_id: int
+    payment_id: str
+    amount_minor: int
+    currency: str
+
+
+def _struct_dict(s):
+    return {name: getattr(s, name) for name, _ in s._fields_}
+
+
+_SEAT_STATES = {0: "AVAILABLE", 1: "HELD", 2: "BOOKED"}
+_RES_STATUS = {0: "ACTIVE", 1: "CONFIRMED", 2: "EXPIRED", 3: "RELEASED"}
+_BOOKING_STATUS = {0: "SUCCESS", 1: "FAILED", 2: "CANCELLED"}
+
+
+def _app_info(v: n.AppInfoView) -> AppInfo:
+    return AppInfo(
+        _s(v.app_id), _s(v.name), _strs(v.allowed_origins, v.origin_count), bool(v.active), v.created_at, v.updated_at
+    )
+
+
+def _take_app_info(ptr: c_void_p) -> AppInfo:
+    try:
+        v = n.AppInfoView()
+        _check(_lib.seatbook_app_info_get(ptr, byref(v)))
+        return _app_info(v)
+    finally:
+        _lib.seatbook_app_info_free(ptr)
+
+
+def _booking(v: n.BookingView) -> Booking:
+    return Booking(
+        _s(v.booking_id),
+        _s(v.app_id),
+        _s(v.user_id),
+        _strs(v.seat_ids, v.seat_count),
+        v.reservation_id,
+        _s(v.payment_id),
+        v.amount_minor,
+        _s(v.currency),
+        _BOOKING_STATUS[v.status],
+        v.created_at,
+        v.cancelled_at or None,
+    )
+
+
+def _take_booking(ptr: c_void_p) -> Booking:
+    try:
+        v = n.BookingView()
+        _check(_lib.seatbook_booking_get(ptr, byref(v)))
+        return _booking(v)
+    finally:
+        _lib.seatbook_booking_free(ptr)
+
+
+def _take_reservation(ptr: c_void_p) -> Reservation:
+    try:
+        v = n.ReservationView()
+        _check(_lib.seatbook_reservation_get(ptr, byref(v)))
+        return Reservation(
+            v.reservation_id,
+            _s(v.token),
+            _s(v.app_id),
+            _s(v.user_id),
+            _strs(v.seat_ids, v.seat_count),
+            v.total_minor,
+            _s(v.currency),
+            v.created_at,
+            v.expires_at,
+            _RES_STATUS[v.status],
+            _s(v.booking_id),
+        )
+    finally:
+        _lib.seatbook_reservation_free(ptr)
+
+
+# ---------------------------------------------------------------- handles
+
+
+class User(_Handle):
+    """A verified user token. Immutable; usable from any thread."""
+
+    def __init__(self, ptr):
+        super().__init__(ptr)
+        v = n.UserView()
+        _check(_lib.seatbook_user_get(ptr, byref(v)))
+        self.user_id: str = _s(v.user_id)
+        self.expires_at: int = v.expires_at
+
+
+_owned(User, _lib.seatbook_user_free)
+
+
+class App(_Handle):
+    """An authenticated app context. Thread-safe."""
+
+    def signup(self, email: str, password: str) -> str:
+        out = c_void_p()
+        _check(_lib.seatbook_app_signup(self, _b(email), _b(password), byref(out)))
+        return _take_string(out)
+
+    def login(self, email: str, password: str) -> str:
+        out = c_void_p()
+        _check(_lib.seatbook_app_login(self, _b(email), _b(password), byref(out)))
+        return _take_string(out)
+
+    def user(self, token: str) -> User:
+        out = c_void_p()
+        _check(_lib.seatbook_app_user(self, _b(token), byref(out)))
+        return User(out)
+
+    def list_seats(self, entity_id: str, available_only: bool = False) -> List[Seat]:
+        out = c_void_p()
+        _check(_lib.seatbook_app_list_seats(self, _b(entity_id), bool(available_only), byref(out)))
+        try:
+            count = c_size_t()
+            _check(_lib.seatbook_seat_list_count(out, byref(count)))
+            seats = []
+            for i in range(count.value):
+                v = n.SeatView()
+                _check(_lib.seatbook_seat_list_get(out, i, byref(v)))
+                seats.append(
+                    Seat(
+                        _s(v.seat_id),
+                        _s(v.entity_id),
+                        v.price_minor,
+                        _s(v.currency),
+                        _SEAT_STATES[v.state],
+                        v.expires_at,
+                        _s(v.section),
+                        _s(v.row),
+                        _s(v.category),
+                    )
+                )
+            return seats
+        finally:
+            _lib.seatbook_seat_list_free(out)
+
+    def seat_counts(self, entity_id: str) -> dict:
+        c = n.SeatCounts()
+        _check(_lib.seatbook_app_seat_counts(self, _b(entity_id), byref(c)))
+        return _struct_dict(c)
+
+    def reserve(self, user: User, seat_ids: Sequence[str], ttl_ms: int = 0) -> Reservation:
+        arr, count = _str_array(seat_ids)
+        out = c_void_p()
+        _check(_lib.seatbook_app_reserve(self, user, arr, count, ttl_ms, byref(out)))
+        return _take_reservation(out)
+
+    def extend(self, user: User, token: str, ttl_ms: int = 0) -> Reservation:
+        out = c_void_p()
+        _check(_lib.seatbook_app_extend(self, user, _b(token), ttl_ms, byref(out)))
+        return _take_reservation(out)
+
+    def release(self, user: User, token: str) -> None:
+        _check(_lib.seatbook_app_release(self, user, _b(token)))
+
+    def confirm(self, user: User, token: str, payment_id: str, amount_minor: int) -> Booking:
+        out = c_void_p()
+        _check(_lib.seatbook_app_confirm(self, user, _b(token), _b(payment_id), amount_minor, byref(out)))
+        return _take_booking(out)
+
+    def reservation(self, user: User, token: str) -> Reservation:
+        out = c_void_p()
+        _check(_lib.seatbook_app_reservation(self, user, _b(token), byref(out)))
+        return _take_reservation(out)
+
+    def booking(self, booking_id: str) -> Booking:
+        out = c_void_p()
+        _check(_lib.seatbook_app_booking(self, _b(booking_id), byref(out)))
+        return _take_booking(out)
+
+    def user_bookings(self, user: User) -> List[Booking]:
+        out = c_void_p()
+        _check(_lib.seatbook_app_user_bookings(self, user, byref(out)))
+        try:
+            count = c_size_t()
+            _check(_lib.seatbook_booking_list_count(out, byref(count)))
+            result = []
+            for i in range(count.value):
+                v = n.BookingView()
+                _check(_lib.seatbook_booking_list_get(out, i, byref(v)))
+                result.append(_booking(v))
+            return result
+        finally:
+            _lib.seatbook_booking_list_free(out)
+
+    def cancel_booking(self, booking_id: str) -> Booking:
+        out = c_void_p()
+        _check(_lib.seatbook_app_cancel_booking(self, _b(booking_id), byref(out)))
+        return _take_booking(out)
+
+
+_owned(App, _lib.seatbook_app_free)
+
+
+class Admin(_Handle):
+    """A verified admin token. Thread-safe."""
+
+    def create_app(self, app_id: str, name: str, allowed_origins: Sequence[str]) -> CreatedApp:
+        arr, count = _str_array(allowed_origins)
+        key, info = c_void_p(), c_void_p()
+        _check(_lib.seatbook_admin_create_app(self, _b(app_id), _b(name), arr, count, byref(key), byref(info)))
+        api_key = _take_string(key)
+        return CreatedApp(api_key, _take_app_info(info))
+
+    def list_apps(self) -> List[AppInfo]:
+        out = c_void_p()
+        _check(_lib.seatbook_admin_list_apps(self, byref(out)))
+        try:
+            count = c_size_t()
+            _check(_lib.seatbook_app_info_list_count(out, byref(count)))
+            apps = []
+            for i in range(count.value):
+                v = n.AppInfoView()
+                _check(_lib.seatbook_app_info_list_get(out, i, byref(v)))
+                apps.append(_app_info(v))
+            return apps
+        finally:
+            _lib.seatbook_app_info_list_free(out)
+
+    def get_app(self, app_id: str) -> AppInfo:
+        out = c_void_p()
+        _check(_lib.seatbook_admin_get_app(self, _b(app_id), byref(out)))
+        return _take_app_info(out)
+
+    def update_app(
+        self, app_id: str, name: Optional[str] = None, allowed_origins: Optional[Sequence[str]] = None
+    ) -> AppInfo:
+        arr, count = (None, 0) if allowed_origins is None else _str_array(allowed_origins)
+        out = c_void_p()
+        _check(_lib.seatbook_admin_update_app(self, _b(app_id), _b(name), arr, count, byref(out)))
+        return _take_app_info(out)
+
+    def deactivate_app(self, app_id: str) -> AppInfo:
+        out = c_void_p()
+        _check(_lib.seatbook_admin_deactivate_app(self, _b(app_id), byref(out)))
+        return _take_app_info(out)
+
+    def reactivate_app(self, app_id: str) -> AppInfo:
+        out = c_void_p()
+        _check(_lib.seatbook_admin_reactivate_app(self, _b(app_id), byref(out)))
+        return _take_app_info(out)
+
+    def rotate_api_key(self, app_id: str) -> str:
+        out = c_void_p()
+        _check(_lib.seatbook_admin_rotate_api_key(self, _b(app_id), byref(out)))
+        return _take_string(out)
+
+    def create_seats(self, app_id: str, entity_id: str, seats: Sequence[Union[NewSeat, dict]]) -> int:
+        seats = [s if isinstance(s, NewSeat) else NewSeat(**s) for s in seats]
+        arr = (n.NewSeatC * max(len(seats), 1))()
+        for i, s in enumerate(seats):
+            arr[i] = n.NewSeatC(
+                _b(s.seat_id), s.price_minor, _b(s.currency), _b(s.section), _b(s.row), _b(s.category)
+            )
+        created = c_size_t()
+        _check(_lib.seatbook_admin_create_seats(self, _b(app_id), _b(entity_id), arr, len(seats), byref(created)))
+        return created.value
+
+    def remove_seats(self, app_id: str, seat_ids: Sequence[str]) -> int:
+        arr, count = _str_array(seat_ids)
+        removed = c_size_t()
+        _check(_lib.seatbook_admin_remove_seats(self, _b(app_id), arr, count, byref(removed)))
+        return removed.value
+
+    def cancel_booking(self, booking_id: str) -> Booking:
+        out = c_void_p()
+        _check(_lib.seatbook_admin_cancel_booking(self, _b(booking_id), byref(out)))
+        return _take_booking(out)
+
+
+_owned(Admin, _lib.seatbook_admin_free)
+
+PaymentVerifier = Callable[[PaymentRequest], Union[bool, str, None]]
+
+
+class Engine(_Handle):
+    """An open engine on one database file. Thread-safe.
+
+    ``with Engine(path, ...) as engine:`` closes it at the end; App and
+    Admin objects made from it then raise EngineClosedError.
+
+    ``payment``, if given, is called as ``payment(PaymentRequest)`` and
+    returns True/None to approve, or False or a reason string to decline.
+    It runs on the confirming thread and must not call seatbook.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        admin_email: str,
+        admin_password_hash: str,
+        admin_jwt_secret: str,
+        user_jwt_secret: str,
+        argon2: Optional[Sequence[int]] = None,
+        durable: bool = True,
+        hold_default_ttl_ms: int = 0,
+        hold_min_ttl_ms: int = 0,
+        hold_max_ttl_ms: int = 0,
+        hold_max_total_ms: int = 0,
+        max_seats_per_reservation: int = 0,
+        max_seats_per_bulk: int = 0,
+        reaper_interval_ms: int = 0,
+        payment: Optional[PaymentVerifier] = None,
+    ):
+        cfg = n.Config()
+        cfg.admin_email = _b(admin_email)
+        cfg.admin_password_hash = _b(admin_password_hash)
+        cfg.admin_jwt_secret = _b(admin_jwt_secret)
+        cfg.user_jwt_secret = _b(user_jwt_secret)
+        if argon2 is not None:
+            cfg.argon2 = n.Argon2Params(*argon2)
+        cfg.durability = 0 if durable else 1
+        cfg.hold_default_ttl_ms = hold_default_ttl_ms
+        cfg.hold_min_ttl_ms = hold_min_ttl_ms
+        cfg.hold_max_ttl_ms = hold_max_ttl_ms
+        cfg.hold_max_total_ms = hold_max_total_ms
+        cfg.max_seats_per_reservation = max_seats_per_reservation
+        cfg.max_seats_per_bulk = max_seats_per_bulk
+        cfg.reaper_interval_ms = reaper_interval_ms
+        # Kept alive as long as this object: the library calls it.
+        self._callback = None
+        if payment is not None:
+            self._callback = n.PAYMENT_CALLBACK(_trampoline(payment))
+            cfg.payment_callback = self._callback
+        out = c_void_p()
+        super().__init__(None)
+        _check(_lib.seatbook_engine_open(_b(path), byref(cfg), byref(out)))
+        self._ptr = out
+
+    def admin_login(self, email: str, password: str) -> str:
+        out = c_void_p()
+        _check(_lib.seatbook_engine_admin_login(self, _b(email), _b(password), byref(out)))
+        return _take_string(out)
+
+    def admin(self, token: str) -> Admin:
+        out = c_void_p()
+        _check(_lib.seatbook_engine_admin(self, _b(token), byref(out)))
+        return Admin(out)
+
+    def app(self, app_id: str, api_key: str, origin: str) -> App:
+        out = c_void_p()
+        _check(_lib.seatbook_engine_app(self, _b(app_id), _b(api_key), _b(origin), byref(out)))
+        return App(out)
+
+    def stats(self) -> dict:
+        s = n.Stats()
+        _check(_lib.seatbook_engine_stats(self, byref(s)))
+        return _struct_dict(s)
+
+    def sweep(self) -> int:
+        count = c_size_t()
+        _check(_lib.seatbook_engine_sweep(self, byref(count)))
+        return count.value
+
+    def audit(self) -> dict:
+        a = n.Audit()
+        _check(_lib.seatbook_engine_audit(self, byref(a)))
+        return _struct_dict(a)
+
+
+_owned(Engine, _lib.seatbook_engine_close)
+
+
+def _trampoline(payment: PaymentVerifier):
+    def callback(_userdata, request, reason, capacity):
+        try:
+            r = request.contents
+            answer = payment(
+                PaymentRequest(
+                    _s(r.app_id), _s(r.user_id), r.reservation_id, _s(r.payment_id), r.amount_minor, _s(r.currency)
+                )
+            )
+            if answer is True or answer is None:
+                return 0  # SEATBOOK_PAYMENT_APPROVE
+            why = (answer if isinstance(answer, str) else "declined").encode("utf-8")[: capacity - 1]
+        except Exception as e:  # a failing verifier declines, never approves
+            why = f"payment verifier raised {type(e).__name__}".encode()[: capacity - 1]
+        ctypes.memmove(reason, why + b"\0", len(why) + 1)
+        return 1  # SEATBOOK_PAYMENT_DECLINE
+
+    return callback
+
+
+def hash_password(password: str, argon2: Optional[Sequence[int]] = None) -> str:
+    """argon2id PHC hash for ``admin_password_hash``; argon2 = (memory_kib,
+    iterations, parallelism), None for the OWASP default."""
+    params = n.Argon2Params(*argon2) if argon2 is not None else None
+    out = c_void_p()
+    _check(_lib.seatbook_hash_password(_b(password), byref(params) if params else None, byref(out)))
+    return _take_string(out)
+
+
+def version() -> str:
+    return _lib.seatbook_version().decode()

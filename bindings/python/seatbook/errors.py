@@ -1,0 +1,82 @@
+"""Exceptions: one class per seatbook status, all subclasses of SeatbookError."""
+
+import enum
+
+
+class Status(enum.IntEnum):
+    """The C API's status codes (values of the Rust ``ErrorCode``)."""
+
+    OK = 0
+    INVALID_INPUT = 1
+    INVALID_CONFIG = 2
+    DATABASE_ALREADY_OPEN = 3
+    STORAGE = 4
+    INVALID_CREDENTIALS = 5
+    INVALID_TOKEN = 6
+    TOKEN_EXPIRED = 7
+    APP_INACTIVE = 8
+    ORIGIN_NOT_ALLOWED = 9
+    APP_NOT_FOUND = 10
+    APP_ALREADY_EXISTS = 11
+    EMAIL_TAKEN = 12
+    SEAT_NOT_FOUND = 13
+    SEAT_ALREADY_EXISTS = 14
+    SEAT_BOOKED = 15
+    SEAT_HELD = 16
+    RESERVATION_NOT_FOUND = 17
+    RESERVATION_NOT_ACTIVE = 18
+    HOLD_EXPIRED = 19
+    HOLD_LIMIT_EXCEEDED = 20
+    CONFIRM_IN_PROGRESS = 21
+    AMOUNT_MISMATCH = 22
+    PAYMENT_DECLINED = 23
+    PAYMENT_CONFLICT = 24
+    BOOKING_NOT_FOUND = 25
+    BOOKING_NOT_CANCELLABLE = 26
+    SEAT_IN_USE = 27
+    CAPACITY_EXCEEDED = 28
+    RANDOM_FAILURE = 29
+    NULL_PARAMETER = 100
+    INVALID_UTF8 = 101
+    PANIC = 102
+    ENGINE_CLOSED = 103
+    INVALID_HANDLE = 104
+
+
+class SeatbookError(Exception):
+    """A failed seatbook call.
+
+    Attributes: ``status`` (a :class:`Status`), ``message`` (the library's
+    text, never a secret) and ``seat`` (the seat that blocked a reserve or a
+    bulk seat operation, else ``None``).
+    """
+
+    status = None
+
+    def __init__(self, status, message, seat=None):
+        super().__init__(f"{Status(status).name}: {message}")
+        self.status = Status(status)
+        self.message = message
+        self.seat = seat
+
+
+def _class_name(status):
+    return "".join(part.capitalize() for part in status.name.split("_")) + "Error"
+
+
+#: status -> exception class, e.g. Status.SEAT_HELD -> SeatHeldError
+ERRORS = {}
+for _status in Status:
+    if _status is Status.OK:
+        continue
+    _cls = type(_class_name(_status), (SeatbookError,), {"status": _status, "__module__": __name__})
+    ERRORS[_status] = _cls
+    globals()[_cls.__name__] = _cls
+
+
+def error_for(status, message, seat=None):
+    """The exception instance for a status."""
+    return ERRORS.get(status, SeatbookError)(status, message, seat)
+
+
+__all__ = ["Status", "SeatbookError", "ERRORS", "error_for"] + [c.__name__ for c in ERRORS.values()]

@@ -1,0 +1,580 @@
+//! The engine handle: configuration, open/close, payment callback, engine
+//! queries, and the handles made from an engine.
+//!
+//! Owns [`seatbook_engine`], [`seatbook_config`], the C payment callback
+//! adapter, and the close protocol: an engine's shared state keeps weak
+//! links to the slots of every app and admin handle made from it; closing
+//! empties those slots, so the database file is released at once and those
+//! handles answer `SEATBOOK_ENGINE_CLOSED` from then on.
+
+use std::ffi::{c_char, c_void};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::boundary::{
+    Failure, FfiResult, Handle, arg_str, cstring, ffi_boundary, ffi_boundary_or, free_handle,
+    give_string, handle, into_raw, opt_out, out_handle, out_param,
+};
+use super::status::seatbook_status;
+use crate::{
+    Argon2Params, Config, Durability, Engine, HoldPolicy, PaymentOutcome, PaymentRequest,
+    PaymentVerifier, hash_password,
+};
+
+/// An open engine: one database file, its lock table and counters.
+///
+/// Thread safety: fully thread-safe. One engine handle may be used from
+/// any number of threads at once (the contended-lock benchmarks do), except
+/// that `seatbook_engine_close()` must not race with other calls on the
+/// same engine handle. Release with `seatbook_engine_close()`.
+pub struct seatbook_engine {
+    _private: [u8; 0],
+}
+
+/// A slot that closing the engine empties.
+pub(crate) struct Slot<T>(RwLock<Option<Arc<T>>>);
+
+impl<T> Slot<T> {
+    /// The object, or `SEATBOOK_ENGINE_CLOSED` once the engine was closed.
+    /// Returns a clone of the `Arc`, so a call in flight finishes even if
+    /// the engine is closed meanwhile (without blocking the close).
+    pub(crate) fn get(&self) -> FfiResult<Arc<T>> {
+        self.0.read().clone().ok_or_else(Failure::closed)
+    }
+}
+
+trait Revocable: Send + Sync {
+    fn revoke(&self);
+}
+
+impl<T: Send + Sync> Revocable for Slot<T> {
+    fn revoke(&self) {
+        let taken = self.0.write().take();
+        drop(taken);
+    }
+}
+
+/// What an engine handle and the handles made from it share.
+pub(crate) struct Shared {
+    engine: RwLock<Option<Arc<Engine>>>,
+    children: Mutex<Vec<Weak<dyn Revocable>>>,
+    /// The hold TTL used when a caller passes 0.
+    pub(crate) default_ttl: Duration,
+}
+
+impl Shared {
+    pub(crate) fn engine(&self) -> FfiResult<Arc<Engine>> {
+        self.engine.read().clone().ok_or_else(Failure::closed)
+    }
+
+    /// Puts `value` in a slot that a later close empties. Fails with
+    /// `SEATBOOK_ENGINE_CLOSED` if the engine was closed meanwhile.
+    pub(crate) fn adopt<T: Send + Sync + 'static>(&self, value: T) -> FfiResult<Arc<Slot<T>>> {
+        let slot = Arc::new(Slot(RwLock::new(Some(Arc::new(value)))));
+        let mut children = self.children.lock();
+        // Close takes the engine first and the children second, so a child
+        // registered while the engine is still here is always revoked.
+        if self.engine.read().is_none() {
+            return Err(Failure::closed());
+        }
+        if children.len() >= 64 && children.len().is_power_of_two() {
+            children.retain(|w| w.strong_count() > 0);
+        }
+        let weak: Weak<dyn Revocable> = Arc::downgrade(&slot) as Weak<dyn Revocable>;
+        children.push(weak);
+        Ok(slot)
+    }
+
+    fn close(&self) {
+        let engine = self.engine.write().take();
+        let children = std::mem::take(&mut *self.children.lock());
+        for child in children {
+            if let Some(child) = child.upgrade() {
+                child.revoke();
+            }
+        }
+        drop(engine);
+    }
+}
+
+#[repr(C)]
+pub(crate) struct EngineHandle {
+    kind: u32,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Handle for EngineHandle {
+    const KIND: u32 = 0x5EA7_0001;
+    const NAME: &'static str = "seatbook_engine";
+}
+
+/// How commits reach the disk (`seatbook_config.durability`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum seatbook_durability {
+    /// Every acknowledged write is fsynced before the call returns (default).
+    SEATBOOK_DURABILITY_FULL = 0,
+    /// No fsync: a crash may lose recent acknowledged writes (never corrupt
+    /// the file). For tests, demos and benchmarks.
+    SEATBOOK_DURABILITY_NONE = 1,
+}
+
+/// argon2id cost. A zero field takes its default (the OWASP minimum:
+/// 19456 KiB, 2 iterations, 1 lane). Lower it only in tests
+/// (e.g. 8, 1, 1): cheap hashes are trivially brute-forced.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct seatbook_argon2_params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl seatbook_argon2_params {
+    fn to_params(self) -> Argon2Params {
+        let d = Argon2Params::default();
+        let or = |v: u32, default: u32| if v == 0 { default } else { v };
+        Argon2Params {
+            memory_kib: or(self.memory_kib, d.memory_kib),
+            iterations: or(self.iterations, d.iterations),
+            parallelism: or(self.parallelism, d.parallelism),
+        }
+    }
+}
+
+/// What a payment callback is asked to check. Every pointer is borrowed for
+/// the duration of the callback only.
+#[repr(C)]
+pub struct seatbook_payment_request {
+    pub app_id: *const c_char,
+    /// The user's id (32 hex digits).
+    pub user_id: *const c_char,
+    pub reservation_id: u64,
+    pub payment_id: *const c_char,
+    /// Amount in minor units (cents).
+    pub amount_minor: u64,
+    /// ISO 4217 code, e.g. "EUR".
+    pub currency: *const c_char,
+}
+
+/// A payment callback's answer (return value of `seatbook_payment_callback`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum seatbook_payment_decision {
+    SEATBOOK_PAYMENT_APPROVE = 0,
+    /// Declined; any other return value counts as declined too.
+    SEATBOOK_PAYMENT_DECLINE = 1,
+}
+
+/// Verifies a payment during `seatbook_app_confirm()`.
+///
+/// Return `SEATBOOK_PAYMENT_APPROVE` or `SEATBOOK_PAYMENT_DECLINE`. To give
+/// a reason (shown to the buyer through the error message), write a
+/// NUL-terminated UTF-8 string of at most `reason_capacity` bytes (NUL
+/// included) to `reason`. Called on the thread that called confirm, from
+/// many threads at once if confirms run concurrently, with the seats pinned:
+/// keep it prompt and thread-safe, and do not call seatbook from inside it.
+pub type seatbook_payment_callback = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        request: *const seatbook_payment_request,
+        reason: *mut c_char,
+        reason_capacity: usize,
+    ) -> u32,
+>;
+
+/// Configuration for `seatbook_engine_open()`. Zero-initialise it
+/// (`seatbook_config cfg = {0};`): every zero or NULL optional field takes
+/// its default. The four strings are required.
+#[repr(C)]
+pub struct seatbook_config {
+    /// The admin's email (compared after trimming and lower-casing).
+    pub admin_email: *const c_char,
+    /// argon2 PHC string of the admin password (see `seatbook_hash_password()`).
+    pub admin_password_hash: *const c_char,
+    /// HS256 secret for admin tokens: at least 32 bytes, unlike the user one.
+    pub admin_jwt_secret: *const c_char,
+    /// HS256 secret for user tokens: at least 32 bytes.
+    pub user_jwt_secret: *const c_char,
+    /// Cost of hashing user passwords.
+    pub argon2: seatbook_argon2_params,
+    /// A `seatbook_durability` value (0 = FULL).
+    pub durability: u32,
+    /// Hold TTL when a caller passes 0 (default 120000 ms).
+    pub hold_default_ttl_ms: u64,
+    /// Smallest TTL a caller may ask for (default 1000 ms).
+    pub hold_min_ttl_ms: u64,
+    /// Largest TTL a caller may ask for (default 15 min).
+    pub hold_max_ttl_ms: u64,
+    /// Extends never push a hold past created + this (default 30 min).
+    pub hold_max_total_ms: u64,
+    /// Most seats in one reservation (default 10, at most 64).
+    pub max_seats_per_reservation: u32,
+    /// Most seats in one bulk create (default 10000).
+    pub max_seats_per_bulk: u32,
+    /// Admin token lifetime (default 24 h).
+    pub admin_token_ttl_ms: u64,
+    /// User token lifetime (default 7 days).
+    pub user_token_ttl_ms: u64,
+    /// If non-zero, a background thread sweeps expired reservations this often.
+    pub reaper_interval_ms: u64,
+    /// Payment verification; NULL uses the simulated verifier (payment ids
+    /// starting with "fail" or "decline" are declined, all others approved).
+    pub payment_callback: seatbook_payment_callback,
+    /// Passed to `payment_callback` untouched. Must stay valid until the
+    /// engine is closed and no call made through it is still running.
+    pub payment_userdata: *mut c_void,
+}
+
+/// The C callback as a [`PaymentVerifier`].
+struct CallbackVerifier {
+    callback: unsafe extern "C" fn(
+        *mut c_void,
+        *const seatbook_payment_request,
+        *mut c_char,
+        usize,
+    ) -> u32,
+    userdata: *mut c_void,
+}
+
+// SAFETY: the header requires the callback and its userdata to be usable
+// from any thread at once; the pointer itself is only passed back.
+unsafe impl Send for CallbackVerifier {}
+// SAFETY: as above.
+unsafe impl Sync for CallbackVerifier {}
+
+const REASON_CAPACITY: usize = 256;
+
+impl PaymentVerifier for CallbackVerifier {
+    fn verify(&self, request: &PaymentRequest<'_>) -> PaymentOutcome {
+        let app_id = cstring(request.app_id);
+        let user_id = cstring(request.user_id.to_string());
+        let payment_id = cstring(request.payment_id);
+        let currency = cstring(request.currency);
+        let c_request = seatbook_payment_request {
+            app_id: app_id.as_ptr(),
+            user_id: user_id.as_ptr(),
+            reservation_id: request.reservation_id,
+            payment_id: payment_id.as_ptr(),
+            amount_minor: request.amount_minor,
+            currency: currency.as_ptr(),
+        };
+        let mut reason = [0u8; REASON_CAPACITY];
+        // SAFETY: the host promised a callback of this signature; every
+        // pointer we pass is valid for the call.
+        let decision = unsafe {
+            (self.callback)(
+                self.userdata,
+                &raw const c_request,
+                reason.as_mut_ptr().cast(),
+                REASON_CAPACITY,
+            )
+        };
+        if decision == seatbook_payment_decision::SEATBOOK_PAYMENT_APPROVE as u32 {
+            return PaymentOutcome::Approved;
+        }
+        let end = reason
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(REASON_CAPACITY);
+        let text = String::from_utf8_lossy(&reason[..end]).trim().to_owned();
+        PaymentOutcome::Declined(if text.is_empty() {
+            "declined by the payment callback".to_owned()
+        } else {
+            text
+        })
+    }
+}
+
+fn ms(value: u64, default: Duration) -> Duration {
+    if value == 0 {
+        default
+    } else {
+        Duration::from_millis(value)
+    }
+}
+
+/// Builds a core [`Config`] from the C struct.
+///
+/// # Safety
+/// The string fields are NULL or valid C strings.
+unsafe fn to_config(c: &seatbook_config) -> FfiResult<Config> {
+    // SAFETY: forwarded contract.
+    let (email, hash, admin_secret, user_secret) = unsafe {
+        (
+            arg_str(c.admin_email, "config.admin_email")?,
+            arg_str(c.admin_password_hash, "config.admin_password_hash")?,
+            arg_str(c.admin_jwt_secret, "config.admin_jwt_secret")?,
+            arg_str(c.user_jwt_secret, "config.user_jwt_secret")?,
+        )
+    };
+    let mut config = Config::new(email, hash, admin_secret, user_secret);
+    config.argon2 = c.argon2.to_params();
+    config.durability = match c.durability {
+        0 => Durability::Full,
+        1 => Durability::None,
+        _ => {
+            return Err(Failure::new(
+                seatbook_status::SEATBOOK_INVALID_CONFIG,
+                "invalid configuration: durability must be SEATBOOK_DURABILITY_FULL or _NONE",
+            ));
+        }
+    };
+    let d = HoldPolicy::default();
+    config.holds = HoldPolicy {
+        default_ttl: ms(c.hold_default_ttl_ms, d.default_ttl),
+        min_ttl: ms(c.hold_min_ttl_ms, d.min_ttl),
+        max_ttl: ms(c.hold_max_ttl_ms, d.max_ttl),
+        max_total: ms(c.hold_max_total_ms, d.max_total),
+        max_seats: match c.max_seats_per_reservation {
+            0 => d.max_seats,
+            n => n as usize,
+        },
+    };
+    if c.max_seats_per_bulk != 0 {
+        config.max_seats_per_bulk = c.max_seats_per_bulk as usize;
+    }
+    config.admin_token_ttl = ms(c.admin_token_ttl_ms, config.admin_token_ttl);
+    config.user_token_ttl = ms(c.user_token_ttl_ms, config.user_token_ttl);
+    config.reaper_interval =
+        (c.reaper_interval_ms != 0).then(|| Duration::from_millis(c.reaper_interval_ms));
+    if let Some(callback) = c.payment_callback {
+        config.payments = Arc::new(CallbackVerifier {
+            callback,
+            userdata: c.payment_userdata,
+        });
+    }
+    Ok(config)
+}
+
+/// Opens (or creates) the engine database at `path` (UTF-8) with `config`.
+/// On success `*out_engine` is a new engine handle; on failure it is NULL.
+/// Errors: `SEATBOOK_INVALID_CONFIG` (weak or equal JWT secrets, a bad admin
+/// hash or email, inconsistent hold bounds), `SEATBOOK_DATABASE_ALREADY_OPEN`,
+/// `SEATBOOK_STORAGE`, `SEATBOOK_NULL_PARAMETER`, `SEATBOOK_INVALID_UTF8`.
+/// The config (and its strings) may be freed once this returns.
+///
+/// # Safety
+/// `path` is NULL or a C string; `config` is NULL or points to a
+/// `seatbook_config` whose strings are NULL or C strings; `out_engine` is
+/// NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_engine_open(
+    path: *const c_char,
+    config: *const seatbook_config,
+    out_engine: *mut *mut seatbook_engine,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract, checked for NULL by the helpers.
+        unsafe {
+            let out = out_handle(out_engine, "out_engine")?;
+            let path = arg_str(path, "path")?;
+            let config = config.as_ref().ok_or_else(|| Failure::null("config"))?;
+            let config = to_config(config)?;
+            let default_ttl = config.holds.default_ttl;
+            let engine = Engine::open(path, config)?;
+            let shared = Arc::new(Shared {
+                engine: RwLock::new(Some(Arc::new(engine))),
+                children: Mutex::new(Vec::new()),
+                default_ttl,
+            });
+            *out = into_raw(EngineHandle {
+                kind: EngineHandle::KIND,
+                shared,
+            });
+            Ok(())
+        }
+    })
+}
+
+/// Closes the engine and frees its handle (the one release function of
+/// `seatbook_engine`). The database file is released at once. App and admin
+/// handles made from this engine stay valid memory but fail with
+/// `SEATBOOK_ENGINE_CLOSED`; free them as usual. Calls already running on
+/// them finish first (the file is released when the last one returns).
+/// NULL is a no-op. Using `engine` afterwards is undefined behaviour.
+///
+/// # Safety
+/// `engine` is NULL or a live engine handle, not used by another thread
+/// during or after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_engine_close(engine: *mut seatbook_engine) {
+    ffi_boundary_or((), || {
+        // SAFETY: the caller's contract.
+        if let Ok(h) = unsafe { handle::<EngineHandle, _>(engine, "engine") } {
+            h.shared.close();
+        }
+        // SAFETY: as above.
+        unsafe { free_handle::<EngineHandle, _>(engine) };
+    });
+}
+
+/// Borrows the engine handle.
+///
+/// # Safety
+/// `p` is NULL or a live seatbook handle.
+pub(crate) unsafe fn engine_handle<'a>(p: *const seatbook_engine) -> FfiResult<&'a EngineHandle> {
+    // SAFETY: forwarded contract.
+    unsafe { handle::<EngineHandle, _>(p, "engine") }
+}
+
+/// Engine counters since open (not persisted).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct seatbook_stats {
+    /// Reserve calls that reached the lock table.
+    pub reserve_attempts: u64,
+    /// Holds taken (winning reserves).
+    pub holds_taken: u64,
+    /// Reserves rejected because a seat was held or booked.
+    pub contention_rejections: u64,
+    /// Successful confirms (bookings created).
+    pub confirms: u64,
+    /// Reservations marked EXPIRED.
+    pub expiries: u64,
+    /// Holds released by their holder.
+    pub releases: u64,
+    /// Confirms whose payment was declined.
+    pub payment_failures: u64,
+    /// Bookings cancelled.
+    pub cancellations: u64,
+}
+
+/// Reads the engine's counters into `*out`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_engine_stats(
+    engine: *const seatbook_engine,
+    out: *mut seatbook_stats,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract.
+        let (h, out) = unsafe { (engine_handle(engine)?, out_param(out, "out")?) };
+        let s = h.shared.engine()?.stats();
+        *out = seatbook_stats {
+            reserve_attempts: s.reserve_attempts,
+            holds_taken: s.holds_taken,
+            contention_rejections: s.contention_rejections,
+            confirms: s.confirms,
+            expiries: s.expiries,
+            releases: s.releases,
+            payment_failures: s.payment_failures,
+            cancellations: s.cancellations,
+        };
+        Ok(())
+    })
+}
+
+/// Marks every ACTIVE reservation past its expiry as EXPIRED and frees its
+/// seats. `*out_expired` (optional, may be NULL) receives how many.
+///
+/// # Safety
+/// `engine` is NULL or a live engine handle; `out_expired` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_engine_sweep(
+    engine: *const seatbook_engine,
+    out_expired: *mut usize,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract.
+        let (h, out) = unsafe { (engine_handle(engine)?, opt_out(out_expired)) };
+        let n = h.shared.engine()?.sweep_expired()?;
+        if let Some(out) = out {
+            *out = n;
+        }
+        Ok(())
+    })
+}
+
+/// The result of `seatbook_engine_audit()`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct seatbook_audit {
+    pub seats: u64,
+    pub booked_seats: u64,
+    /// Bookings with status SUCCESS.
+    pub live_bookings: u64,
+    pub failed_bookings: u64,
+    pub cancelled_bookings: u64,
+    pub reservations: u64,
+    pub active_reservations: u64,
+    /// Seats that two or more SUCCESS bookings claim (must be 0).
+    pub double_booked_seats: u64,
+    /// Number of violated invariant instances (must be 0).
+    pub violations: u64,
+    /// True when no invariant is violated.
+    pub clean: bool,
+}
+
+/// Reads the whole database back and checks the booking invariants (a full
+/// scan: for tests, demos and operators, not the hot path).
+///
+/// # Safety
+/// `engine` is NULL or a live engine handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_engine_audit(
+    engine: *const seatbook_engine,
+    out: *mut seatbook_audit,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract.
+        let (h, out) = unsafe { (engine_handle(engine)?, out_param(out, "out")?) };
+        let r = h.shared.engine()?.audit()?;
+        *out = seatbook_audit {
+            seats: r.seats,
+            booked_seats: r.booked_seats,
+            live_bookings: r.live_bookings,
+            failed_bookings: r.failed_bookings,
+            cancelled_bookings: r.cancelled_bookings,
+            reservations: r.reservations,
+            active_reservations: r.active_reservations,
+            double_booked_seats: r.double_booked_seats,
+            violations: r.violations.len() as u64,
+            clean: r.is_clean(),
+        };
+        Ok(())
+    })
+}
+
+/// Hashes `password` into an argon2id PHC string (for
+/// `seatbook_config.admin_password_hash`). `params` may be NULL for the
+/// OWASP default cost. Free `*out_hash` with `seatbook_string_free()`.
+///
+/// # Safety
+/// `password` is NULL or a C string; `params` is NULL or readable;
+/// `out_hash` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_hash_password(
+    password: *const c_char,
+    params: *const seatbook_argon2_params,
+    out_hash: *mut *mut c_char,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let out = out_handle(out_hash, "out_hash")?;
+            let password = arg_str(password, "password")?;
+            let params = params.as_ref().copied().unwrap_or_default().to_params();
+            let hash = hash_password(password, &params)
+                .map_err(|e| Failure::invalid("argon2 params", &e.to_string()))?;
+            give_string(out, &hash);
+            Ok(())
+        }
+    })
+}
+
+/// The library version, e.g. "0.1.0". Static: never free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn seatbook_version() -> *const c_char {
+    const V: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(v) => v,
+        Err(_) => c"unknown",
+    };
+    V.as_ptr()
+}

@@ -1,0 +1,41 @@
+//! Runs the Python binding's own tests (`bindings/python/tests`, unittest,
+//! no extra dependencies) against the shared library this `cargo test`
+//! built, passed through `SEATBOOK_LIB`.
+
+mod ffi_support;
+
+use std::process::Command;
+
+use ffi_support::{have, private_lib, root};
+
+#[test]
+fn python_binding_tests_pass() {
+    assert!(
+        have("python3"),
+        "python3 is not on PATH (.ci/run installs it)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let so = private_lib(dir.path(), false);
+    let out = Command::new("python3")
+        .current_dir(root())
+        .args([
+            "-m",
+            "unittest",
+            "discover",
+            "-s",
+            "bindings/python/tests",
+            "-v",
+        ])
+        .env("SEATBOOK_LIB", &so)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("run python3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stderr}");
+    assert!(out.status.success(), "python tests failed:\n{stderr}");
+    let ran: usize = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Ran ")?.split(' ').next()?.parse().ok())
+        .expect("unittest summary line");
+    assert!(ran >= 15, "only {ran} python tests ran");
+}
