@@ -61,6 +61,10 @@ pub struct Config {
     /// only in tests.
     pub argon2: Argon2Params,
     pub durability: Durability,
+    /// Concurrent durable writes share one commit (one fsync) instead of
+    /// one each (default `true`). Every write is still durable before its
+    /// call returns; turn it off only to measure the difference.
+    pub group_commit: bool,
     /// Source of time (system clock by default; a `ManualClock` in tests).
     pub clock: Arc<dyn Clock>,
     /// Payment verification (deterministic simulation by default).
@@ -90,6 +94,7 @@ impl Config {
             holds: HoldPolicy::default(),
             argon2: Argon2Params::default(),
             durability: Durability::Full,
+            group_commit: true,
             clock: Arc::new(SystemClock),
             payments: Arc::new(SimulatedPayments::default()),
             reaper_interval: None,
@@ -110,6 +115,7 @@ impl fmt::Debug for Config {
             .field("holds", &self.holds)
             .field("argon2", &self.argon2)
             .field("durability", &self.durability)
+            .field("group_commit", &self.group_commit)
             .field("clock", &self.clock)
             .field("reaper_interval", &self.reaper_interval)
             .field("max_seats_per_bulk", &self.max_seats_per_bulk)

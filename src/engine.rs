@@ -24,7 +24,7 @@ use crate::locks::{HoldId, LockTable, SeatKey, SeatState};
 use crate::model::{ReservationStatus, Stats};
 use crate::payment::PaymentVerifier;
 use crate::stats::{Counter, Counters};
-use crate::storage::{AppRecord, OpenFailure, ReservationRecord, Storage};
+use crate::storage::{AppRecord, LoadedSeat, OpenFailure, ReservationRecord, Storage};
 
 pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
@@ -48,10 +48,15 @@ pub(crate) struct AppState {
 
 impl AppState {
     pub(crate) fn new(record: AppRecord) -> Self {
+        Self::with_capacity(record, 0)
+    }
+
+    /// With room for `seats` seats (reopen knows how many).
+    pub(crate) fn with_capacity(record: AppRecord, seats: usize) -> Self {
         Self {
             record: RwLock::new(record),
             generation: AtomicU64::new(0),
-            seats: FastMap::default(),
+            seats: FastMap::with_capacity_and_hasher(seats, foldhash::fast::RandomState::default()),
         }
     }
 
@@ -179,36 +184,62 @@ impl Engine {
         validate_config(&config)?;
         let hasher = PasswordHasher::new(config.argon2)
             .map_err(|_| OpenError::InvalidConfig("argon2 parameters"))?;
-        let storage = Storage::open(path.as_ref(), config.durability).map_err(|e| match e {
-            OpenFailure::AlreadyOpen => OpenError::DatabaseAlreadyOpen,
-            OpenFailure::Other(s) => OpenError::Storage(s),
-        })?;
+        let storage = Storage::open_with(path.as_ref(), config.durability, config.group_commit)
+            .map_err(|e| match e {
+                OpenFailure::AlreadyOpen => OpenError::DatabaseAlreadyOpen,
+                OpenFailure::Other(s) => OpenError::Storage(s),
+            })?;
         let loaded = storage.load()?;
         let locks = LockTable::new(loaded.max_reservation_id + 1);
         let apps: FastMap<Box<str>, Arc<AppState>> = FastMap::default();
         for rec in loaded.apps {
+            let n = loaded
+                .seats
+                .iter()
+                .find(|(app_id, _)| *app_id == rec.app_id)
+                .map_or(0, |(_, seats)| seats.len());
             apps.insert(
                 rec.app_id.clone().into_boxed_str(),
-                Arc::new(AppState::new(rec)),
+                Arc::new(AppState::with_capacity(rec, n)),
             );
         }
-        for (app_id, seat_id, price_minor, currency, booked) in loaded.seats {
+        for (app_id, mut seats) in loaded.seats {
             let Some(app) = apps.get(app_id.as_str()).map(|a| Arc::clone(a.value())) else {
                 return Err(OpenError::Storage(StorageError(format!(
                     "seat of unknown app {app_id}"
                 ))));
             };
-            let key = locks.add_seat(booked).ok_or(OpenError::InvalidConfig(
-                "more seats than the lock table holds",
-            ))?;
-            app.seats.insert(
-                seat_id.into_boxed_str(),
-                SeatEntry {
-                    key,
-                    price_minor,
-                    currency,
-                },
-            );
+            let insert = |part: Vec<LoadedSeat>| -> Result<(), OpenError> {
+                for seat in part {
+                    let key = locks.add_seat(seat.booked).ok_or(OpenError::InvalidConfig(
+                        "more seats than the lock table holds",
+                    ))?;
+                    app.seats.insert(
+                        seat.seat_id,
+                        SeatEntry {
+                            key,
+                            price_minor: seat.price_minor,
+                            currency: seat.currency,
+                        },
+                    );
+                }
+                Ok(())
+            };
+            // Large directories fill from two threads (both structures are
+            // concurrent; seat keys need no particular order).
+            if seats.len() < 65_536 {
+                insert(seats)?;
+            } else {
+                let second = seats.split_off(seats.len() / 2);
+                std::thread::scope(|s| {
+                    let helper = s.spawn(|| insert(second));
+                    let first = insert(seats);
+                    let second = helper.join().unwrap_or(Err(OpenError::InvalidConfig(
+                        "seat directory build panicked",
+                    )));
+                    first.and(second)
+                })?;
+            }
         }
         let clock = Arc::clone(&config.clock);
         let payments = Arc::clone(&config.payments);

@@ -11,10 +11,13 @@
 //! Composite keys join validated ids with `0x1F` (unit separator), which the
 //! id charset excludes, so prefix ranges list an app's or an entity's rows.
 
+mod commit;
+
 use std::path::Path;
 
 use redb::{
-    Database, Durability as RedbDurability, ReadableDatabase, ReadableTable, TableDefinition,
+    Database, Durability as RedbDurability, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -123,6 +126,10 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageError> {
     postcard::from_bytes(bytes).map_err(|e| StorageError(format!("corrupt record: {e}")))
 }
 
+fn decode_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, StorageError> {
+    postcard::from_bytes(bytes).map_err(|e| StorageError(format!("corrupt record: {e}")))
+}
+
 pub(crate) fn seat_key(app: &str, seat: &str) -> String {
     format!("{app}{SEP}{seat}")
 }
@@ -145,24 +152,59 @@ fn prefix_end(prefix: &str) -> String {
 /// What the engine needs to rebuild its memory on open.
 pub(crate) struct LoadedState {
     pub(crate) apps: Vec<AppRecord>,
-    /// `(app_id, seat_id, price, currency, booked)` for every seat.
-    pub(crate) seats: Vec<(String, String, u64, [u8; 3], bool)>,
+    /// Every seat, grouped by app (`app_id`, its seats in id order).
+    pub(crate) seats: Vec<(String, Vec<LoadedSeat>)>,
     /// Every ACTIVE reservation.
     pub(crate) active: Vec<(u64, ReservationRecord)>,
     /// Largest reservation id ever stored (0 if none).
     pub(crate) max_reservation_id: u64,
 }
 
+/// The part of a seat the in-memory directory keeps.
+pub(crate) struct LoadedSeat {
+    pub(crate) seat_id: Box<str>,
+    pub(crate) price_minor: u64,
+    pub(crate) currency: [u8; 3],
+    pub(crate) booked: bool,
+}
+
+/// The leading fields of a [`SeatRecord`], decoded without allocating
+/// (postcard is positional: same order and types, borrowed strings).
+/// Reopen decodes every seat, so this is most of its cost.
+#[derive(serde::Deserialize)]
+struct SeatHead<'a> {
+    #[serde(borrow)]
+    _entity_id: &'a str,
+    price_minor: u64,
+    currency: [u8; 3],
+    #[serde(borrow)]
+    _attributes: AttributesRef<'a>,
+    status: SeatStatus,
+}
+
+#[derive(serde::Deserialize)]
+struct AttributesRef<'a> {
+    #[serde(borrow)]
+    _section: Option<&'a str>,
+    #[serde(borrow)]
+    _row: Option<&'a str>,
+    #[serde(borrow)]
+    _category: Option<&'a str>,
+}
+
 /// The redb database. `Send + Sync`.
 pub(crate) struct Storage {
     db: Database,
     durability: Durability,
+    /// `Some` when concurrent writes share commits (see [`commit`]).
+    combiner: Option<commit::Combiner>,
 }
 
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Storage")
             .field("durability", &self.durability)
+            .field("group_commit", &self.combiner.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -174,12 +216,22 @@ pub(crate) enum OpenFailure {
 }
 
 impl Storage {
-    pub(crate) fn open(path: &Path, durability: Durability) -> Result<Self, OpenFailure> {
+    /// Opens the file; `group_commit` makes concurrent writes share one
+    /// commit (and one fsync) instead of taking one each.
+    pub(crate) fn open_with(
+        path: &Path,
+        durability: Durability,
+        group_commit: bool,
+    ) -> Result<Self, OpenFailure> {
         let db = Database::create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => OpenFailure::AlreadyOpen,
             other => OpenFailure::Other(other.into()),
         })?;
-        let storage = Self { db, durability };
+        let storage = Self {
+            db,
+            durability,
+            combiner: group_commit.then(commit::Combiner::default),
+        };
         storage
             .write(|tx| {
                 // Creates every table, so readers never meet a missing one.
@@ -212,23 +264,44 @@ impl Storage {
     }
 
     /// Runs `f` in one write transaction and commits it with the configured
-    /// durability. If `f` fails, nothing it wrote is kept.
+    /// durability. If `f` fails (or panics), nothing it wrote is kept.
     ///
-    /// Every durable change goes through here: it is the one place a future
-    /// group commit batches many callers' closures into one fsync.
+    /// Every durable change goes through here. With group commit on, `f`
+    /// may share its transaction with other threads' closures: they run one
+    /// after another in one redb transaction, which commits once (one
+    /// fsync) after the last of them, and every caller returns only after
+    /// that commit is durable. A closure that fails has its own writes
+    /// undone before the next one runs (see [`commit`]).
     pub(crate) fn write<T, E>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StorageError>,
     {
-        let mut inner = self.db.begin_write().map_err(StorageError::from)?;
+        match &self.combiner {
+            Some(combiner) => combiner.write(|| self.begin(), f),
+            None => self.write_alone(f),
+        }
+    }
+
+    fn begin(&self) -> Result<WriteTx, StorageError> {
+        let mut inner = self.db.begin_write()?;
         let durability = match self.durability {
             Durability::Full => RedbDurability::Immediate,
             Durability::None => RedbDurability::None,
         };
-        inner
-            .set_durability(durability)
-            .map_err(StorageError::from)?;
-        let mut tx = WriteTx { inner };
+        inner.set_durability(durability)?;
+        Ok(WriteTx {
+            inner,
+            undo: None,
+            broken: false,
+        })
+    }
+
+    /// One transaction, one commit, for this caller alone.
+    fn write_alone<T, E>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StorageError>,
+    {
+        let mut tx = self.begin()?;
         match f(&mut tx) {
             Ok(value) => {
                 tx.inner.commit().map_err(StorageError::from)?;
@@ -240,6 +313,12 @@ impl Storage {
                 Err(e)
             }
         }
+    }
+
+    /// Commits since open that carried at least one write (tests and benches).
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> u64 {
+        self.combiner.as_ref().map_or(0, commit::Combiner::commits)
     }
 
     pub(crate) fn read(&self) -> Result<ReadTx, StorageError> {
@@ -256,21 +335,28 @@ impl Storage {
             let (_, v) = row?;
             apps.push(decode::<AppRecord>(v.value())?);
         }
-        let mut seats = Vec::new();
-        for row in tx.open_table(SEATS)?.iter()? {
+        let seat_table = tx.open_table(SEATS)?;
+        let mut seats: Vec<(String, Vec<LoadedSeat>)> = Vec::new();
+        let mut group_len = usize::try_from(seat_table.len()?).unwrap_or(0);
+        for row in seat_table.iter()? {
             let (k, v) = row?;
             let key = k.value();
             let Some((app, seat)) = key.split_once(SEP) else {
                 return Err(StorageError("corrupt seat key".into()));
             };
-            let rec = decode::<SeatRecord>(v.value())?;
-            seats.push((
-                app.to_owned(),
-                seat.to_owned(),
-                rec.price_minor,
-                rec.currency,
-                rec.status == SeatStatus::Booked,
-            ));
+            let head: SeatHead<'_> = decode_borrowed(v.value())?;
+            if seats.last().is_none_or(|(a, _)| a != app) {
+                // Sized for the rest of the table: apps are few, seats many.
+                seats.push((app.to_owned(), Vec::with_capacity(group_len)));
+            }
+            let group = &mut seats.last_mut().expect("pushed above").1;
+            group.push(LoadedSeat {
+                seat_id: seat.into(),
+                price_minor: head.price_minor,
+                currency: head.currency,
+                booked: head.status == SeatStatus::Booked,
+            });
+            group_len = group_len.saturating_sub(1);
         }
         let reservations = tx.open_table(RESERVATIONS)?;
         let mut active = Vec::new();
@@ -293,8 +379,50 @@ impl Storage {
 }
 
 /// A write transaction with typed accessors.
+///
+/// Every mutation goes through the typed methods below, so when group
+/// commit shares the transaction between callers, each closure's writes can
+/// be undone on its own: while `undo` is `Some`, every mutation first
+/// records the previous value of the row it changes.
 pub(crate) struct WriteTx {
     inner: redb::WriteTransaction,
+    undo: Option<Vec<Undo>>,
+    /// A mutation failed inside redb: the transaction can no longer be
+    /// trusted and must be aborted, whatever the closure returns.
+    broken: bool,
+}
+
+type StrBytes = TableDefinition<'static, &'static str, &'static [u8]>;
+type StrUnit = TableDefinition<'static, &'static str, ()>;
+
+/// How to put one row back as it was before a closure changed it.
+enum Undo {
+    Bytes {
+        table: StrBytes,
+        key: String,
+        old: Option<Vec<u8>>,
+    },
+    Unit {
+        table: StrUnit,
+        key: String,
+        existed: bool,
+    },
+    User {
+        id: u128,
+        old: Option<Vec<u8>>,
+    },
+    Email {
+        email: String,
+        old: Option<u128>,
+    },
+    Reservation {
+        id: u64,
+        old: Option<Vec<u8>>,
+    },
+    Hold {
+        key: (u64, u64),
+        existed: bool,
+    },
 }
 
 /// A read snapshot with typed accessors.
@@ -463,21 +591,188 @@ impl ReadTx {
 impl WriteTx {
     getters!();
 
-    pub(crate) fn put_app(&mut self, rec: &AppRecord) -> Result<(), StorageError> {
-        self.inner
-            .open_table(APPS)?
-            .insert(rec.app_id.as_str(), encode(rec)?.as_slice())?;
+    /// Starts (`true`) or stops recording how to undo the next writes.
+    fn track_undo(&mut self, on: bool) {
+        self.undo = on.then(Vec::new);
+    }
+
+    fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Puts back every row the closure since [`track_undo`](Self::track_undo)
+    /// changed, newest first.
+    fn undo(&mut self) -> Result<(), StorageError> {
+        let Some(log) = self.undo.take() else {
+            return Ok(());
+        };
+        let result = self.apply_undo(log);
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
+    }
+
+    fn apply_undo(&mut self, log: Vec<Undo>) -> Result<(), StorageError> {
+        for entry in log.into_iter().rev() {
+            match entry {
+                Undo::Bytes { table, key, old } => {
+                    let mut t = self.inner.open_table(table)?;
+                    match old {
+                        Some(v) => drop(t.insert(key.as_str(), v.as_slice())?),
+                        None => drop(t.remove(key.as_str())?),
+                    }
+                }
+                Undo::Unit {
+                    table,
+                    key,
+                    existed,
+                } => {
+                    let mut t = self.inner.open_table(table)?;
+                    if existed {
+                        t.insert(key.as_str(), ())?;
+                    } else {
+                        t.remove(key.as_str())?;
+                    }
+                }
+                Undo::User { id, old } => {
+                    let mut t = self.inner.open_table(USERS)?;
+                    match old {
+                        Some(v) => drop(t.insert(id, v.as_slice())?),
+                        None => drop(t.remove(id)?),
+                    }
+                }
+                Undo::Email { email, old } => {
+                    let mut t = self.inner.open_table(USER_EMAILS)?;
+                    match old {
+                        Some(v) => drop(t.insert(email.as_str(), v)?),
+                        None => drop(t.remove(email.as_str())?),
+                    }
+                }
+                Undo::Reservation { id, old } => {
+                    let mut t = self.inner.open_table(RESERVATIONS)?;
+                    match old {
+                        Some(v) => drop(t.insert(id, v.as_slice())?),
+                        None => drop(t.remove(id)?),
+                    }
+                }
+                Undo::Hold { key, existed } => {
+                    let mut t = self.inner.open_table(ACTIVE_HOLDS)?;
+                    if existed {
+                        t.insert(key, ())?;
+                    } else {
+                        t.remove(key)?;
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
+    /// Runs one mutation; a redb failure marks the transaction broken.
+    fn mutate<T>(
+        &mut self,
+        op: impl FnOnce(&redb::WriteTransaction, bool) -> Result<(T, Option<Undo>), StorageError>,
+    ) -> Result<T, StorageError> {
+        match op(&self.inner, self.undo.is_some()) {
+            Ok((value, undo)) => {
+                if let (Some(log), Some(entry)) = (self.undo.as_mut(), undo) {
+                    log.push(entry);
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                self.broken = true;
+                Err(e)
+            }
+        }
+    }
+
+    fn put_bytes(&mut self, table: StrBytes, key: &str, value: &[u8]) -> Result<(), StorageError> {
+        self.mutate(|tx, track| {
+            let mut t = tx.open_table(table)?;
+            let old = t.insert(key, value)?;
+            let undo = track.then(|| Undo::Bytes {
+                table,
+                key: key.to_owned(),
+                old: old.map(|v| v.value().to_vec()),
+            });
+            Ok(((), undo))
+        })
+    }
+
+    /// Removes a row; returns its old value.
+    fn remove_bytes(
+        &mut self,
+        table: StrBytes,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        self.mutate(|tx, track| {
+            let mut t = tx.open_table(table)?;
+            let old = t.remove(key)?.map(|v| v.value().to_vec());
+            let undo = (track && old.is_some()).then(|| Undo::Bytes {
+                table,
+                key: key.to_owned(),
+                old: old.clone(),
+            });
+            Ok((old, undo))
+        })
+    }
+
+    fn set_unit(&mut self, table: StrUnit, key: &str, present: bool) -> Result<(), StorageError> {
+        self.mutate(|tx, track| {
+            let mut t = tx.open_table(table)?;
+            let existed = if present {
+                t.insert(key, ())?.is_some()
+            } else {
+                t.remove(key)?.is_some()
+            };
+            let undo = (track && existed != present).then(|| Undo::Unit {
+                table,
+                key: key.to_owned(),
+                existed,
+            });
+            Ok(((), undo))
+        })
+    }
+
+    fn set_hold(&mut self, key: (u64, u64), present: bool) -> Result<(), StorageError> {
+        self.mutate(|tx, track| {
+            let mut t = tx.open_table(ACTIVE_HOLDS)?;
+            let existed = if present {
+                t.insert(key, ())?.is_some()
+            } else {
+                t.remove(key)?.is_some()
+            };
+            let undo = (track && existed != present).then_some(Undo::Hold { key, existed });
+            Ok(((), undo))
+        })
+    }
+
+    pub(crate) fn put_app(&mut self, rec: &AppRecord) -> Result<(), StorageError> {
+        self.put_bytes(APPS, &rec.app_id, &encode(rec)?)
+    }
+
     pub(crate) fn insert_user(&mut self, id: UserId, rec: &UserRecord) -> Result<(), StorageError> {
-        self.inner
-            .open_table(USERS)?
-            .insert(id.0, encode(rec)?.as_slice())?;
-        self.inner
-            .open_table(USER_EMAILS)?
-            .insert(rec.email.as_str(), id.0)?;
-        Ok(())
+        let value = encode(rec)?;
+        self.mutate(|tx, track| {
+            let old = tx
+                .open_table(USERS)?
+                .insert(id.0, value.as_slice())?
+                .map(|v| v.value().to_vec());
+            Ok(((), track.then_some(Undo::User { id: id.0, old })))
+        })?;
+        self.mutate(|tx, track| {
+            let old = tx
+                .open_table(USER_EMAILS)?
+                .insert(rec.email.as_str(), id.0)?
+                .map(|v| v.value());
+            let undo = track.then(|| Undo::Email {
+                email: rec.email.clone(),
+                old,
+            });
+            Ok(((), undo))
+        })
     }
 
     pub(crate) fn put_seat(
@@ -486,28 +781,19 @@ impl WriteTx {
         seat: &str,
         rec: &SeatRecord,
     ) -> Result<(), StorageError> {
-        self.inner
-            .open_table(SEATS)?
-            .insert(seat_key(app, seat).as_str(), encode(rec)?.as_slice())?;
+        self.put_bytes(SEATS, &seat_key(app, seat), &encode(rec)?)?;
         let index_key = format!("{}{seat}", entity_prefix(app, &rec.entity_id));
-        self.inner
-            .open_table(ENTITY_SEATS)?
-            .insert(index_key.as_str(), ())?;
-        Ok(())
+        self.set_unit(ENTITY_SEATS, &index_key, true)
     }
 
     pub(crate) fn delete_seat(&mut self, app: &str, seat: &str) -> Result<(), StorageError> {
         let removed = self
-            .inner
-            .open_table(SEATS)?
-            .remove(seat_key(app, seat).as_str())?
-            .map(|v| decode::<SeatRecord>(v.value()));
+            .remove_bytes(SEATS, &seat_key(app, seat))?
+            .map(|v| decode::<SeatRecord>(&v));
         if let Some(rec) = removed {
             let rec = rec?;
             let index_key = format!("{}{seat}", entity_prefix(app, &rec.entity_id));
-            self.inner
-                .open_table(ENTITY_SEATS)?
-                .remove(index_key.as_str())?;
+            self.set_unit(ENTITY_SEATS, &index_key, false)?;
         }
         Ok(())
     }
@@ -521,15 +807,19 @@ impl WriteTx {
         rec: &ReservationRecord,
         previous_expiry: Option<UnixMillis>,
     ) -> Result<(), StorageError> {
-        self.inner
-            .open_table(RESERVATIONS)?
-            .insert(id, encode(rec)?.as_slice())?;
-        let mut active = self.inner.open_table(ACTIVE_HOLDS)?;
+        let value = encode(rec)?;
+        self.mutate(|tx, track| {
+            let old = tx
+                .open_table(RESERVATIONS)?
+                .insert(id, value.as_slice())?
+                .map(|v| v.value().to_vec());
+            Ok(((), track.then_some(Undo::Reservation { id, old })))
+        })?;
         if let Some(old) = previous_expiry {
-            active.remove((old, id))?;
+            self.set_hold((old, id), false)?;
         }
         if rec.status == ReservationStatus::Active {
-            active.insert((rec.expires_at, id), ())?;
+            self.set_hold((rec.expires_at, id), true)?;
         }
         Ok(())
     }
@@ -540,17 +830,13 @@ impl WriteTx {
         rec: &BookingRecord,
         index_for_user: bool,
     ) -> Result<(), StorageError> {
-        self.inner
-            .open_table(BOOKINGS)?
-            .insert(booking_id, encode(rec)?.as_slice())?;
+        self.put_bytes(BOOKINGS, booking_id, &encode(rec)?)?;
         if index_for_user {
             let key = format!(
                 "{}{booking_id}",
                 user_bookings_prefix(&rec.app_id, rec.user_id)
             );
-            self.inner
-                .open_table(USER_BOOKINGS)?
-                .insert(key.as_str(), ())?;
+            self.set_unit(USER_BOOKINGS, &key, true)?;
         }
         Ok(())
     }
@@ -559,6 +845,28 @@ impl WriteTx {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seat_head_decodes_the_leading_fields_of_a_seat_record() {
+        let rec = SeatRecord {
+            entity_id: "E1".into(),
+            price_minor: 12_345,
+            currency: *b"EUR",
+            attributes: SeatAttributes {
+                section: Some("A".into()),
+                row: None,
+                category: Some("VIP".into()),
+            },
+            status: SeatStatus::Booked,
+            booked_by: Some(UserId(9)),
+            booking_id: Some("BK-1".into()),
+        };
+        let bytes = encode(&rec).unwrap();
+        let head: SeatHead<'_> = decode_borrowed(&bytes).unwrap();
+        assert_eq!(head.price_minor, 12_345);
+        assert_eq!(head.currency, *b"EUR");
+        assert_eq!(head.status, SeatStatus::Booked);
+    }
 
     #[test]
     fn prefix_range_covers_exactly_the_prefix() {

@@ -1,0 +1,210 @@
+//! Shared fixtures of the benches: engines on temporary files, seats in
+//! bulk, buyers, a multi-threaded timing loop and a cheap RNG.
+//!
+//! Every engine here uses `Argon2Params::insecure_fast_for_tests()`: the
+//! benches measure seat booking, not password hashing.
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use seatbook::{
+    AppContext, Argon2Params, Clock, Config, Durability, Engine, NewApp, NewSeat, SeatAttributes,
+    UserSession, hash_password,
+};
+
+pub const ADMIN_EMAIL: &str = "admin@bench.test";
+pub const ADMIN_PASSWORD: &str = "bench-admin-password";
+pub const ORIGIN: &str = "https://bench.example";
+pub const APP_ID: &str = "bench-app";
+
+/// Seats per entity in every fixture (the list-entity benchmark lists one).
+pub const ENTITY_SEATS: usize = 1_000;
+
+pub fn config(durability: Durability, group_commit: bool, clock: Arc<dyn Clock>) -> Config {
+    let fast = Argon2Params::insecure_fast_for_tests();
+    let mut config = Config::new(
+        ADMIN_EMAIL,
+        hash_password(ADMIN_PASSWORD, &fast).expect("hash"),
+        "bench-admin-secret-0123456789-0123456789",
+        "bench-user-secret-0123456789-0123456789-x",
+    );
+    config.argon2 = fast;
+    config.durability = durability;
+    config.group_commit = group_commit;
+    config.clock = clock;
+    config.max_seats_per_bulk = 100_000;
+    config.holds.max_seats = 64;
+    config
+}
+
+pub fn seat_id(i: usize) -> String {
+    format!("E{:05}-S{i:07}", i / ENTITY_SEATS)
+}
+
+pub fn entity_id(e: usize) -> String {
+    format!("E{e:05}")
+}
+
+/// Creates the bench app (if missing) and `n` seats, `ENTITY_SEATS` per
+/// entity, ids from [`seat_id`]. Returns the app's API key.
+pub fn populate(engine: &Engine, n: usize) -> String {
+    let admin = engine
+        .admin(
+            engine
+                .admin_login(ADMIN_EMAIL, ADMIN_PASSWORD)
+                .expect("admin login")
+                .expose(),
+        )
+        .expect("admin");
+    let created = admin
+        .create_app(&NewApp {
+            app_id: APP_ID,
+            name: "Bench",
+            allowed_origins: &[ORIGIN],
+        })
+        .expect("create app");
+    let mut start = 0;
+    while start < n {
+        let end = (start + ENTITY_SEATS).min(n);
+        let seats: Vec<NewSeat> = (start..end)
+            .map(|i| NewSeat {
+                seat_id: seat_id(i),
+                price_minor: 5_000,
+                currency: "EUR".into(),
+                attributes: SeatAttributes::default(),
+            })
+            .collect();
+        admin
+            .create_seats(APP_ID, &entity_id(start / ENTITY_SEATS), &seats)
+            .expect("create seats");
+        start = end;
+    }
+    created.api_key.expose().to_owned()
+}
+
+pub fn app(engine: &Engine, api_key: &str) -> AppContext {
+    engine.app(APP_ID, api_key, ORIGIN).expect("app auth")
+}
+
+/// `n` signed-up users, as sessions.
+pub fn buyers(app: &AppContext, n: usize) -> Vec<UserSession> {
+    (0..n)
+        .map(|i| {
+            let token = app
+                .signup(&format!("buyer{i}@bench.test"), "buyer-password")
+                .expect("signup");
+            app.user(token.expose()).expect("user")
+        })
+        .collect()
+}
+
+/// A prepared database: a file with the app and `n` seats, built once
+/// with durability off, then copied for every benchmark that needs it.
+pub struct Template {
+    pub dir: tempfile::TempDir,
+    pub api_key: String,
+}
+
+impl Template {
+    pub fn build(n: usize, clock: Arc<dyn Clock>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = Engine::open(
+            dir.path().join("template.redb"),
+            config(Durability::None, true, clock),
+        )
+        .expect("open");
+        let api_key = populate(&engine, n);
+        drop(engine);
+        Self { dir, api_key }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("template.redb")
+    }
+
+    /// A fresh copy in its own temporary directory.
+    pub fn copy(&self) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.redb");
+        std::fs::copy(self.path(), &path).expect("copy template");
+        (dir, path)
+    }
+}
+
+/// Runs `work(thread, count)` on `threads` threads that start together,
+/// splitting `iters` between them; returns the wall time from the start
+/// until the last one finished.
+pub fn run_threads<F>(threads: usize, iters: u64, work: F) -> Duration
+where
+    F: Fn(usize, u64) + Sync,
+{
+    let barrier = Barrier::new(threads + 1);
+    let each = iters / threads as u64;
+    let extra = iters % threads as u64;
+    let mut start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let n = each + u64::from((t as u64) < extra);
+            let (barrier, work) = (&barrier, &work);
+            s.spawn(move || {
+                barrier.wait();
+                work(t, n);
+            });
+        }
+        barrier.wait();
+        start = Instant::now();
+    });
+    start.elapsed()
+}
+
+/// xorshift64*: a few cycles per number, no allocation, no shared state.
+#[derive(Clone, Copy)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform-enough in `0..n` (multiply-shift).
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    }
+}
+
+/// Appends a line to `target/seatbook-bench/<file>` (figures that criterion
+/// does not report: success/rejection counts, percentiles, bytes).
+pub fn record(file: &str, line: &str) {
+    eprintln!("{line}");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/seatbook-bench");
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(file))
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+/// Median and 99th percentile of `samples` (sorted in place).
+pub fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
+    if samples.is_empty() {
+        return (Duration::ZERO, Duration::ZERO);
+    }
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    (at(0.5), at(0.99))
+}
