@@ -13,8 +13,13 @@ use seatbook::{
 fn reopen_restores_live_holds_expires_stale_ones_and_keeps_bookings() {
     let f = Fixture::new();
     let key = f.create_app("event-app", EVENT_ORIGIN).api_key;
-    f.admin().create_seats("event-app", "E1", &seats("E1", 4)).unwrap();
-    let app = f.engine.app("event-app", key.expose(), EVENT_ORIGIN).unwrap();
+    f.admin()
+        .create_seats("event-app", "E1", &seats("E1", 4))
+        .unwrap();
+    let app = f
+        .engine
+        .app("event-app", key.expose(), EVENT_ORIGIN)
+        .unwrap();
     let alice_token = app.signup("alice@x.io", "alice-password").unwrap();
     let alice = app.user(alice_token.expose()).unwrap();
     let booked = app.reserve(&alice, &["E1-S0"], None).unwrap();
@@ -77,7 +82,11 @@ fn reopen_restores_live_holds_expires_stale_ones_and_keeps_bookings() {
         .confirm(&alice, live.token.expose(), "pay-2", live.info.total_minor)
         .unwrap();
     assert_eq!(b2.status, BookingStatus::Success);
-    assert_eq!(f.engine.stats().expiries, 1, "the open sweep expired the stale hold");
+    assert_eq!(
+        f.engine.stats().expiries,
+        1,
+        "the open sweep expired the stale hold"
+    );
     assert!(f.engine.audit().unwrap().is_clean());
 }
 
@@ -85,8 +94,13 @@ fn reopen_restores_live_holds_expires_stale_ones_and_keeps_bookings() {
 fn a_hold_that_expires_while_closed_is_free_after_reopen() {
     let f = Fixture::new();
     let key = f.create_app("event-app", EVENT_ORIGIN).api_key;
-    f.admin().create_seats("event-app", "E1", &seats("E1", 1)).unwrap();
-    let app = f.engine.app("event-app", key.expose(), EVENT_ORIGIN).unwrap();
+    f.admin()
+        .create_seats("event-app", "E1", &seats("E1", 1))
+        .unwrap();
+    let app = f
+        .engine
+        .app("event-app", key.expose(), EVENT_ORIGIN)
+        .unwrap();
     let alice = f.buyer(&app, "alice@x.io");
     app.reserve(&alice, &["E1-S0"], Some(Duration::from_secs(5)))
         .unwrap();
@@ -116,7 +130,8 @@ fn a_second_engine_on_the_same_file_is_refused() {
 fn weak_or_malformed_configuration_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let clock = seatbook::ManualClock::default();
-    let cases: Vec<(&str, Box<dyn Fn(&mut seatbook::Config)>)> = vec![
+    type Adjust = Box<dyn Fn(&mut seatbook::Config)>;
+    let cases: Vec<(&str, Adjust)> = vec![
         (
             "short admin secret",
             Box::new(|c| c.admin_jwt_secret = "short".into()),
