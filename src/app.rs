@@ -6,7 +6,7 @@
 //! and never pay an argon2 verify for an API key.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::auth::{TokenKind, hash_secret, hashes_equal, normalize_origin};
 use crate::clock::{UnixMillis, millis};
@@ -22,13 +22,25 @@ use crate::validate;
 /// Cheap to clone, `Send + Sync`. If the admin rotates the key, deactivates
 /// the app or removes the origin, every existing context fails its next
 /// call with the matching [`AuthError`]-style error at once.
-#[derive(Clone)]
 pub struct AppContext {
     pub(crate) inner: Arc<Inner>,
     pub(crate) app: Arc<AppState>,
     key_hash: [u8; 32],
     origin: String,
-    generation: u64,
+    /// The app generation last validated; a change re-checks once.
+    validated: AtomicU64,
+}
+
+impl Clone for AppContext {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            app: Arc::clone(&self.app),
+            key_hash: self.key_hash,
+            origin: self.origin.clone(),
+            validated: AtomicU64::new(self.validated.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl std::fmt::Debug for AppContext {
@@ -78,10 +90,11 @@ impl Engine {
             app,
             key_hash,
             origin,
-            generation: 0,
+            validated: AtomicU64::new(0),
         };
         let generation = ctx.revalidate()?;
-        Ok(AppContext { generation, ..ctx })
+        ctx.validated.store(generation, Ordering::Relaxed);
+        Ok(ctx)
     }
 }
 
@@ -114,14 +127,15 @@ impl AppContext {
         Ok(generation)
     }
 
-    /// Every operation starts here: one atomic load when nothing changed.
+    /// Every operation starts here: two atomic loads when nothing changed,
+    /// one re-check after the admin changed the app.
     pub(crate) fn check(&self) -> Result<(), AuthError> {
-        if self.app.generation.load(Ordering::Acquire) == self.generation {
+        if self.app.generation.load(Ordering::Acquire) == self.validated.load(Ordering::Relaxed) {
             return Ok(());
         }
-        self.revalidate()
-            .map(|_| ())
-            .map_err(|_| AuthError::InvalidToken)
+        let generation = self.revalidate().map_err(|_| AuthError::InvalidToken)?;
+        self.validated.store(generation, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Verifies a user token (from [`signup`](Self::signup) or

@@ -351,19 +351,25 @@ impl AppContext {
         }
         let keys = self.app.keys(&rec.seat_ids);
         let hold = HoldId(id);
-        self.inner
-            .locks
-            .extend(&keys, hold, now, new_expiry)
-            .map_err(|e| match e {
-                PinError::Lost => HoldError::HoldExpired,
-                PinError::Busy => HoldError::ConfirmInProgress,
-            })?;
-        let previous = rec.expires_at;
+        // The hold moves inside the write transaction, so racing extends of
+        // one hold change memory in the order they commit, and the index
+        // entry replaced is the expiry stored now, not the one read before
+        // (a stale one left an orphan entry that revived the hold on reopen).
+        let mut undo_to = None;
         let written = self.inner.storage.write(|tx| {
             let mut current = tx.reservation(id)?.ok_or(HoldError::ReservationNotFound)?;
             if current.status != ReservationStatus::Active {
                 return Err(HoldError::ReservationNotActive);
             }
+            let previous = current.expires_at;
+            self.inner
+                .locks
+                .extend(&keys, hold, now, new_expiry)
+                .map_err(|e| match e {
+                    PinError::Lost => HoldError::HoldExpired,
+                    PinError::Busy => HoldError::ConfirmInProgress,
+                })?;
+            undo_to = Some(previous);
             current.expires_at = new_expiry;
             tx.put_reservation(id, &current, Some(previous))?;
             Ok(current)
@@ -372,7 +378,9 @@ impl AppContext {
             Ok(current) => Ok(reservation_view(id, &current)),
             Err(e) => {
                 // Put the old expiry back, if the hold is still ours.
-                let _ = self.inner.locks.extend(&keys, hold, now, previous);
+                if let Some(previous) = undo_to {
+                    let _ = self.inner.locks.extend(&keys, hold, now, previous);
+                }
                 Err(e)
             }
         }
@@ -461,11 +469,9 @@ impl AppContext {
             Ok(()) => {}
             Err(PinError::Busy) => return Err(ConfirmError::ConfirmInProgress),
             Err(PinError::Lost) => {
-                // The hold is gone; make the record say so (best effort: the
+                // The hold is gone; make its record say so (best effort: a
                 // sweep does it later otherwise).
-                if now >= rec.expires_at {
-                    let _ = self.inner.sweep();
-                }
+                let _ = self.inner.expire(&[id], now);
                 return Err(ConfirmError::HoldExpired);
             }
         }

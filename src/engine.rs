@@ -101,42 +101,58 @@ impl Inner {
         let mut total = 0;
         loop {
             let now = self.now();
-            let due = self.storage.read()?.expired_holds(now, BATCH)?;
-            let fetched = due.len();
-            let expired: Vec<(u64, ReservationRecord)> = self.storage.write(|tx| {
-                let mut expired = Vec::new();
-                for &(_, id) in &due {
-                    let Some(mut rec) = tx.reservation(id)? else {
-                        continue;
-                    };
-                    if rec.status != ReservationStatus::Active || rec.expires_at > now {
-                        continue;
-                    }
-                    if let Some(app) = self.app_state(&rec.app_id) {
-                        if self.locks.is_pinned(&app.keys(&rec.seat_ids), HoldId(id)) {
-                            continue;
-                        }
-                    }
-                    let previous = rec.expires_at;
-                    rec.status = ReservationStatus::Expired;
-                    tx.put_reservation(id, &rec, Some(previous))?;
-                    expired.push((id, rec));
-                }
-                Ok::<_, StorageError>(expired)
-            })?;
-            for (id, rec) in &expired {
-                if let Some(app) = self.app_state(&rec.app_id) {
-                    self.locks.release(&app.keys(&rec.seat_ids), HoldId(*id));
-                }
-            }
-            self.counters.add(Counter::Expiries, expired.len() as u64);
-            total += expired.len();
+            let due: Vec<u64> = self
+                .storage
+                .read()?
+                .expired_holds(now, BATCH)?
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect();
+            let expired = self.expire(&due, now)?;
+            total += expired;
             // A full batch whose rows were all skipped (pinned) would loop
             // forever; stop when nothing moved.
-            if fetched < BATCH || expired.is_empty() {
+            if due.len() < BATCH || expired == 0 {
                 return Ok(total);
             }
         }
+    }
+
+    /// Marks the given reservations EXPIRED if they are still ACTIVE, past
+    /// their expiry at `now` and not pinned by a committing confirm, then
+    /// frees whatever they still hold. Returns how many it expired.
+    pub(crate) fn expire(&self, ids: &[u64], now: UnixMillis) -> Result<usize, StorageError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let expired: Vec<(u64, ReservationRecord)> = self.storage.write(|tx| {
+            let mut expired = Vec::new();
+            for &id in ids {
+                let Some(mut rec) = tx.reservation(id)? else {
+                    continue;
+                };
+                if rec.status != ReservationStatus::Active || rec.expires_at > now {
+                    continue;
+                }
+                if let Some(app) = self.app_state(&rec.app_id) {
+                    if self.locks.is_pinned(&app.keys(&rec.seat_ids), HoldId(id)) {
+                        continue;
+                    }
+                }
+                let previous = rec.expires_at;
+                rec.status = ReservationStatus::Expired;
+                tx.put_reservation(id, &rec, Some(previous))?;
+                expired.push((id, rec));
+            }
+            Ok::<_, StorageError>(expired)
+        })?;
+        for (id, rec) in &expired {
+            if let Some(app) = self.app_state(&rec.app_id) {
+                self.locks.release(&app.keys(&rec.seat_ids), HoldId(*id));
+            }
+        }
+        self.counters.add(Counter::Expiries, expired.len() as u64);
+        Ok(expired.len())
     }
 }
 
