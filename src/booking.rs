@@ -471,7 +471,7 @@ impl AppContext {
             Err(PinError::Lost) => {
                 // The hold is gone; make its record say so (best effort: a
                 // sweep does it later otherwise).
-                let _ = self.inner.expire(&[id], now);
+                let _ = self.inner.expire(&[(rec.expires_at, id)], now);
                 return Err(ConfirmError::HoldExpired);
             }
         }

@@ -101,13 +101,7 @@ impl Inner {
         let mut total = 0;
         loop {
             let now = self.now();
-            let due: Vec<u64> = self
-                .storage
-                .read()?
-                .expired_holds(now, BATCH)?
-                .into_iter()
-                .map(|(_, id)| id)
-                .collect();
+            let due = self.storage.read()?.expired_holds(now, BATCH)?;
             let expired = self.expire(&due, now)?;
             total += expired;
             // A full batch whose rows were all skipped (pinned) would loop
@@ -118,20 +112,31 @@ impl Inner {
         }
     }
 
-    /// Marks the given reservations EXPIRED if they are still ACTIVE, past
-    /// their expiry at `now` and not pinned by a committing confirm, then
-    /// frees whatever they still hold. Returns how many it expired.
-    pub(crate) fn expire(&self, ids: &[u64], now: UnixMillis) -> Result<usize, StorageError> {
-        if ids.is_empty() {
+    /// Marks the given `(indexed expiry, id)` reservations EXPIRED if they
+    /// are still ACTIVE, past their expiry at `now` and not pinned by a
+    /// committing confirm, then frees whatever they still hold. Index
+    /// entries that no longer match their reservation are dropped. Returns
+    /// how many it expired.
+    pub(crate) fn expire(
+        &self,
+        due: &[(u64, u64)],
+        now: UnixMillis,
+    ) -> Result<usize, StorageError> {
+        if due.is_empty() {
             return Ok(0);
         }
         let expired: Vec<(u64, ReservationRecord)> = self.storage.write(|tx| {
             let mut expired = Vec::new();
-            for &id in ids {
+            for &(indexed, id) in due {
                 let Some(mut rec) = tx.reservation(id)? else {
+                    tx.drop_stale_hold(indexed, id)?;
                     continue;
                 };
-                if rec.status != ReservationStatus::Active || rec.expires_at > now {
+                if rec.status != ReservationStatus::Active || rec.expires_at != indexed {
+                    tx.drop_stale_hold(indexed, id)?;
+                    continue;
+                }
+                if rec.expires_at > now {
                     continue;
                 }
                 if let Some(app) = self.app_state(&rec.app_id) {
@@ -275,7 +280,7 @@ impl Engine {
         let mut active = loaded.active;
         active.sort_by_key(|(id, _)| *id);
         for (id, rec) in &active {
-            if rec.expires_at > now {
+            if rec.status == ReservationStatus::Active && rec.expires_at > now {
                 if let Some(app) = inner.app_state(&rec.app_id) {
                     for key in app.keys(&rec.seat_ids) {
                         if inner.locks.state(key, now) != SeatState::Booked {

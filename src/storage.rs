@@ -824,6 +824,16 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Removes an active-holds index entry that no longer matches its
+    /// reservation (left by databases written before the extend fix).
+    pub(crate) fn drop_stale_hold(
+        &mut self,
+        expires_at: UnixMillis,
+        id: u64,
+    ) -> Result<(), StorageError> {
+        self.set_hold((expires_at, id), false)
+    }
+
     pub(crate) fn put_booking(
         &mut self,
         booking_id: &str,

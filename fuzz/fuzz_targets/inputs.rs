@@ -1,0 +1,7 @@
+//! cargo-fuzz target `inputs`: see `fuzz/harness/mod.rs` for what it checks.
+#![no_main]
+
+#[path = "../harness/mod.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::inputs(data));
