@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use super::booking::{BookingHandle, seatbook_booking};
 use super::boundary::{
-    Failure, FfiResult, Handle, arg_slice, arg_str, arg_strs, cstring, ffi_boundary,
-    ffi_boundary_or, free_handle, give_string, handle, into_raw, opt_out, opt_out_handle, opt_str,
-    out_handle, out_param,
+    Failure, FfiResult, Handle, ListHandle, arg_slice, arg_str, arg_strs, cstring, ffi_boundary,
+    ffi_boundary_or, free_handle, give_string, handle, into_raw, list_count, list_get, opt_out,
+    opt_out_handle, opt_str, out_handle, out_param,
 };
 use super::engine::{Slot, engine_handle, seatbook_engine};
 use super::status::seatbook_status;
@@ -262,6 +262,16 @@ impl Handle for AppInfoListHandle {
     const NAME: &'static str = "seatbook_app_info_list";
 }
 
+impl ListHandle for AppInfoListHandle {
+    type View = seatbook_app_info_view;
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+    fn view(&self, index: usize) -> Option<Self::View> {
+        self.items.get(index).map(AppInfoHandle::view)
+    }
+}
+
 /// The number of apps in the list.
 ///
 /// # Safety
@@ -271,17 +281,8 @@ pub unsafe extern "C" fn seatbook_app_info_list_count(
     list: *const seatbook_app_info_list,
     out_count: *mut usize,
 ) -> seatbook_status {
-    ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        let (h, out) = unsafe {
-            (
-                handle::<AppInfoListHandle, _>(list, "list")?,
-                out_param(out_count, "out_count")?,
-            )
-        };
-        *out = h.items.len();
-        Ok(())
-    })
+    // SAFETY: the caller's contract, forwarded.
+    unsafe { list_count::<AppInfoListHandle, _>(list, out_count) }
 }
 
 /// Reads app number `index` (0-based) into `*out`; its pointers are valid
@@ -295,21 +296,8 @@ pub unsafe extern "C" fn seatbook_app_info_list_get(
     index: usize,
     out: *mut seatbook_app_info_view,
 ) -> seatbook_status {
-    ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        let (h, out) = unsafe {
-            (
-                handle::<AppInfoListHandle, _>(list, "list")?,
-                out_param(out, "out")?,
-            )
-        };
-        let item = h
-            .items
-            .get(index)
-            .ok_or_else(|| Failure::invalid("index", "out of range"))?;
-        *out = item.view();
-        Ok(())
-    })
+    // SAFETY: the caller's contract, forwarded.
+    unsafe { list_get::<AppInfoListHandle, _>(list, index, out) }
 }
 
 /// Frees an app list. NULL is a no-op.

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use super::app::{app, seatbook_app, seatbook_user, user};
 use super::boundary::{
-    Failure, Handle, arg_str, arg_strs, cstring, ffi_boundary, ffi_boundary_or, free_handle,
-    handle, into_raw, out_handle, out_param, ptr_of,
+    Failure, Handle, ListHandle, arg_str, arg_strs, cstring, ffi_boundary, ffi_boundary_or,
+    free_handle, handle, into_raw, list_count, list_get, out_handle, out_param, ptr_of,
 };
 use super::status::seatbook_status;
 use crate::{
@@ -159,6 +159,16 @@ impl Handle for SeatListHandle {
     const NAME: &'static str = "seatbook_seat_list";
 }
 
+impl ListHandle for SeatListHandle {
+    type View = seatbook_seat_view;
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn view(&self, index: usize) -> Option<Self::View> {
+        self.rows.get(index).map(SeatRow::view)
+    }
+}
+
 /// Lists an entity's seats with their effective state now (all of them, or
 /// only the available ones). `*out_list`: free with `seatbook_seat_list_free()`.
 ///
@@ -201,17 +211,8 @@ pub unsafe extern "C" fn seatbook_seat_list_count(
     list: *const seatbook_seat_list,
     out_count: *mut usize,
 ) -> seatbook_status {
-    ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        let (h, out) = unsafe {
-            (
-                handle::<SeatListHandle, _>(list, "list")?,
-                out_param(out_count, "out_count")?,
-            )
-        };
-        *out = h.rows.len();
-        Ok(())
-    })
+    // SAFETY: the caller's contract, forwarded.
+    unsafe { list_count::<SeatListHandle, _>(list, out_count) }
 }
 
 /// Reads seat number `index` (0-based) into `*out`.
@@ -225,21 +226,8 @@ pub unsafe extern "C" fn seatbook_seat_list_get(
     index: usize,
     out: *mut seatbook_seat_view,
 ) -> seatbook_status {
-    ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        let (h, out) = unsafe {
-            (
-                handle::<SeatListHandle, _>(list, "list")?,
-                out_param(out, "out")?,
-            )
-        };
-        let row = h
-            .rows
-            .get(index)
-            .ok_or_else(|| Failure::invalid("index", "out of range"))?;
-        *out = row.view();
-        Ok(())
-    })
+    // SAFETY: the caller's contract, forwarded.
+    unsafe { list_get::<SeatListHandle, _>(list, index, out) }
 }
 
 /// Frees a seat list. NULL is a no-op.
@@ -853,6 +841,16 @@ impl Handle for BookingListHandle {
     const NAME: &'static str = "seatbook_booking_list";
 }
 
+impl ListHandle for BookingListHandle {
+    type View = seatbook_booking_view;
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+    fn view(&self, index: usize) -> Option<Self::View> {
+        self.items.get(index).map(BookingHandle::view)
+    }
+}
+
 /// The user's bookings in this app (including FAILED attempts and
 /// CANCELLED bookings), in booking-id order. `*out_list`: free with
 /// `seatbook_booking_list_free()`.
@@ -891,17 +889,8 @@ pub unsafe extern "C" fn seatbook_booking_list_count(
     list: *const seatbook_booking_list,
     out_count: *mut usize,
 ) -> seatbook_status {
-    ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        let (h, out) = unsafe {
-            (
-                handle::<BookingListHandle, _>(list, "list")?,
-                out_param(out_count, "out_count")?,
-            )
-        };
-        *out = h.items.len();
-        Ok(())
-    })
+    // SAFETY: the caller's contract, forwarded.
+    unsafe { list_count::<BookingListHandle, _>(list, out_count) }
 }
 
 /// Reads booking number `index` (0-based) into `*out`; its pointers are
@@ -915,21 +904,8 @@ pub unsafe extern "C" fn seatbook_booking_list_get(
     index: usize,
     out: *mut seatbook_booking_view,
 ) -> seatbook_status {
-    ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        let (h, out) = unsafe {
-            (
-                handle::<BookingListHandle, _>(list, "list")?,
-                out_param(out, "out")?,
-            )
-        };
-        let item = h
-            .items
-            .get(index)
-            .ok_or_else(|| Failure::invalid("index", "out of range"))?;
-        *out = item.view();
-        Ok(())
-    })
+    // SAFETY: the caller's contract, forwarded.
+    unsafe { list_get::<BookingListHandle, _>(list, index, out) }
 }
 
 /// Frees a booking list. NULL is a no-op.

@@ -383,6 +383,54 @@ pub(crate) fn into_raw<H: Handle, C>(handle: H) -> *mut C {
     Box::into_raw(Box::new(handle)).cast()
 }
 
+/// A list handle: a count, and a borrowed C view of each item.
+pub(crate) trait ListHandle: Handle {
+    type View: Default;
+    fn len(&self) -> usize;
+    fn view(&self, index: usize) -> Option<Self::View>;
+}
+
+/// The body of every `seatbook_*_list_count`.
+///
+/// # Safety
+/// `list` is NULL or a live seatbook handle; `out_count` is NULL or writable.
+pub(crate) unsafe fn list_count<H: ListHandle, C>(
+    list: *const C,
+    out_count: *mut usize,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract.
+        let (h, out) = unsafe {
+            (
+                handle::<H, _>(list, "list")?,
+                out_param(out_count, "out_count")?,
+            )
+        };
+        *out = h.len();
+        Ok(())
+    })
+}
+
+/// The body of every `seatbook_*_list_get`: `SEATBOOK_INVALID_INPUT` if
+/// `index` is out of range.
+///
+/// # Safety
+/// `list` is NULL or a live seatbook handle; `out` is NULL or writable.
+pub(crate) unsafe fn list_get<H: ListHandle, C>(
+    list: *const C,
+    index: usize,
+    out: *mut H::View,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract.
+        let (h, out) = unsafe { (handle::<H, _>(list, "list")?, out_param(out, "out")?) };
+        *out = h
+            .view(index)
+            .ok_or_else(|| Failure::invalid("index", "out of range"))?;
+        Ok(())
+    })
+}
+
 /// Borrows the handle behind an opaque pointer, checking NULL, alignment
 /// and kind.
 ///
