@@ -13,27 +13,14 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Template, app, buyers, run_threads, seat_id};
+use common::{Template, app, hot_seat, run_threads};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use seatbook::{Durability, Engine, ReserveError, SystemClock};
 
 fn reserve_hot_seat(c: &mut Criterion) {
-    let template = Template::build(1_000, Arc::new(SystemClock));
-    let (_dir, path) = template.copy();
-    let engine = Engine::open(
-        &path,
-        common::config(Durability::None, true, Arc::new(SystemClock)),
-    )
-    .expect("open");
-    let ctx = app(&engine, &template.api_key);
-    let sessions = buyers(&ctx, 9);
-    let hot = seat_id(0);
-    ctx.reserve(
-        &sessions[8],
-        &[hot.as_str()],
-        Some(Duration::from_secs(900)),
-    )
-    .expect("first hold");
+    // Keep the fixture whole: it owns the engine and its directory.
+    let fixture = hot_seat(1_000, 8);
+    let (ctx, sessions, hot) = (&fixture.ctx, &fixture.sessions, &fixture.seat);
     let mut group = c.benchmark_group("api/reserve-hot-seat");
     group
         .sample_size(10)

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Rng, Template, app, buyers, record, run_threads, seat_id};
+use common::{Rng, Template, app, buyers, hot_seat, record, run_threads, seat_id};
 use seatbook::locks::{LockTable, SeatKey};
 use seatbook::{Durability, Engine, ReserveError, SystemClock};
 
@@ -225,22 +225,9 @@ fn seatbook_locks() -> (f64, u64, f64) {
 }
 
 fn seatbook_api_hot() -> f64 {
-    let template = Template::build(10, Arc::new(SystemClock));
-    let (_dir, path) = template.copy();
-    let engine = Engine::open(
-        &path,
-        common::config(Durability::None, true, Arc::new(SystemClock)),
-    )
-    .expect("open");
-    let ctx = app(&engine, &template.api_key);
-    let sessions = buyers(&ctx, 3);
-    let hot = seat_id(0);
-    ctx.reserve(
-        &sessions[2],
-        &[hot.as_str()],
-        Some(Duration::from_secs(900)),
-    )
-    .expect("first hold");
+    // Keep the fixture whole: it owns the engine and its directory.
+    let fixture = hot_seat(10, 2);
+    let (ctx, sessions, hot) = (&fixture.ctx, &fixture.sessions, &fixture.seat);
     let attempts = 10_000_000;
     median(
         (0..5)

@@ -134,6 +134,40 @@ impl Template {
     }
 }
 
+/// An engine whose seat 0 is held for 15 min by one extra buyer, and
+/// `buyers` sessions: every reserve of that seat by them is a `SeatHeld`
+/// rejection, decided in memory.
+pub struct HotSeat {
+    pub ctx: AppContext,
+    pub sessions: Vec<UserSession>,
+    pub seat: String,
+    _engine: Engine,
+    _dir: tempfile::TempDir,
+}
+
+pub fn hot_seat(seats: usize, buyers_n: usize) -> HotSeat {
+    let template = Template::build(seats, Arc::new(seatbook::SystemClock));
+    let (dir, path) = template.copy();
+    let engine = Engine::open(
+        &path,
+        config(Durability::None, true, Arc::new(seatbook::SystemClock)),
+    )
+    .expect("open");
+    let ctx = app(&engine, &template.api_key);
+    let mut sessions = buyers(&ctx, buyers_n + 1);
+    let holder = sessions.pop().expect("the holder");
+    let seat = seat_id(0);
+    ctx.reserve(&holder, &[seat.as_str()], Some(Duration::from_secs(900)))
+        .expect("first hold");
+    HotSeat {
+        ctx,
+        sessions,
+        seat,
+        _engine: engine,
+        _dir: dir,
+    }
+}
+
 /// Runs `work(thread, count)` on `threads` threads that start together,
 /// splitting `iters` between them; returns the wall time from the start
 /// until the last one finished.
