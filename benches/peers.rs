@@ -417,12 +417,18 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` and friends
     }
-    eprintln!("peers: Redis (redis-benchmark, 50 clients, loopback)...");
-    let redis = redis();
-    eprintln!("peers: seatbook lock table...");
-    let (lock_random, lock_wins, lock_hot) = seatbook_locks();
-    eprintln!("peers: seatbook public API...");
-    let api_hot = seatbook_api_hot();
+    // `cargo bench --bench peers -- durable` measures only the durable rows.
+    let durable_only = std::env::args().any(|a| a == "durable");
+    let (redis, (lock_random, lock_wins, lock_hot), api_hot) = if durable_only {
+        (None, (f64::NAN, 0, f64::NAN), f64::NAN)
+    } else {
+        eprintln!("peers: Redis (redis-benchmark, 50 clients, loopback)...");
+        let redis = redis();
+        eprintln!("peers: seatbook lock table...");
+        let locks = seatbook_locks();
+        eprintln!("peers: seatbook public API...");
+        (redis, locks, seatbook_api_hot())
+    };
     eprintln!("peers: SQLite (WAL, synchronous=FULL)...");
     let sqlite_1 = sqlite(1);
     let sqlite_64 = sqlite(64);

@@ -92,7 +92,7 @@ fn cost_growth(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    if next % n == 0 {
+                    if next.is_multiple_of(n) {
                         // Every earlier hold has expired: seats are taken over.
                         clock.advance(Duration::from_secs(2));
                     }

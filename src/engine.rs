@@ -139,10 +139,10 @@ impl Inner {
                 if rec.expires_at > now {
                     continue;
                 }
-                if let Some(app) = self.app_state(&rec.app_id) {
-                    if self.locks.is_pinned(&app.keys(&rec.seat_ids), HoldId(id)) {
-                        continue;
-                    }
+                if let Some(app) = self.app_state(&rec.app_id)
+                    && self.locks.is_pinned(&app.keys(&rec.seat_ids), HoldId(id))
+                {
+                    continue;
                 }
                 let previous = rec.expires_at;
                 rec.status = ReservationStatus::Expired;
@@ -280,12 +280,13 @@ impl Engine {
         let mut active = loaded.active;
         active.sort_by_key(|(id, _)| *id);
         for (id, rec) in &active {
-            if rec.status == ReservationStatus::Active && rec.expires_at > now {
-                if let Some(app) = inner.app_state(&rec.app_id) {
-                    for key in app.keys(&rec.seat_ids) {
-                        if inner.locks.state(key, now) != SeatState::Booked {
-                            inner.locks.restore(key, HoldId(*id), rec.expires_at);
-                        }
+            if rec.status == ReservationStatus::Active
+                && rec.expires_at > now
+                && let Some(app) = inner.app_state(&rec.app_id)
+            {
+                for key in app.keys(&rec.seat_ids) {
+                    if inner.locks.state(key, now) != SeatState::Booked {
+                        inner.locks.restore(key, HoldId(*id), rec.expires_at);
                     }
                 }
             }

@@ -12,6 +12,10 @@
 //! id charset excludes, so prefix ranges list an app's or an entity's rows.
 
 mod commit;
+mod journal;
+mod write;
+
+pub(crate) use write::WriteTx;
 
 use std::path::Path;
 
@@ -223,43 +227,33 @@ impl Storage {
         durability: Durability,
         group_commit: bool,
     ) -> Result<Self, OpenFailure> {
-        let db = Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => OpenFailure::AlreadyOpen,
-            other => OpenFailure::Other(other.into()),
+        let file = journal::JournaledFile::open(
+            path,
+            durability == Durability::Full,
+            journal::DEFAULT_LIMIT,
+        )
+        .map_err(|e| match e {
+            journal::JournalOpenError::AlreadyOpen => OpenFailure::AlreadyOpen,
+            journal::JournalOpenError::Io(e) => {
+                OpenFailure::Other(StorageError(format!("cannot open the database files: {e}")))
+            }
         })?;
+        let db = redb::Builder::new()
+            .create_with_backend(file)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => OpenFailure::AlreadyOpen,
+                other => OpenFailure::Other(other.into()),
+            })?;
         let storage = Self {
             db,
             durability,
             combiner: group_commit.then(commit::Combiner::default),
         };
-        storage
-            .write(|tx| {
-                // Creates every table, so readers never meet a missing one.
-                tx.inner.open_table(APPS)?;
-                tx.inner.open_table(USERS)?;
-                tx.inner.open_table(USER_EMAILS)?;
-                tx.inner.open_table(SEATS)?;
-                tx.inner.open_table(ENTITY_SEATS)?;
-                tx.inner.open_table(RESERVATIONS)?;
-                tx.inner.open_table(ACTIVE_HOLDS)?;
-                tx.inner.open_table(BOOKINGS)?;
-                tx.inner.open_table(USER_BOOKINGS)?;
-                let mut meta = tx.inner.open_table(META)?;
-                let version = meta.get("schema_version")?.map(|v| v.value());
-                match version {
-                    None => {
-                        meta.insert("schema_version", SCHEMA_VERSION)?;
-                    }
-                    Some(SCHEMA_VERSION) => {}
-                    Some(other) => {
-                        return Err(StorageError(format!(
-                            "database schema version {other} is not supported (expected {SCHEMA_VERSION})"
-                        )));
-                    }
-                }
-                Ok(())
-            })
-            .map_err(OpenFailure::Other)?;
+        // A closure, not the method path: the method's type names one
+        // transaction lifetime, `write` wants every lifetime.
+        #[allow(clippy::redundant_closure_for_method_calls)]
+        let created = storage.write(|tx| tx.ensure_schema());
+        created.map_err(OpenFailure::Other)?;
         Ok(storage)
     }
 
@@ -267,14 +261,20 @@ impl Storage {
     /// durability. If `f` fails (or panics), nothing it wrote is kept.
     ///
     /// Every durable change goes through here. With group commit on, `f`
-    /// may share its transaction with other threads' closures: they run one
-    /// after another in one redb transaction, which commits once (one
-    /// fsync) after the last of them, and every caller returns only after
-    /// that commit is durable. A closure that fails has its own writes
-    /// undone before the next one runs (see [`commit`]).
-    pub(crate) fn write<T, E>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E>
+    /// may share its transaction with other threads' closures and may run
+    /// on another caller's thread (hence `Send`): one thread runs the
+    /// queued closures back to back in one redb transaction, which commits
+    /// once (one journal sync), and every caller returns only after that
+    /// commit is durable. A closure that fails has its own writes undone
+    /// before the next one runs (see [`commit`]). With
+    /// [`Durability::Full`] the file is journaled (see [`journal`]).
+    pub(crate) fn write<T, E>(
+        &self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send,
+    ) -> Result<T, E>
     where
-        E: From<StorageError>,
+        T: Send,
+        E: From<StorageError> + Send,
     {
         match &self.combiner {
             Some(combiner) => combiner.write(|| self.begin(), f),
@@ -282,34 +282,33 @@ impl Storage {
         }
     }
 
-    fn begin(&self) -> Result<WriteTx, StorageError> {
-        let mut inner = self.db.begin_write()?;
+    fn begin(&self) -> Result<redb::WriteTransaction, StorageError> {
+        let mut txn = self.db.begin_write()?;
         let durability = match self.durability {
             Durability::Full => RedbDurability::Immediate,
             Durability::None => RedbDurability::None,
         };
-        inner.set_durability(durability)?;
-        Ok(WriteTx {
-            inner,
-            undo: None,
-            broken: false,
-        })
+        txn.set_durability(durability)?;
+        Ok(txn)
     }
 
     /// One transaction, one commit, for this caller alone.
-    fn write_alone<T, E>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E>
+    fn write_alone<T, E>(&self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StorageError>,
     {
-        let mut tx = self.begin()?;
-        match f(&mut tx) {
+        let txn = self.begin()?;
+        let mut tx = WriteTx::new(&txn);
+        let result = f(&mut tx);
+        drop(tx);
+        match result {
             Ok(value) => {
-                tx.inner.commit().map_err(StorageError::from)?;
+                txn.commit().map_err(StorageError::from)?;
                 Ok(value)
             }
             Err(e) => {
                 // Abort errors are moot: the transaction is dropped either way.
-                let _ = tx.inner.abort();
+                let _ = txn.abort();
                 Err(e)
             }
         }
@@ -376,53 +375,6 @@ impl Storage {
             max_reservation_id,
         })
     }
-}
-
-/// A write transaction with typed accessors.
-///
-/// Every mutation goes through the typed methods below, so when group
-/// commit shares the transaction between callers, each closure's writes can
-/// be undone on its own: while `undo` is `Some`, every mutation first
-/// records the previous value of the row it changes.
-pub(crate) struct WriteTx {
-    inner: redb::WriteTransaction,
-    undo: Option<Vec<Undo>>,
-    /// A mutation failed inside redb: the transaction can no longer be
-    /// trusted and must be aborted, whatever the closure returns.
-    broken: bool,
-}
-
-type StrBytes = TableDefinition<'static, &'static str, &'static [u8]>;
-type StrUnit = TableDefinition<'static, &'static str, ()>;
-
-/// How to put one row back as it was before a closure changed it.
-enum Undo {
-    Bytes {
-        table: StrBytes,
-        key: String,
-        old: Option<Vec<u8>>,
-    },
-    Unit {
-        table: StrUnit,
-        key: String,
-        existed: bool,
-    },
-    User {
-        id: u128,
-        old: Option<Vec<u8>>,
-    },
-    Email {
-        email: String,
-        old: Option<u128>,
-    },
-    Reservation {
-        id: u64,
-        old: Option<Vec<u8>>,
-    },
-    Hold {
-        key: (u64, u64),
-        existed: bool,
-    },
 }
 
 /// A read snapshot with typed accessors.
@@ -581,275 +533,9 @@ macro_rules! getters {
     };
 }
 
-// Not every getter is needed on both transaction kinds.
-#[allow(dead_code)]
+#[allow(dead_code)] // some getters serve only tests and audits
 impl ReadTx {
     getters!();
-}
-
-#[allow(dead_code)]
-impl WriteTx {
-    getters!();
-
-    /// Starts (`true`) or stops recording how to undo the next writes.
-    fn track_undo(&mut self, on: bool) {
-        self.undo = on.then(Vec::new);
-    }
-
-    fn is_broken(&self) -> bool {
-        self.broken
-    }
-
-    /// Puts back every row the closure since [`track_undo`](Self::track_undo)
-    /// changed, newest first.
-    fn undo(&mut self) -> Result<(), StorageError> {
-        let Some(log) = self.undo.take() else {
-            return Ok(());
-        };
-        let result = self.apply_undo(log);
-        if result.is_err() {
-            self.broken = true;
-        }
-        result
-    }
-
-    fn apply_undo(&mut self, log: Vec<Undo>) -> Result<(), StorageError> {
-        for entry in log.into_iter().rev() {
-            match entry {
-                Undo::Bytes { table, key, old } => {
-                    let mut t = self.inner.open_table(table)?;
-                    match old {
-                        Some(v) => drop(t.insert(key.as_str(), v.as_slice())?),
-                        None => drop(t.remove(key.as_str())?),
-                    }
-                }
-                Undo::Unit {
-                    table,
-                    key,
-                    existed,
-                } => {
-                    let mut t = self.inner.open_table(table)?;
-                    if existed {
-                        t.insert(key.as_str(), ())?;
-                    } else {
-                        t.remove(key.as_str())?;
-                    }
-                }
-                Undo::User { id, old } => {
-                    let mut t = self.inner.open_table(USERS)?;
-                    match old {
-                        Some(v) => drop(t.insert(id, v.as_slice())?),
-                        None => drop(t.remove(id)?),
-                    }
-                }
-                Undo::Email { email, old } => {
-                    let mut t = self.inner.open_table(USER_EMAILS)?;
-                    match old {
-                        Some(v) => drop(t.insert(email.as_str(), v)?),
-                        None => drop(t.remove(email.as_str())?),
-                    }
-                }
-                Undo::Reservation { id, old } => {
-                    let mut t = self.inner.open_table(RESERVATIONS)?;
-                    match old {
-                        Some(v) => drop(t.insert(id, v.as_slice())?),
-                        None => drop(t.remove(id)?),
-                    }
-                }
-                Undo::Hold { key, existed } => {
-                    let mut t = self.inner.open_table(ACTIVE_HOLDS)?;
-                    if existed {
-                        t.insert(key, ())?;
-                    } else {
-                        t.remove(key)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs one mutation; a redb failure marks the transaction broken.
-    fn mutate<T>(
-        &mut self,
-        op: impl FnOnce(&redb::WriteTransaction, bool) -> Result<(T, Option<Undo>), StorageError>,
-    ) -> Result<T, StorageError> {
-        match op(&self.inner, self.undo.is_some()) {
-            Ok((value, undo)) => {
-                if let (Some(log), Some(entry)) = (self.undo.as_mut(), undo) {
-                    log.push(entry);
-                }
-                Ok(value)
-            }
-            Err(e) => {
-                self.broken = true;
-                Err(e)
-            }
-        }
-    }
-
-    fn put_bytes(&mut self, table: StrBytes, key: &str, value: &[u8]) -> Result<(), StorageError> {
-        self.mutate(|tx, track| {
-            let mut t = tx.open_table(table)?;
-            let old = t.insert(key, value)?;
-            let undo = track.then(|| Undo::Bytes {
-                table,
-                key: key.to_owned(),
-                old: old.map(|v| v.value().to_vec()),
-            });
-            Ok(((), undo))
-        })
-    }
-
-    /// Removes a row; returns its old value.
-    fn remove_bytes(
-        &mut self,
-        table: StrBytes,
-        key: &str,
-    ) -> Result<Option<Vec<u8>>, StorageError> {
-        self.mutate(|tx, track| {
-            let mut t = tx.open_table(table)?;
-            let old = t.remove(key)?.map(|v| v.value().to_vec());
-            let undo = (track && old.is_some()).then(|| Undo::Bytes {
-                table,
-                key: key.to_owned(),
-                old: old.clone(),
-            });
-            Ok((old, undo))
-        })
-    }
-
-    fn set_unit(&mut self, table: StrUnit, key: &str, present: bool) -> Result<(), StorageError> {
-        self.mutate(|tx, track| {
-            let mut t = tx.open_table(table)?;
-            let existed = if present {
-                t.insert(key, ())?.is_some()
-            } else {
-                t.remove(key)?.is_some()
-            };
-            let undo = (track && existed != present).then(|| Undo::Unit {
-                table,
-                key: key.to_owned(),
-                existed,
-            });
-            Ok(((), undo))
-        })
-    }
-
-    fn set_hold(&mut self, key: (u64, u64), present: bool) -> Result<(), StorageError> {
-        self.mutate(|tx, track| {
-            let mut t = tx.open_table(ACTIVE_HOLDS)?;
-            let existed = if present {
-                t.insert(key, ())?.is_some()
-            } else {
-                t.remove(key)?.is_some()
-            };
-            let undo = (track && existed != present).then_some(Undo::Hold { key, existed });
-            Ok(((), undo))
-        })
-    }
-
-    pub(crate) fn put_app(&mut self, rec: &AppRecord) -> Result<(), StorageError> {
-        self.put_bytes(APPS, &rec.app_id, &encode(rec)?)
-    }
-
-    pub(crate) fn insert_user(&mut self, id: UserId, rec: &UserRecord) -> Result<(), StorageError> {
-        let value = encode(rec)?;
-        self.mutate(|tx, track| {
-            let old = tx
-                .open_table(USERS)?
-                .insert(id.0, value.as_slice())?
-                .map(|v| v.value().to_vec());
-            Ok(((), track.then_some(Undo::User { id: id.0, old })))
-        })?;
-        self.mutate(|tx, track| {
-            let old = tx
-                .open_table(USER_EMAILS)?
-                .insert(rec.email.as_str(), id.0)?
-                .map(|v| v.value());
-            let undo = track.then(|| Undo::Email {
-                email: rec.email.clone(),
-                old,
-            });
-            Ok(((), undo))
-        })
-    }
-
-    pub(crate) fn put_seat(
-        &mut self,
-        app: &str,
-        seat: &str,
-        rec: &SeatRecord,
-    ) -> Result<(), StorageError> {
-        self.put_bytes(SEATS, &seat_key(app, seat), &encode(rec)?)?;
-        let index_key = format!("{}{seat}", entity_prefix(app, &rec.entity_id));
-        self.set_unit(ENTITY_SEATS, &index_key, true)
-    }
-
-    pub(crate) fn delete_seat(&mut self, app: &str, seat: &str) -> Result<(), StorageError> {
-        let removed = self
-            .remove_bytes(SEATS, &seat_key(app, seat))?
-            .map(|v| decode::<SeatRecord>(&v));
-        if let Some(rec) = removed {
-            let rec = rec?;
-            let index_key = format!("{}{seat}", entity_prefix(app, &rec.entity_id));
-            self.set_unit(ENTITY_SEATS, &index_key, false)?;
-        }
-        Ok(())
-    }
-
-    /// Stores a reservation and keeps the active-holds index in step with
-    /// its status and expiry. `previous_expiry` is the stored expiry before
-    /// this write, if the reservation was ACTIVE.
-    pub(crate) fn put_reservation(
-        &mut self,
-        id: u64,
-        rec: &ReservationRecord,
-        previous_expiry: Option<UnixMillis>,
-    ) -> Result<(), StorageError> {
-        let value = encode(rec)?;
-        self.mutate(|tx, track| {
-            let old = tx
-                .open_table(RESERVATIONS)?
-                .insert(id, value.as_slice())?
-                .map(|v| v.value().to_vec());
-            Ok(((), track.then_some(Undo::Reservation { id, old })))
-        })?;
-        if let Some(old) = previous_expiry {
-            self.set_hold((old, id), false)?;
-        }
-        if rec.status == ReservationStatus::Active {
-            self.set_hold((rec.expires_at, id), true)?;
-        }
-        Ok(())
-    }
-
-    /// Removes an active-holds index entry that no longer matches its
-    /// reservation (left by databases written before the extend fix).
-    pub(crate) fn drop_stale_hold(
-        &mut self,
-        expires_at: UnixMillis,
-        id: u64,
-    ) -> Result<(), StorageError> {
-        self.set_hold((expires_at, id), false)
-    }
-
-    pub(crate) fn put_booking(
-        &mut self,
-        booking_id: &str,
-        rec: &BookingRecord,
-        index_for_user: bool,
-    ) -> Result<(), StorageError> {
-        self.put_bytes(BOOKINGS, booking_id, &encode(rec)?)?;
-        if index_for_user {
-            let key = format!(
-                "{}{booking_id}",
-                user_bookings_prefix(&rec.app_id, rec.user_id)
-            );
-            self.set_unit(USER_BOOKINGS, &key, true)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

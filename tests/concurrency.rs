@@ -144,10 +144,10 @@ fn a_rush_with_expiries_payment_failures_and_multi_seat_holds_keeps_every_invari
                             Err(e) => panic!("unexpected {e:?}"),
                         }
                         // Now and then a booking is refunded, freeing its seats.
-                        if rng.below(25) == 0 {
-                            if let Some((w, b)) = confirmed.lock().unwrap().last().cloned() {
-                                let _ = apps[w].cancel_booking(&b.booking_id);
-                            }
+                        if rng.below(25) == 0
+                            && let Some((w, b)) = confirmed.lock().unwrap().last().cloned()
+                        {
+                            let _ = apps[w].cancel_booking(&b.booking_id);
                         }
                     }
                 })

@@ -1,0 +1,513 @@
+//! The typed write transaction: every durable mutation, and its undo log.
+//!
+//! Owns how rows are written inside one redb write transaction. It must
+//! never commit (that is [`Storage::write`](super::Storage::write)'s and
+//! the combiner's job) and never decide booking rules.
+//!
+//! Tables are opened lazily, once per transaction, and kept open: a
+//! commit batch runs dozens of closures in one transaction, and reopening
+//! a table per row cost as much as the row itself.
+
+use redb::{ReadableTable, Table};
+
+use super::{
+    ACTIVE_HOLDS, APPS, AppRecord, BOOKINGS, BookingRecord, ENTITY_SEATS, META, RESERVATIONS,
+    ReservationRecord, SCHEMA_VERSION, SEATS, SeatRecord, USER_BOOKINGS, USER_EMAILS, USERS,
+    UserRecord, decode, encode, entity_prefix, seat_key, user_bookings_prefix,
+};
+use crate::clock::UnixMillis;
+use crate::error::StorageError;
+use crate::model::{ReservationStatus, UserId};
+
+type StrBytes<'t> = Table<'t, &'static str, &'static [u8]>;
+type StrUnit<'t> = Table<'t, &'static str, ()>;
+
+/// The `&str`-keyed tables with byte values.
+#[derive(Clone, Copy)]
+enum BytesTable {
+    Apps,
+    Seats,
+    Bookings,
+}
+
+/// The `&str`-keyed index tables (unit values).
+#[derive(Clone, Copy)]
+enum IndexTable {
+    EntitySeats,
+    UserBookings,
+}
+
+/// How to put one row back as it was before a closure changed it.
+enum Undo {
+    Bytes {
+        table: BytesTable,
+        key: String,
+        old: Option<Vec<u8>>,
+    },
+    Index {
+        table: IndexTable,
+        key: String,
+        existed: bool,
+    },
+    User {
+        id: u128,
+        old: Option<Vec<u8>>,
+    },
+    Email {
+        email: String,
+        old: Option<u128>,
+    },
+    Reservation {
+        id: u64,
+        old: Option<Vec<u8>>,
+    },
+    Hold {
+        key: (u64, u64),
+        existed: bool,
+    },
+}
+
+/// Tables opened so far in this transaction.
+#[derive(Default)]
+struct Open<'t> {
+    apps: Option<StrBytes<'t>>,
+    users: Option<Table<'t, u128, &'static [u8]>>,
+    user_emails: Option<Table<'t, &'static str, u128>>,
+    seats: Option<StrBytes<'t>>,
+    entity_seats: Option<StrUnit<'t>>,
+    reservations: Option<Table<'t, u64, &'static [u8]>>,
+    active_holds: Option<Table<'t, (u64, u64), ()>>,
+    bookings: Option<StrBytes<'t>>,
+    user_bookings: Option<StrUnit<'t>>,
+}
+
+/// A write transaction with typed accessors.
+///
+/// Every mutation goes through the typed methods below, so when group
+/// commit shares the transaction between callers, each closure's writes can
+/// be undone on its own: while `undo` is `Some`, every mutation first
+/// records the previous value of the row it changes.
+pub(crate) struct WriteTx<'t> {
+    txn: &'t redb::WriteTransaction,
+    open: Open<'t>,
+    undo: Option<Vec<Undo>>,
+    /// A mutation failed inside redb: the transaction can no longer be
+    /// trusted and must be aborted, whatever the closure returns.
+    broken: bool,
+}
+
+macro_rules! lazily_opened {
+    ($($name:ident: $def:ident => $ty:ty;)*) => {$(
+        fn $name(&mut self) -> Result<&mut $ty, StorageError> {
+            if self.open.$name.is_none() {
+                self.open.$name = Some(self.txn.open_table($def)?);
+            }
+            Ok(self.open.$name.as_mut().expect("opened above"))
+        }
+    )*};
+}
+
+impl<'t> WriteTx<'t> {
+    pub(super) fn new(txn: &'t redb::WriteTransaction) -> Self {
+        Self {
+            txn,
+            open: Open::default(),
+            undo: None,
+            broken: false,
+        }
+    }
+
+    lazily_opened! {
+        apps: APPS => StrBytes<'t>;
+        users: USERS => Table<'t, u128, &'static [u8]>;
+        user_emails: USER_EMAILS => Table<'t, &'static str, u128>;
+        seats: SEATS => StrBytes<'t>;
+        entity_seats: ENTITY_SEATS => StrUnit<'t>;
+        reservations: RESERVATIONS => Table<'t, u64, &'static [u8]>;
+        active_holds: ACTIVE_HOLDS => Table<'t, (u64, u64), ()>;
+        bookings: BOOKINGS => StrBytes<'t>;
+        user_bookings: USER_BOOKINGS => StrUnit<'t>;
+    }
+
+    fn bytes_table(&mut self, table: BytesTable) -> Result<&mut StrBytes<'t>, StorageError> {
+        match table {
+            BytesTable::Apps => self.apps(),
+            BytesTable::Seats => self.seats(),
+            BytesTable::Bookings => self.bookings(),
+        }
+    }
+
+    fn index_table(&mut self, table: IndexTable) -> Result<&mut StrUnit<'t>, StorageError> {
+        match table {
+            IndexTable::EntitySeats => self.entity_seats(),
+            IndexTable::UserBookings => self.user_bookings(),
+        }
+    }
+
+    /// Creates every table (so readers never meet a missing one) and
+    /// checks the schema version.
+    pub(super) fn ensure_schema(&mut self) -> Result<(), StorageError> {
+        self.apps()?;
+        self.users()?;
+        self.user_emails()?;
+        self.seats()?;
+        self.entity_seats()?;
+        self.reservations()?;
+        self.active_holds()?;
+        self.bookings()?;
+        self.user_bookings()?;
+        let mut meta = self.txn.open_table(META)?;
+        let version = meta.get("schema_version")?.map(|v| v.value());
+        match version {
+            None => {
+                meta.insert("schema_version", SCHEMA_VERSION)?;
+                Ok(())
+            }
+            Some(SCHEMA_VERSION) => Ok(()),
+            Some(other) => Err(StorageError(format!(
+                "database schema version {other} is not supported (expected {SCHEMA_VERSION})"
+            ))),
+        }
+    }
+
+    // ------------------------------------------------------------ reads
+
+    pub(crate) fn app(&mut self, app_id: &str) -> Result<Option<AppRecord>, StorageError> {
+        self.apps()?
+            .get(app_id)?
+            .map(|v| decode(v.value()))
+            .transpose()
+    }
+
+    pub(crate) fn user_by_email(
+        &mut self,
+        email: &str,
+    ) -> Result<Option<(UserId, UserRecord)>, StorageError> {
+        let Some(id) = self.user_emails()?.get(email)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let rec = self
+            .users()?
+            .get(id)?
+            .ok_or_else(|| StorageError("email index without user".into()))?;
+        Ok(Some((UserId(id), decode(rec.value())?)))
+    }
+
+    pub(crate) fn seat(
+        &mut self,
+        app: &str,
+        seat: &str,
+    ) -> Result<Option<SeatRecord>, StorageError> {
+        self.seats()?
+            .get(seat_key(app, seat).as_str())?
+            .map(|v| decode(v.value()))
+            .transpose()
+    }
+
+    pub(crate) fn reservation(
+        &mut self,
+        id: u64,
+    ) -> Result<Option<ReservationRecord>, StorageError> {
+        self.reservations()?
+            .get(id)?
+            .map(|v| decode(v.value()))
+            .transpose()
+    }
+
+    pub(crate) fn booking(
+        &mut self,
+        booking_id: &str,
+    ) -> Result<Option<BookingRecord>, StorageError> {
+        self.bookings()?
+            .get(booking_id)?
+            .map(|v| decode(v.value()))
+            .transpose()
+    }
+
+    // ------------------------------------------------------------- undo
+
+    /// Starts (`true`) or stops recording how to undo the next writes.
+    pub(super) fn track_undo(&mut self, on: bool) {
+        self.undo = on.then(Vec::new);
+    }
+
+    pub(super) fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Puts back every row the closure since [`track_undo`](Self::track_undo)
+    /// changed, newest first.
+    pub(super) fn undo(&mut self) -> Result<(), StorageError> {
+        let Some(log) = self.undo.take() else {
+            return Ok(());
+        };
+        let result = self.apply_undo(log);
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
+    }
+
+    fn apply_undo(&mut self, log: Vec<Undo>) -> Result<(), StorageError> {
+        for entry in log.into_iter().rev() {
+            match entry {
+                Undo::Bytes { table, key, old } => {
+                    let t = self.bytes_table(table)?;
+                    match old {
+                        Some(v) => drop(t.insert(key.as_str(), v.as_slice())?),
+                        None => drop(t.remove(key.as_str())?),
+                    }
+                }
+                Undo::Index {
+                    table,
+                    key,
+                    existed,
+                } => {
+                    let t = self.index_table(table)?;
+                    if existed {
+                        t.insert(key.as_str(), ())?;
+                    } else {
+                        t.remove(key.as_str())?;
+                    }
+                }
+                Undo::User { id, old } => {
+                    let t = self.users()?;
+                    match old {
+                        Some(v) => drop(t.insert(id, v.as_slice())?),
+                        None => drop(t.remove(id)?),
+                    }
+                }
+                Undo::Email { email, old } => {
+                    let t = self.user_emails()?;
+                    match old {
+                        Some(v) => drop(t.insert(email.as_str(), v)?),
+                        None => drop(t.remove(email.as_str())?),
+                    }
+                }
+                Undo::Reservation { id, old } => {
+                    let t = self.reservations()?;
+                    match old {
+                        Some(v) => drop(t.insert(id, v.as_slice())?),
+                        None => drop(t.remove(id)?),
+                    }
+                }
+                Undo::Hold { key, existed } => {
+                    let t = self.active_holds()?;
+                    if existed {
+                        t.insert(key, ())?;
+                    } else {
+                        t.remove(key)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one mutation; a redb failure marks the transaction broken.
+    fn mutate<T>(
+        &mut self,
+        op: impl FnOnce(&mut Self, bool) -> Result<(T, Option<Undo>), StorageError>,
+    ) -> Result<T, StorageError> {
+        let track = self.undo.is_some();
+        match op(self, track) {
+            Ok((value, undo)) => {
+                if let (Some(log), Some(entry)) = (self.undo.as_mut(), undo) {
+                    log.push(entry);
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                self.broken = true;
+                Err(e)
+            }
+        }
+    }
+
+    // ------------------------------------------------------- mutations
+
+    fn put_bytes(
+        &mut self,
+        table: BytesTable,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), StorageError> {
+        self.mutate(|tx, track| {
+            let old = tx.bytes_table(table)?.insert(key, value)?;
+            let undo = track.then(|| Undo::Bytes {
+                table,
+                key: key.to_owned(),
+                old: old.map(|v| v.value().to_vec()),
+            });
+            Ok(((), undo))
+        })
+    }
+
+    /// Removes a row; returns its old value.
+    fn remove_bytes(
+        &mut self,
+        table: BytesTable,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        self.mutate(|tx, track| {
+            let old = tx
+                .bytes_table(table)?
+                .remove(key)?
+                .map(|v| v.value().to_vec());
+            let undo = (track && old.is_some()).then(|| Undo::Bytes {
+                table,
+                key: key.to_owned(),
+                old: old.clone(),
+            });
+            Ok((old, undo))
+        })
+    }
+
+    fn set_index(
+        &mut self,
+        table: IndexTable,
+        key: &str,
+        present: bool,
+    ) -> Result<(), StorageError> {
+        self.mutate(|tx, track| {
+            let t = tx.index_table(table)?;
+            let existed = if present {
+                t.insert(key, ())?.is_some()
+            } else {
+                t.remove(key)?.is_some()
+            };
+            let undo = (track && existed != present).then(|| Undo::Index {
+                table,
+                key: key.to_owned(),
+                existed,
+            });
+            Ok(((), undo))
+        })
+    }
+
+    fn set_hold(&mut self, key: (u64, u64), present: bool) -> Result<(), StorageError> {
+        self.mutate(|tx, track| {
+            let t = tx.active_holds()?;
+            let existed = if present {
+                t.insert(key, ())?.is_some()
+            } else {
+                t.remove(key)?.is_some()
+            };
+            let undo = (track && existed != present).then_some(Undo::Hold { key, existed });
+            Ok(((), undo))
+        })
+    }
+
+    pub(crate) fn put_app(&mut self, rec: &AppRecord) -> Result<(), StorageError> {
+        self.put_bytes(BytesTable::Apps, &rec.app_id, &encode(rec)?)
+    }
+
+    pub(crate) fn insert_user(&mut self, id: UserId, rec: &UserRecord) -> Result<(), StorageError> {
+        let value = encode(rec)?;
+        self.mutate(|tx, track| {
+            let old = tx
+                .users()?
+                .insert(id.0, value.as_slice())?
+                .map(|v| v.value().to_vec());
+            Ok(((), track.then_some(Undo::User { id: id.0, old })))
+        })?;
+        self.mutate(|tx, track| {
+            let old = tx
+                .user_emails()?
+                .insert(rec.email.as_str(), id.0)?
+                .map(|v| v.value());
+            let undo = track.then(|| Undo::Email {
+                email: rec.email.clone(),
+                old,
+            });
+            Ok(((), undo))
+        })
+    }
+
+    pub(crate) fn put_seat(
+        &mut self,
+        app: &str,
+        seat: &str,
+        rec: &SeatRecord,
+    ) -> Result<(), StorageError> {
+        self.put_bytes(BytesTable::Seats, &seat_key(app, seat), &encode(rec)?)?;
+        let index_key = format!("{}{seat}", entity_prefix(app, &rec.entity_id));
+        self.set_index(IndexTable::EntitySeats, &index_key, true)
+    }
+
+    /// Rewrites a seat whose entity is unchanged (status, holder, booking):
+    /// its entity-index row stays as it is, one b-tree page fewer per seat.
+    pub(crate) fn update_seat(
+        &mut self,
+        app: &str,
+        seat: &str,
+        rec: &SeatRecord,
+    ) -> Result<(), StorageError> {
+        self.put_bytes(BytesTable::Seats, &seat_key(app, seat), &encode(rec)?)
+    }
+
+    pub(crate) fn delete_seat(&mut self, app: &str, seat: &str) -> Result<(), StorageError> {
+        let removed = self
+            .remove_bytes(BytesTable::Seats, &seat_key(app, seat))?
+            .map(|v| decode::<SeatRecord>(&v));
+        if let Some(rec) = removed {
+            let rec = rec?;
+            let index_key = format!("{}{seat}", entity_prefix(app, &rec.entity_id));
+            self.set_index(IndexTable::EntitySeats, &index_key, false)?;
+        }
+        Ok(())
+    }
+
+    /// Stores a reservation and keeps the active-holds index in step with
+    /// its status and expiry. `previous_expiry` is the stored expiry before
+    /// this write, if the reservation was ACTIVE.
+    pub(crate) fn put_reservation(
+        &mut self,
+        id: u64,
+        rec: &ReservationRecord,
+        previous_expiry: Option<UnixMillis>,
+    ) -> Result<(), StorageError> {
+        let value = encode(rec)?;
+        self.mutate(|tx, track| {
+            let old = tx
+                .reservations()?
+                .insert(id, value.as_slice())?
+                .map(|v| v.value().to_vec());
+            Ok(((), track.then_some(Undo::Reservation { id, old })))
+        })?;
+        if let Some(old) = previous_expiry {
+            self.set_hold((old, id), false)?;
+        }
+        if rec.status == ReservationStatus::Active {
+            self.set_hold((rec.expires_at, id), true)?;
+        }
+        Ok(())
+    }
+
+    /// Removes an active-holds index entry that no longer matches its
+    /// reservation (left by databases written before the extend fix).
+    pub(crate) fn drop_stale_hold(
+        &mut self,
+        expires_at: UnixMillis,
+        id: u64,
+    ) -> Result<(), StorageError> {
+        self.set_hold((expires_at, id), false)
+    }
+
+    pub(crate) fn put_booking(
+        &mut self,
+        booking_id: &str,
+        rec: &BookingRecord,
+        index_for_user: bool,
+    ) -> Result<(), StorageError> {
+        self.put_bytes(BytesTable::Bookings, booking_id, &encode(rec)?)?;
+        if index_for_user {
+            let key = format!(
+                "{}{booking_id}",
+                user_bookings_prefix(&rec.app_id, rec.user_id)
+            );
+            self.set_index(IndexTable::UserBookings, &key, true)?;
+        }
+        Ok(())
+    }
+}
