@@ -1,6 +1,9 @@
-//! Durable state in one redb file.
+//! Durable state in one redb file (and, with [`Durability::Full`], its
+//! write-ahead journal).
 //!
-//! Owns the table layout, the record encodings and the commit path. It
+//! Owns the table layout, the record encodings and the commit path:
+//! [`write`] (typed mutations and their undo log), [`commit`] (group
+//! commit) and [`journal`] (what a commit costs on disk). It
 //! answers "what is stored" and "store this atomically"; it must never
 //! decide booking rules (who may hold, what may be confirmed) and never
 //! look at the lock table. Keeping it this narrow is what lets another

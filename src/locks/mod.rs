@@ -12,7 +12,7 @@
 //! # Design
 //!
 //! Seats are interned to dense [`SeatKey`]s (`u32`) by the engine. Each key
-//! owns a [`slot`](Slot) in a segmented array that grows without moving
+//! owns a `slot` in a segmented array that grows without moving
 //! existing slots, so readers index it with no lock at all.
 //!
 //! A slot is a tiny seqlock: a version word (odd while a writer is inside),
