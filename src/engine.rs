@@ -184,7 +184,9 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Opens (or creates) the engine's database at `path`.
+    /// Opens (or creates) the engine's database at `path`, and its
+    /// write-ahead journal at `path` + `-journal`, which opening replays
+    /// (keep the two files together; see the README's durability section).
     ///
     /// Checks the configuration first (JWT secrets of at least 32 bytes and
     /// different from each other, a parseable argon2 admin hash, sane hold
