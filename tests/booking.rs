@@ -627,9 +627,16 @@ fn the_background_reaper_expires_reservations() {
         .reserve(&alice, &["E1-S0"], Some(Duration::from_secs(5)))
         .unwrap();
     f.advance(Duration::from_secs(6));
-    // The reaper runs on its own thread; wait for it with a deadline.
+    // The reaper runs on its own thread; wait for it with a deadline. It
+    // counts an expiry once its write returned, which is a moment after
+    // the reservation reads EXPIRED: wait for both.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while app.reservation(&alice, r.token.expose()).unwrap().status != ReservationStatus::Expired {
+    loop {
+        let expired =
+            app.reservation(&alice, r.token.expose()).unwrap().status == ReservationStatus::Expired;
+        if expired && f.engine.stats().expiries >= 1 {
+            break;
+        }
         assert!(std::time::Instant::now() < deadline, "reaper never ran");
         std::thread::yield_now();
     }

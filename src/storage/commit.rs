@@ -44,12 +44,16 @@
 //! leave [`Combiner::write`] (it cannot unwind there: nothing in its wait
 //! loop panics) until the combiner has marked its job done, and the
 //! combiner never touches a job after marking it done. Closures, redb's
-//! begin and commit all run under `catch_unwind`, so a panic anywhere in a
-//! batch reaches its own caller and never strands the others.
+//! begin and commit all run under `catch_unwind`, so a closure's panic
+//! reaches its own caller only; should the combiner itself unwind (a panic
+//! inside redb while undoing), its `Taken` guard finishes every job it
+//! holds with an error first, so no owner is stranded.
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+use std::thread;
 
 use parking_lot::Mutex;
 use parking_lot_core::{DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN};
@@ -161,6 +165,36 @@ impl Job {
     }
 }
 
+/// The jobs a combiner has taken and not finished. Closures, begin and
+/// commit run under `catch_unwind`; should anything else in a round panic
+/// (an undo or a table drop inside redb), dropping this while unwinding
+/// finishes those jobs with an error and hands the role on, so no owner
+/// waits forever.
+struct Taken<'c> {
+    combiner: &'c Combiner,
+    pending: VecDeque<JobRef>,
+    kept: Vec<JobRef>,
+    /// The job whose closure is running or being undone.
+    current: Option<JobRef>,
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            return;
+        }
+        let jobs = self.current.take().into_iter();
+        let jobs = jobs
+            .chain(self.pending.drain(..))
+            .chain(self.kept.drain(..));
+        for job in jobs {
+            // SAFETY: taken and not finished (finished jobs leave these lists).
+            unsafe { job.finish(Some("storage panicked during the batch".into())) };
+        }
+        self.combiner.hand_on();
+    }
+}
+
 #[derive(Default)]
 struct Queue {
     jobs: VecDeque<JobRef>,
@@ -264,19 +298,26 @@ impl Combiner {
     /// failures allow (normally one), commits, finishes every job, then
     /// hands the role on.
     fn combine(&self, begin: Begin<'_>) {
-        let mut pending = VecDeque::new();
-        self.take(&mut pending, MAX_BATCH);
-        let mut taken = pending.len();
-        while !pending.is_empty() {
+        let mut t = Taken {
+            combiner: self,
+            pending: VecDeque::new(),
+            kept: Vec::new(),
+            current: None,
+        };
+        self.take(&mut t.pending, MAX_BATCH);
+        let mut taken = t.pending.len();
+        while !t.pending.is_empty() {
             let txn = match panic::catch_unwind(AssertUnwindSafe(begin)) {
                 Ok(Ok(txn)) => txn,
-                Ok(Err(e)) => return self.fail_all(pending, &e.0),
-                Err(_) => return self.fail_all(pending, "write transaction failed to begin"),
+                Ok(Err(e)) => return self.fail_all(&mut t.pending, &e.0),
+                Err(_) => {
+                    return self.fail_all(&mut t.pending, "write transaction failed to begin");
+                }
             };
-            let mut kept = Vec::new();
             let mut tx = WriteTx::new(&txn);
             let mut broken = false;
-            while let Some(job) = pending.pop_front() {
+            while let Some(job) = t.pending.pop_front() {
+                t.current = Some(job);
                 tx.track_undo(true);
                 // SAFETY: taken from the queue and not finished yet.
                 let ran = unsafe { job.run(&mut tx) };
@@ -284,33 +325,33 @@ impl Combiner {
                     // The transaction cannot be trusted: nothing in it stays.
                     let failure = matches!(ran, Ran::Kept)
                         .then(|| "write failed inside the transaction".to_owned());
+                    t.current = None;
                     // SAFETY: as above.
                     unsafe { job.finish(failure) };
                     broken = true;
                     break;
                 }
                 match ran {
-                    Ran::Kept => kept.push(job),
-                    Ran::Failed => {
-                        if tx.undo().is_err() {
-                            // SAFETY: as above.
-                            unsafe { job.finish(None) };
-                            broken = true;
-                            break;
-                        }
-                        // SAFETY: as above.
-                        unsafe { job.finish(None) };
-                    }
+                    Ran::Kept => t.kept.push(job),
+                    Ran::Failed => broken = tx.undo().is_err(),
                 }
-                if pending.is_empty() && taken < MAX_BATCH {
-                    let before = pending.len();
-                    self.take(&mut pending, MAX_BATCH - taken);
-                    taken += pending.len() - before;
+                if t.current.take().is_some() && matches!(ran, Ran::Failed) {
+                    // SAFETY: as above.
+                    unsafe { job.finish(None) };
+                }
+                if broken {
+                    break;
+                }
+                if t.pending.is_empty() && taken < MAX_BATCH {
+                    let before = t.pending.len();
+                    self.take(&mut t.pending, MAX_BATCH - taken);
+                    taken += t.pending.len() - before;
                 }
             }
             tx.track_undo(false);
             drop(tx);
-            if broken {
+            let kept = std::mem::take(&mut t.kept);
+            if broken || kept.is_empty() {
                 let _ = panic::catch_unwind(AssertUnwindSafe(|| txn.abort()));
                 for job in kept {
                     // SAFETY: kept jobs are not finished yet.
@@ -323,17 +364,14 @@ impl Combiner {
                 }
                 continue;
             }
-            if kept.is_empty() {
-                let _ = panic::catch_unwind(AssertUnwindSafe(|| txn.abort()));
-                continue;
-            }
+            t.kept = kept;
             let outcome = match panic::catch_unwind(AssertUnwindSafe(|| txn.commit())) {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(StorageError::from(e).0),
                 Err(_) => Some("commit panicked inside redb".to_owned()),
             };
             self.commits.fetch_add(1, Ordering::Relaxed);
-            for job in kept {
+            for job in t.kept.drain(..) {
                 // SAFETY: kept jobs are not finished yet.
                 unsafe { job.finish(outcome.clone()) };
             }
@@ -343,8 +381,8 @@ impl Combiner {
 
     /// Finishes every job with `msg` (their closures did not run), then
     /// hands the role on.
-    fn fail_all(&self, jobs: VecDeque<JobRef>, msg: &str) {
-        for job in jobs {
+    fn fail_all(&self, jobs: &mut VecDeque<JobRef>, msg: &str) {
+        for job in jobs.drain(..) {
             // SAFETY: taken from the queue and not finished yet.
             unsafe { job.finish(Some(msg.to_owned())) };
         }

@@ -23,9 +23,11 @@
 //! - `sync_data` (redb's commit point) writes that record to the journal
 //!   as one *group* (header, entries, CRC-32), at the journal's end, in one
 //!   write, and syncs the journal. Only then does redb's commit return.
-//! - When the journal would exceed its limit, `sync_data` *checkpoints*
-//!   instead: it syncs the database file (which already holds every write)
-//!   and starts a new journal generation (header rewritten and synced).
+//! - When the journal has grown past its limit, `sync_data` then
+//!   *checkpoints*: it syncs the database file (which already holds every
+//!   write) and starts a new journal generation (header rewritten and
+//!   synced). The group is always written first, so a crash between the
+//!   two steps replays a generation that ends with the newest commit.
 //! - Opening replays, in order, every valid group of the journal's current
 //!   generation into the database file, syncs it, and starts a new
 //!   generation. Replay stops at the first group that is torn, of another
@@ -56,7 +58,8 @@ const GROUP_HEADER_LEN: usize = 4 + 8 + 8 + 4 + 4;
 const ENTRY_WRITE: u8 = 1;
 const ENTRY_SET_LEN: u8 = 2;
 
-/// Journal size past which a sync checkpoints instead of appending.
+/// Journal size past which a sync checkpoints after appending (the
+/// journal never exceeds it by more than one group).
 pub(crate) const DEFAULT_LIMIT: u64 = 32 << 20;
 
 /// The journal file of a database file.
@@ -138,8 +141,14 @@ impl JournaledFile {
             .create(true)
             .truncate(false)
             .open(path)?;
-        let generation = replay(&journal, &file)?;
-        let next = generation.wrapping_add(1);
+        // An unreadable header (new journal, or one torn while a
+        // checkpoint started a generation) may sit in front of groups of
+        // any earlier generation: start a random one, which none of them
+        // carries.
+        let next = match replay(&journal, &file)? {
+            Some(generation) => generation.wrapping_add(1),
+            None => getrandom::u64().map_err(|e| io::Error::other(e.to_string()))?,
+        };
         write_header(&journal, next)?;
         let db = FileBackend::new(file).map_err(|e| JournalOpenError::Io(io::Error::other(e)))?;
         Ok(Self {
@@ -188,15 +197,16 @@ fn read_header(bytes: &[u8]) -> Option<u64> {
 }
 
 /// Replays every valid group of the journal's generation into `db` and
-/// syncs it. Returns the generation (0 for a new or unreadable journal).
-fn replay(journal: &File, db: &File) -> io::Result<u64> {
+/// syncs it. Returns the generation (`None` for a new or unreadable
+/// journal).
+fn replay(journal: &File, db: &File) -> io::Result<Option<u64>> {
     let len = journal.metadata()?.len();
     let mut bytes = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
     journal.read_exact_at(&mut bytes, 0)?;
     let Some(generation) = read_header(&bytes) else {
         // New journal, or a header torn while starting a generation, which
         // happens only after a checkpoint: nothing to replay either way.
-        return Ok(0);
+        return Ok(None);
     };
     let mut at = usize::try_from(HEADER_LEN).map_err(io::Error::other)?;
     let mut seq = 0u64;
@@ -210,7 +220,7 @@ fn replay(journal: &File, db: &File) -> io::Result<u64> {
     if replayed {
         db.sync_data()?;
     }
-    Ok(generation)
+    Ok(Some(generation))
 }
 
 /// The body of the group at `at`, if it is whole and belongs there.
@@ -300,13 +310,6 @@ impl StorageBackend for JournaledFile {
             return Ok(());
         }
         let group_len = (GROUP_HEADER_LEN + state.pending.len()) as u64;
-        if state.end + group_len > self.limit {
-            // The database file already holds these writes: syncing it
-            // makes them durable without journaling them.
-            self.checkpoint(&mut state)?;
-            state.pending.clear();
-            return Ok(());
-        }
         let body_len = u32::try_from(state.pending.len())
             .map_err(|_| io::Error::other("journal group too large"))?;
         let mut group = Vec::with_capacity(GROUP_HEADER_LEN + state.pending.len());
@@ -324,6 +327,13 @@ impl StorageBackend for JournaledFile {
         state.end += group_len;
         state.seq += 1;
         state.pending.clear();
+        // Checkpoint only after this commit's group is durable: a crash
+        // between syncing the database file and starting the new
+        // generation replays the old generation, which then ends with this
+        // commit instead of reverting the file to the one before it.
+        if state.end > self.limit {
+            self.checkpoint(&mut state)?;
+        }
         Ok(())
     }
 
@@ -438,10 +448,78 @@ mod tests {
             write_synced(&file, i * 4096, &page);
         }
         let journal_len = std::fs::metadata(journal_path(&path)).unwrap().len();
-        assert!(journal_len <= limit, "journal grew to {journal_len}");
+        assert!(
+            journal_len <= limit + 4096 + 64,
+            "journal grew to {journal_len}"
+        );
         drop(file);
         let file = JournaledFile::open(&path, true, limit).unwrap();
         assert_eq!(read(&file, 19 * 4096, 4096), page);
+    }
+
+    /// A header torn while a checkpoint started a new generation leaves the
+    /// old groups behind it; the generation started next must not match
+    /// theirs, or a group lined up behind the new ones would be replayed.
+    #[test]
+    fn groups_behind_a_torn_header_are_never_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let journal = journal_path(&path);
+        let file = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
+        write_synced(&file, 0, b"AAAA");
+        write_synced(&file, 4, b"BBBB");
+        drop(file);
+        OpenOptions::new()
+            .write(true)
+            .open(&journal)
+            .unwrap()
+            .write_all_at(&[0; 20], 0)
+            .unwrap();
+        // Same size as the first old group, so the second old group sits
+        // right behind the new one.
+        let file = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
+        write_synced(&file, 0, b"CCCC");
+        drop(file);
+        lose_unsynced_writes(&path, b"");
+
+        let file = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
+        assert_eq!(file.len().unwrap(), 4, "the old second group came back");
+        assert_eq!(read(&file, 0, 4), b"CCCC");
+    }
+
+    /// A crash after a checkpoint synced the database file but before the
+    /// new generation's header reached the disk: replaying the old
+    /// generation must not take the file back before the last commit.
+    #[test]
+    fn a_crash_inside_a_checkpoint_never_reverts_the_last_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let journal = journal_path(&path);
+        let limit = 3 * HEADER_LEN;
+        let file = JournaledFile::open(&path, true, limit).unwrap();
+        let header = |bytes: &[u8]| read_header(bytes).unwrap();
+        let mut version = 0u8;
+        loop {
+            version += 1;
+            let before = std::fs::read(&journal).unwrap();
+            write_synced(&file, 0, &[version; 4096]);
+            let after = std::fs::read(&journal).unwrap();
+            if header(&after) != header(&before) {
+                // This sync checkpointed: put the old header back, as if
+                // the crash came before the new one was written.
+                OpenOptions::new()
+                    .write(true)
+                    .open(&journal)
+                    .unwrap()
+                    .write_all_at(&before[..20], 0)
+                    .unwrap();
+                break;
+            }
+            assert!(version < 50, "no checkpoint happened");
+        }
+        drop(file);
+        let file = JournaledFile::open(&path, true, limit).unwrap();
+        assert_eq!(read(&file, 0, 4096), [version; 4096]);
     }
 
     #[test]
