@@ -84,7 +84,9 @@ impl From<io::Error> for JournalOpenError {
 }
 
 struct State {
-    /// Entries written since the last sync, encoded as in a group body.
+    /// The next group: room for its header, then the entries written since
+    /// the last sync. The header is filled in place at sync, so a commit's
+    /// pages are copied once, not twice.
     pending: Vec<u8>,
     generation: u64,
     /// Sequence number of the next group in this generation.
@@ -157,7 +159,7 @@ impl JournaledFile {
             journaling,
             limit: limit.max(HEADER_LEN * 2),
             state: Mutex::new(State {
-                pending: Vec::new(),
+                pending: vec![0; GROUP_HEADER_LEN],
                 generation: next,
                 seq: 0,
                 end: HEADER_LEN,
@@ -306,33 +308,33 @@ impl StorageBackend for JournaledFile {
             return self.db.sync_data();
         }
         let mut state = self.state.lock();
-        if state.pending.is_empty() {
+        if state.pending.len() == GROUP_HEADER_LEN {
             return Ok(());
         }
-        let group_len = (GROUP_HEADER_LEN + state.pending.len()) as u64;
-        let body_len = u32::try_from(state.pending.len())
+        let body_len = u32::try_from(state.pending.len() - GROUP_HEADER_LEN)
             .map_err(|_| io::Error::other("journal group too large"))?;
-        let mut group = Vec::with_capacity(GROUP_HEADER_LEN + state.pending.len());
-        group.extend_from_slice(GROUP_MAGIC);
-        group.extend_from_slice(&state.generation.to_le_bytes());
-        group.extend_from_slice(&state.seq.to_le_bytes());
-        group.extend_from_slice(&body_len.to_le_bytes());
+        let state = &mut *state;
+        let group = &mut state.pending;
+        group[..4].copy_from_slice(GROUP_MAGIC);
+        group[4..12].copy_from_slice(&state.generation.to_le_bytes());
+        group[12..20].copy_from_slice(&state.seq.to_le_bytes());
+        group[20..24].copy_from_slice(&body_len.to_le_bytes());
         let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&group);
-        hasher.update(&state.pending);
-        group.extend_from_slice(&hasher.finalize().to_le_bytes());
-        group.extend_from_slice(&state.pending);
-        self.journal.write_all_at(&group, state.end)?;
+        hasher.update(&group[..24]);
+        hasher.update(&group[GROUP_HEADER_LEN..]);
+        group[24..28].copy_from_slice(&hasher.finalize().to_le_bytes());
+        let group_len = group.len() as u64;
+        self.journal.write_all_at(group, state.end)?;
         self.journal.sync_data()?;
         state.end += group_len;
         state.seq += 1;
-        state.pending.clear();
+        state.pending.truncate(GROUP_HEADER_LEN);
         // Checkpoint only after this commit's group is durable: a crash
         // between syncing the database file and starting the new
         // generation replays the old generation, which then ends with this
         // commit instead of reverting the file to the one before it.
         if state.end > self.limit {
-            self.checkpoint(&mut state)?;
+            self.checkpoint(state)?;
         }
         Ok(())
     }
