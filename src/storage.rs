@@ -1,9 +1,8 @@
-//! Durable state in one redb file (and, with [`Durability::Full`], its
-//! write-ahead journal).
+//! Durable state in one redb file and its write-ahead journal.
 //!
 //! Owns the table layout, the record encodings and the commit path:
-//! [`write`] (typed mutations and their undo log), [`commit`] (group
-//! commit) and [`journal`] (what a commit costs on disk). It
+//! [`write`] (typed mutations, their undo and redo logs), [`commit`]
+//! (group commit) and [`journal`] (what a commit costs on disk). It
 //! answers "what is stored" and "store this atomically"; it must never
 //! decide booking rules (who may hold, what may be confirmed) and never
 //! look at the lock table. Keeping it this narrow is what lets another
@@ -199,12 +198,20 @@ struct AttributesRef<'a> {
     _category: Option<&'a str>,
 }
 
-/// The redb database. `Send + Sync`.
+/// The redb database and its journal. `Send + Sync`.
 pub(crate) struct Storage {
     db: Database,
     durability: Durability,
+    /// Orders commits with their journal groups (a group is appended
+    /// before its commit is made visible, under this lock). Held open
+    /// (and locked) in every mode; written only with [`Durability::Full`].
+    journal: parking_lot::Mutex<journal::Journal>,
     /// `Some` when concurrent writes share commits (see [`commit`]).
     combiner: Option<commit::Combiner>,
+    /// Set when a commit failed after its outcome could no longer be
+    /// taken back: every later write is refused until the engine is
+    /// reopened (which replays the journal).
+    failed: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Storage {
@@ -222,6 +229,10 @@ pub(crate) enum OpenFailure {
     Other(StorageError),
 }
 
+/// `META` key: the journal generation whose groups the database file is
+/// known to contain (written by every checkpoint).
+const CHECKPOINTED_GENERATION: &str = "journal_checkpoint";
+
 impl Storage {
     /// Opens the file; `group_commit` makes concurrent writes share one
     /// commit (and one fsync) instead of taking one each.
@@ -230,34 +241,67 @@ impl Storage {
         durability: Durability,
         group_commit: bool,
     ) -> Result<Self, OpenFailure> {
-        let file = journal::JournaledFile::open(
-            path,
-            durability == Durability::Full,
-            journal::DEFAULT_LIMIT,
-        )
-        .map_err(|e| match e {
-            journal::JournalOpenError::AlreadyOpen => OpenFailure::AlreadyOpen,
-            journal::JournalOpenError::Io(e) => {
-                OpenFailure::Other(StorageError(format!("cannot open the database files: {e}")))
-            }
+        Self::open_with_limit(path, durability, group_commit, journal::DEFAULT_LIMIT)
+    }
+
+    /// [`open_with`](Self::open_with) with a journal size limit (tests use
+    /// small ones to force checkpoints).
+    ///
+    /// Opening replays the journal: the groups of its current generation,
+    /// unless the last checkpoint recorded that the database already holds
+    /// them, are applied in one durable transaction (a checkpoint), and a
+    /// new generation begins.
+    pub(crate) fn open_with_limit(
+        path: &Path,
+        durability: Durability,
+        group_commit: bool,
+        journal_limit: u64,
+    ) -> Result<Self, OpenFailure> {
+        let io_error =
+            |e: std::io::Error| OpenFailure::Other(StorageError(format!("journal: {e}")));
+        // The journal is locked first: it must never be replayed under a
+        // live engine.
+        let (mut journal, recovered) =
+            journal::Journal::open(path, journal_limit, durability == Durability::Full).map_err(
+                |e| match e {
+                    journal::JournalOpenError::AlreadyOpen => OpenFailure::AlreadyOpen,
+                    journal::JournalOpenError::Io(e) => io_error(e),
+                },
+            )?;
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => OpenFailure::AlreadyOpen,
+            other => OpenFailure::Other(other.into()),
         })?;
-        let db = redb::Builder::new()
-            .create_with_backend(file)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => OpenFailure::AlreadyOpen,
-                other => OpenFailure::Other(other.into()),
-            })?;
-        let storage = Self {
+        let txn = db.begin_write().map_err(|e| OpenFailure::Other(e.into()))?;
+        {
+            let mut tx = WriteTx::new(&txn, false);
+            tx.ensure_schema().map_err(OpenFailure::Other)?;
+            let mut meta = txn
+                .open_table(META)
+                .map_err(|e| OpenFailure::Other(e.into()))?;
+            let checkpointed = meta
+                .get(CHECKPOINTED_GENERATION)
+                .map_err(|e| OpenFailure::Other(e.into()))?
+                .map(|v| v.value());
+            if let Some(generation) = recovered.generation
+                && checkpointed != Some(generation)
+            {
+                for group in &recovered.groups {
+                    tx.replay(group).map_err(OpenFailure::Other)?;
+                }
+            }
+            meta.insert(CHECKPOINTED_GENERATION, journal.generation())
+                .map_err(|e| OpenFailure::Other(e.into()))?;
+        }
+        txn.commit().map_err(|e| OpenFailure::Other(e.into()))?;
+        journal.start_generation().map_err(io_error)?;
+        Ok(Self {
             db,
             durability,
+            journal: parking_lot::Mutex::new(journal),
             combiner: group_commit.then(commit::Combiner::default),
-        };
-        // A closure, not the method path: the method's type names one
-        // transaction lifetime, `write` wants every lifetime.
-        #[allow(clippy::redundant_closure_for_method_calls)]
-        let created = storage.write(|tx| tx.ensure_schema());
-        created.map_err(OpenFailure::Other)?;
-        Ok(storage)
+            failed: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     /// Runs `f` in one write transaction and commits it with the configured
@@ -269,8 +313,11 @@ impl Storage {
     /// queued closures back to back in one redb transaction, which commits
     /// once (one journal sync), and every caller returns only after that
     /// commit is durable. A closure that fails has its own writes undone
-    /// before the next one runs (see [`commit`]). With
-    /// [`Durability::Full`] the file is journaled (see [`journal`]).
+    /// before the next one runs (see [`commit`]).
+    ///
+    /// A [`StorageError`] from the commit itself (an I/O error) leaves the
+    /// outcome open: the writes may be in the journal and come back when
+    /// the engine is reopened. Every later write then fails until reopen.
     pub(crate) fn write<T, E>(
         &self,
         f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send,
@@ -280,19 +327,79 @@ impl Storage {
         E: From<StorageError> + Send,
     {
         match &self.combiner {
-            Some(combiner) => combiner.write(|| self.begin(), f),
+            Some(combiner) => combiner.write(
+                || self.begin(),
+                |txn, redo| self.commit(txn, redo),
+                self.journaled(),
+                f,
+            ),
             None => self.write_alone(f),
         }
     }
 
+    fn journaled(&self) -> bool {
+        self.durability == Durability::Full
+    }
+
     fn begin(&self) -> Result<redb::WriteTransaction, StorageError> {
+        if self.failed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(StorageError(
+                "an earlier commit failed: reopen the engine".into(),
+            ));
+        }
         let mut txn = self.db.begin_write()?;
-        let durability = match self.durability {
-            Durability::Full => RedbDurability::Immediate,
-            Durability::None => RedbDurability::None,
-        };
-        txn.set_durability(durability)?;
+        // Durable commits are made durable by the journal (or by raising a
+        // checkpoint's durability in `commit`).
+        txn.set_durability(RedbDurability::None)?;
         Ok(txn)
+    }
+
+    /// Makes a transaction's writes durable (with [`Durability::Full`])
+    /// and visible. `redo` is the transaction's redo records.
+    ///
+    /// Normally the group goes to the journal (one write, one sync) and
+    /// only then does redb commit, in memory. When the journal is full, or
+    /// the group would not fit, this commit is a *checkpoint* instead: redb
+    /// commits durably (which makes every earlier non-durable commit
+    /// durable too) and records that the database holds the journal's
+    /// generation, which is then started over. A crash between those two
+    /// steps replays nothing: the record says the groups are already in.
+    fn commit(&self, mut txn: redb::WriteTransaction, redo: &[u8]) -> Result<(), StorageError> {
+        if !self.journaled() {
+            return Ok(txn.commit()?);
+        }
+        let mut journal = self.journal.lock();
+        if journal.has_room(redo.len()) {
+            if let Err(e) = journal.append(redo) {
+                // The group may reach the disk all the same: its outcome
+                // is open until reopen, and nothing may commit after it.
+                self.fail();
+                let _ = txn.abort();
+                return Err(StorageError(format!("journal write failed: {e}")));
+            }
+            return txn.commit().map_err(|e| {
+                self.fail();
+                e.into()
+            });
+        }
+        let checkpoint = (|| -> Result<(), StorageError> {
+            txn.set_durability(RedbDurability::Immediate)?;
+            txn.open_table(META)?
+                .insert(CHECKPOINTED_GENERATION, journal.generation())?;
+            txn.commit()?;
+            journal
+                .start_generation()
+                .map_err(|e| StorageError(format!("journal: {e}")))
+        })();
+        if checkpoint.is_err() {
+            self.fail();
+        }
+        checkpoint
+    }
+
+    fn fail(&self) {
+        self.failed
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// One transaction, one commit, for this caller alone.
@@ -301,12 +408,13 @@ impl Storage {
         E: From<StorageError>,
     {
         let txn = self.begin()?;
-        let mut tx = WriteTx::new(&txn);
+        let mut tx = WriteTx::new(&txn, self.journaled());
         let result = f(&mut tx);
+        let redo = tx.take_redo();
         drop(tx);
         match result {
             Ok(value) => {
-                txn.commit().map_err(StorageError::from)?;
+                self.commit(txn, &redo)?;
                 Ok(value)
             }
             Err(e) => {
@@ -575,5 +683,168 @@ mod tests {
         let sibling = entity_prefix("app", "E10");
         assert!(p.as_str() <= inside.as_str() && inside.as_str() < end.as_str());
         assert!(!(p.as_str() <= sibling.as_str() && sibling.as_str() < end.as_str()));
+    }
+
+    fn seat(entity: &str, status: SeatStatus) -> SeatRecord {
+        SeatRecord {
+            entity_id: entity.into(),
+            price_minor: 100,
+            currency: *b"EUR",
+            attributes: SeatAttributes::default(),
+            status,
+            booked_by: None,
+            booking_id: None,
+        }
+    }
+
+    fn reservation(expires_at: u64, status: ReservationStatus) -> ReservationRecord {
+        ReservationRecord {
+            app_id: "app".into(),
+            user_id: UserId(7),
+            seat_ids: vec!["S1".into()],
+            token_hash: [3; 32],
+            total_minor: 100,
+            currency: *b"EUR",
+            created_at: 0,
+            expires_at,
+            status,
+            booking_id: None,
+            payment_id: None,
+        }
+    }
+
+    fn open(path: &Path, limit: u64) -> Storage {
+        Storage::open_with_limit(path, Durability::Full, false, limit)
+            .unwrap_or_else(|_| panic!("open"))
+    }
+
+    /// Every kind of row change, written after open and then lost by the
+    /// database file (as a crash loses redb's non-durable commits), comes
+    /// back from the journal on reopen.
+    #[test]
+    fn reopen_replays_every_kind_of_row_change_the_database_file_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        let s = open(&path, journal::DEFAULT_LIMIT);
+        let at_open = std::fs::read(&path).unwrap();
+        let app = AppRecord {
+            app_id: "app".into(),
+            name: "App".into(),
+            allowed_origins: vec!["https://a.example".into()],
+            active: true,
+            api_key_hash: [1; 32],
+            created_at: 1,
+            updated_at: 2,
+        };
+        let user = UserRecord {
+            email: "a@b.example".into(),
+            password_hash: "$argon2id$stub".into(),
+            created_at: 3,
+        };
+        let booking = BookingRecord {
+            app_id: "app".into(),
+            user_id: UserId(7),
+            seat_ids: vec!["S1".into()],
+            reservation_id: 1,
+            payment_id: "pay-1".into(),
+            amount_minor: 100,
+            currency: *b"EUR",
+            status: BookingStatus::Success,
+            created_at: 4,
+            cancelled_at: None,
+        };
+        s.write(|tx| {
+            tx.put_app(&app)?;
+            tx.insert_user(UserId(7), &user)?;
+            tx.put_seat("app", "S1", &seat("E1", SeatStatus::Available))?;
+            tx.put_seat("app", "S2", &seat("E1", SeatStatus::Available))?;
+            tx.put_reservation(1, &reservation(500, ReservationStatus::Active), None)?;
+            tx.put_reservation(2, &reservation(600, ReservationStatus::Active), None)
+        })
+        .unwrap();
+        s.write(|tx| {
+            tx.delete_seat("app", "S2")?;
+            tx.update_seat("app", "S1", &seat("E1", SeatStatus::Booked))?;
+            tx.put_reservation(
+                1,
+                &reservation(500, ReservationStatus::Confirmed),
+                Some(500),
+            )?;
+            tx.put_booking("BK-1", &booking, true)
+        })
+        .unwrap();
+        drop(s);
+        std::fs::write(&path, at_open).unwrap();
+
+        let s = open(&path, journal::DEFAULT_LIMIT);
+        let r = s.read().unwrap();
+        assert_eq!(
+            r.app("app").unwrap().unwrap().allowed_origins,
+            app.allowed_origins
+        );
+        let (id, found) = r.user_by_email("a@b.example").unwrap().unwrap();
+        assert_eq!((id, found.created_at), (UserId(7), 3));
+        assert_eq!(
+            r.seat("app", "S1").unwrap().unwrap().status,
+            SeatStatus::Booked
+        );
+        assert!(r.seat("app", "S2").unwrap().is_none());
+        let listed: Vec<String> = r
+            .entity_seats("app", "E1")
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(listed, ["S1"]);
+        assert_eq!(
+            r.reservation(1).unwrap().unwrap().status,
+            ReservationStatus::Confirmed
+        );
+        let holds: Vec<(u64, u64)> = r.expired_holds(u64::MAX, 10).unwrap();
+        assert_eq!(holds, [(600, 2)], "only reservation 2 is still ACTIVE");
+        assert_eq!(r.booking("BK-1").unwrap().unwrap().payment_id, "pay-1");
+        assert_eq!(r.user_booking_ids("app", UserId(7)).unwrap(), ["BK-1"]);
+    }
+
+    /// A crash after a checkpoint's durable commit but before the journal
+    /// began its next generation: the old groups are still there, and
+    /// replaying them over the newer file would take back the rows the
+    /// checkpointing commit changed.
+    #[test]
+    fn a_crash_inside_a_checkpoint_never_reverts_the_checkpointing_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        let journal_file = journal::journal_path(&path);
+        let s = open(&path, 0);
+        let mut expires_at = 0;
+        loop {
+            expires_at += 1;
+            let before = std::fs::read(&journal_file).unwrap();
+            s.write(|tx| {
+                tx.put_reservation(
+                    1,
+                    &reservation(expires_at, ReservationStatus::Released),
+                    None,
+                )
+            })
+            .unwrap();
+            let after = std::fs::read(&journal_file).unwrap();
+            if after[..20] != before[..20] {
+                // This commit checkpointed: put the old header back, as if
+                // the crash came before the new one was written.
+                std::fs::write(&journal_file, &before).unwrap();
+                break;
+            }
+            assert!(expires_at < 100, "no checkpoint happened");
+        }
+        assert!(
+            expires_at > 1,
+            "the journal held groups before the checkpoint"
+        );
+        drop(s);
+
+        let s = open(&path, 0);
+        let r = s.read().unwrap();
+        assert_eq!(r.reservation(1).unwrap().unwrap().expires_at, expires_at);
     }
 }

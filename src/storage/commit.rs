@@ -208,7 +208,16 @@ pub(crate) struct Combiner {
     commits: AtomicU64,
 }
 
-type Begin<'a> = &'a dyn Fn() -> Result<redb::WriteTransaction, StorageError>;
+type CommitFn<'a> = &'a dyn Fn(redb::WriteTransaction, &[u8]) -> Result<(), StorageError>;
+
+/// How the combiner opens and commits its transactions (the storage's
+/// begin and commit, see [`Storage::write`](super::Storage::write)).
+struct Tx<'a> {
+    begin: &'a dyn Fn() -> Result<redb::WriteTransaction, StorageError>,
+    /// Commits with the transaction's redo records.
+    commit: CommitFn<'a>,
+    journaled: bool,
+}
 
 impl Combiner {
     /// Commits that carried at least one closure's writes.
@@ -227,6 +236,8 @@ impl Combiner {
     pub(crate) fn write<T, E>(
         &self,
         begin: impl Fn() -> Result<redb::WriteTransaction, StorageError>,
+        commit: impl Fn(redb::WriteTransaction, &[u8]) -> Result<(), StorageError>,
+        journaled: bool,
         f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send,
     ) -> Result<T, E>
     where
@@ -270,11 +281,16 @@ impl Combiner {
             queue.jobs.push_back(JobRef(&raw const job));
             !std::mem::replace(&mut queue.combining, true)
         };
+        let tx = Tx {
+            begin: &begin,
+            commit: &commit,
+            journaled,
+        };
         if lead {
-            self.combine(&begin);
+            self.combine(&tx);
         }
         while job.wait() == LEAD {
-            self.combine(&begin);
+            self.combine(&tx);
         }
         if let Some(payload) = panicked {
             panic::resume_unwind(payload);
@@ -297,7 +313,7 @@ impl Combiner {
     /// One combining round: runs the queued jobs in as few transactions as
     /// failures allow (normally one), commits, finishes every job, then
     /// hands the role on.
-    fn combine(&self, begin: Begin<'_>) {
+    fn combine(&self, storage: &Tx<'_>) {
         let mut t = Taken {
             combiner: self,
             pending: VecDeque::new(),
@@ -307,14 +323,14 @@ impl Combiner {
         self.take(&mut t.pending, MAX_BATCH);
         let mut taken = t.pending.len();
         while !t.pending.is_empty() {
-            let txn = match panic::catch_unwind(AssertUnwindSafe(begin)) {
+            let txn = match panic::catch_unwind(AssertUnwindSafe(storage.begin)) {
                 Ok(Ok(txn)) => txn,
                 Ok(Err(e)) => return self.fail_all(&mut t.pending, &e.0),
                 Err(_) => {
                     return self.fail_all(&mut t.pending, "write transaction failed to begin");
                 }
             };
-            let mut tx = WriteTx::new(&txn);
+            let mut tx = WriteTx::new(&txn, storage.journaled);
             let mut broken = false;
             while let Some(job) = t.pending.pop_front() {
                 t.current = Some(job);
@@ -349,6 +365,7 @@ impl Combiner {
                 }
             }
             tx.track_undo(false);
+            let redo = tx.take_redo();
             drop(tx);
             let kept = std::mem::take(&mut t.kept);
             if broken || kept.is_empty() {
@@ -365,11 +382,12 @@ impl Combiner {
                 continue;
             }
             t.kept = kept;
-            let outcome = match panic::catch_unwind(AssertUnwindSafe(|| txn.commit())) {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(StorageError::from(e).0),
-                Err(_) => Some("commit panicked inside redb".to_owned()),
-            };
+            let outcome =
+                match panic::catch_unwind(AssertUnwindSafe(|| (storage.commit)(txn, &redo))) {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(e.0),
+                    Err(_) => Some("commit panicked inside redb".to_owned()),
+                };
             self.commits.fetch_add(1, Ordering::Relaxed);
             for job in t.kept.drain(..) {
                 // SAFETY: kept jobs are not finished yet.
@@ -491,12 +509,34 @@ mod tests {
     #[test]
     fn failing_closure_leaves_no_writes_and_its_batch_mates_commit() {
         let (_dir, s) = storage(true);
+        failing_closure_in_a_batch(&s);
+    }
+
+    /// The same with the journal: the failing closure's redo records are
+    /// dropped with its writes, so replaying the batch's group (into a
+    /// database file that lost the batch) brings back only its mate's.
+    #[test]
+    fn a_failing_closure_leaves_nothing_in_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        let s =
+            Storage::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
+        let at_open = std::fs::read(&path).unwrap();
+        failing_closure_in_a_batch(&s);
+        drop(s);
+        std::fs::write(&path, at_open).unwrap();
+        let s =
+            Storage::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
+        check_after_failing_closure(&s);
+    }
+
+    fn failing_closure_in_a_batch(s: &Storage) {
         // Reservation 5 exists and is ACTIVE before the batch.
         s.write(|tx| tx.put_reservation(5, &reservation(500, ReservationStatus::Active), None))
             .unwrap();
         let before = s.commits();
         let (a, b) = in_one_batch(
-            &s,
+            s,
             |tx| {
                 tx.put_reservation(1, &reservation(100, ReservationStatus::Active), None)?;
                 Ok(1)
@@ -513,6 +553,10 @@ mod tests {
         assert_eq!(a.unwrap(), 1);
         assert!(b.is_err());
         assert_eq!(s.commits(), before + 1, "both closures shared one commit");
+        check_after_failing_closure(s);
+    }
+
+    fn check_after_failing_closure(s: &Storage) {
         let r = s.read().unwrap();
         assert!(r.reservation(1).unwrap().is_some());
         assert!(r.reservation(2).unwrap().is_none());

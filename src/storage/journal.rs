@@ -1,66 +1,64 @@
-//! A write-ahead journal under redb: each durable commit costs one
-//! contiguous append and one `fdatasync`, wherever redb put its pages.
+//! The write-ahead journal: each durable commit costs one small append and
+//! one `fdatasync`, however many b-tree pages redb touched.
 //!
-//! Owns the bytes of the database file and of its journal (`<file>-journal`)
-//! and nothing above them: it never interprets a page. It is a redb
-//! [`StorageBackend`] that wraps redb's own [`FileBackend`], which keeps
-//! reads, file locks and length queries.
+//! Owns the journal file (`<file>-journal`): its header, its groups, their
+//! checksums, and finding the groups that are to be replayed. It never
+//! interprets a group's body (the row changes are [`WriteTx`]'s business)
+//! and never touches the database file.
 //!
 //! # Why
 //!
-//! redb is copy-on-write: a commit writes every page it touched to a free
-//! spot of the file, so a batch of 30 confirms writes some 80 pages
-//! scattered over the file and then syncs them. On the virtio disks we
-//! measured, a sync costs about 40 µs per scattered page and 8 µs per
-//! contiguous one (`fdatasync` after 80 pages: 3.2 ms scattered, 0.63 ms
-//! contiguous). SQLite's WAL avoids this by appending; this journal does
-//! the same for redb.
+//! redb is copy-on-write: a durable commit of a batch of ~60 confirms
+//! writes some 80 b-tree pages to free spots of the file and syncs them.
+//! On the virtio disk we measured, that sync costs ~40 µs per scattered
+//! page. The row changes of the same batch fit in ~25 KB. So a durable
+//! commit here is: redb commits *non-durably* (in memory, no I/O), and the
+//! batch's row changes go to this journal as one *group* in one write and
+//! one `fdatasync`. Every few MiB of journal, one redb commit is made
+//! durable instead (a *checkpoint*) and the journal starts over.
 //!
-//! # Protocol
+//! # Format
 //!
-//! - `write` and `set_len` go to the database file at once (no sync, so
-//!   reads need no overlay) and are also appended to an in-memory record.
-//! - `sync_data` (redb's commit point) writes that record to the journal
-//!   as one *group* (header, entries, CRC-32), at the journal's end, in one
-//!   write, and syncs the journal. Only then does redb's commit return.
-//! - When the journal has grown past its limit, `sync_data` then
-//!   *checkpoints*: it syncs the database file (which already holds every
-//!   write) and starts a new journal generation (header rewritten and
-//!   synced). The group is always written first, so a crash between the
-//!   two steps replays a generation that ends with the newest commit.
-//! - Opening replays, in order, every valid group of the journal's current
-//!   generation into the database file, syncs it, and starts a new
-//!   generation. Replay stops at the first group that is torn, of another
-//!   generation or out of sequence: that group's commit never returned.
+//! - Header block (offset 0, 4 KiB): magic, generation, CRC-32.
+//! - Groups, back to back from offset 4 KiB: magic, generation, body
+//!   length, CRC-32 (of those fields and the body), body.
 //!
-//! After replay the database file holds every write of every synced commit,
-//! plus possibly some writes of the one commit that was in flight: the
-//! same state a crash leaves with a plain file, which redb's commit
-//! protocol (checksummed roots, two header slots) already recovers from.
+//! The file is zero-filled to its limit once, when created, so appends
+//! overwrite allocated blocks: `fdatasync` then flushes data only, not the
+//! file system's metadata (about half the cost of a sync that grows the
+//! file, as measured here).
+//!
+//! # Recovery
+//!
+//! Opening returns the bodies of the current generation's groups, in order,
+//! up to the first group that is torn or of another generation (a commit
+//! that never returned, or a leftover of an earlier generation). Whether
+//! they still have to be replayed is the storage's decision: it records in
+//! each checkpoint which generation the database already contains (see
+//! [`Storage`](super::Storage)). A new generation begins after every
+//! checkpoint; after an unreadable header (new file, or torn while a
+//! generation began) the generation is random, so no older group can pass
+//! for a current one.
+//!
+//! [`WriteTx`]: super::WriteTx
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::ops::Bound;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use parking_lot::Mutex;
-use redb::backends::FileBackend;
-use redb::{BackendError, StorageBackend};
-
-/// Journal file header, at offset 0: magic, generation, CRC.
+/// Header block at offset 0: magic, generation, CRC.
 const HEADER_LEN: u64 = 4096;
-const HEADER_MAGIC: &[u8; 8] = b"SBJRNL01";
-/// Group header: magic, generation, sequence, body length, CRC.
-const GROUP_MAGIC: &[u8; 4] = b"SBJG";
-const GROUP_HEADER_LEN: usize = 4 + 8 + 8 + 4 + 4;
-/// Entry kinds in a group body.
-const ENTRY_WRITE: u8 = 1;
-const ENTRY_SET_LEN: u8 = 2;
+const HEADER_MAGIC: &[u8; 8] = b"SBJRNL02";
+/// Group header: magic, generation, body length, CRC.
+const GROUP_MAGIC: &[u8; 4] = b"SBJR";
+const GROUP_HEADER_LEN: usize = 4 + 8 + 4 + 4;
 
-/// Journal size past which a sync checkpoints after appending (the
-/// journal never exceeds it by more than one group).
-pub(crate) const DEFAULT_LIMIT: u64 = 32 << 20;
+/// Journal size (header included) past which a commit checkpoints
+/// instead of appending. At ~450 bytes per written row this is ~9,000
+/// writes between checkpoints; a checkpoint then writes and syncs the
+/// pages those writes dirtied, a few ms here.
+pub(crate) const DEFAULT_LIMIT: u64 = 4 << 20;
 
 /// The journal file of a database file.
 pub(crate) fn journal_path(db: &Path) -> PathBuf {
@@ -69,7 +67,7 @@ pub(crate) fn journal_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Why a journaled file could not be opened.
+/// Why the journal could not be opened.
 #[derive(Debug)]
 pub(crate) enum JournalOpenError {
     /// Another handle has the journal (so the database) open.
@@ -83,111 +81,155 @@ impl From<io::Error> for JournalOpenError {
     }
 }
 
-struct State {
-    /// The next group: room for its header, then the entries written since
-    /// the last sync. The header is filled in place at sync, so a commit's
-    /// pages are copied once, not twice.
-    pending: Vec<u8>,
+/// What opening found in the journal.
+pub(crate) struct Recovered {
+    /// The generation of an intact header (`None`: new or unreadable).
+    pub(crate) generation: Option<u64>,
+    /// Bodies of that generation's intact groups, oldest first.
+    pub(crate) groups: Vec<Vec<u8>>,
+}
+
+/// An open, locked journal. Not `Sync` on purpose: the storage keeps it
+/// behind the mutex that orders commits.
+pub(crate) struct Journal {
+    file: File,
     generation: u64,
-    /// Sequence number of the next group in this generation.
-    seq: u64,
-    /// Journal offset of the next group.
+    /// Offset of the next group.
     end: u64,
-}
-
-/// The database file plus its journal. `Send + Sync`.
-pub(crate) struct JournaledFile {
-    db: FileBackend,
-    journal: File,
-    /// `false` for [`Durability::None`](super::Durability::None): nothing
-    /// is ever synced, so nothing is recorded; the journal is still
-    /// replayed on open and locked.
-    journaling: bool,
     limit: u64,
-    state: Mutex<State>,
+    /// Reused buffer for the next group.
+    group: Vec<u8>,
 }
 
-impl std::fmt::Debug for JournaledFile {
+impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JournaledFile")
+        f.debug_struct("Journal")
+            .field("generation", &self.generation)
+            .field("end", &self.end)
             .field("limit", &self.limit)
             .finish_non_exhaustive()
     }
 }
 
-impl JournaledFile {
-    /// Opens (creating if missing) the database file and its journal,
-    /// replays the journal into the database file, and starts a new
-    /// journal generation.
+impl Journal {
+    /// Opens (creating if missing) and locks the journal of the database
+    /// at `db`, and reads what it holds. The caller replays what is needed,
+    /// checkpoints, then calls [`start_generation`](Self::start_generation)
+    /// before the first [`append`](Self::append).
+    ///
+    /// `preallocate`: zero-fill the file to its limit now (for a journal
+    /// that will be written; see the module's Format section).
     pub(crate) fn open(
-        path: &Path,
-        journaling: bool,
+        db: &Path,
         limit: u64,
-    ) -> Result<Self, JournalOpenError> {
-        let journal = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(journal_path(path))?;
-        // Held until the file is closed: replay must never run under a
-        // live engine in this or another process.
-        match journal.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(JournalOpenError::AlreadyOpen),
-            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
-        }
+        preallocate: bool,
+    ) -> Result<(Self, Recovered), JournalOpenError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(path)?;
-        // An unreadable header (new journal, or one torn while a
-        // checkpoint started a generation) may sit in front of groups of
-        // any earlier generation: start a random one, which none of them
-        // carries.
-        let next = match replay(&journal, &file)? {
-            Some(generation) => generation.wrapping_add(1),
+            .open(journal_path(db))?;
+        // Held until the file is closed: replay must never run under a
+        // live engine in this or another process.
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(JournalOpenError::AlreadyOpen),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+        let limit = limit.max(HEADER_LEN * 2);
+        let recovered = read_groups(&file)?;
+        // A random generation after an unreadable header: no group of an
+        // earlier generation still in the file can carry it.
+        let generation = match recovered.generation {
+            Some(g) => g,
             None => getrandom::u64().map_err(|e| io::Error::other(e.to_string()))?,
         };
-        write_header(&journal, next)?;
-        let db = FileBackend::new(file).map_err(|e| JournalOpenError::Io(io::Error::other(e)))?;
-        Ok(Self {
-            db,
-            journal,
-            journaling,
-            limit: limit.max(HEADER_LEN * 2),
-            state: Mutex::new(State {
-                pending: vec![0; GROUP_HEADER_LEN],
-                generation: next,
-                seq: 0,
-                end: HEADER_LEN,
-            }),
-        })
+        let len = file.metadata()?.len();
+        if preallocate && len < limit {
+            zero_fill(&file, len, limit)?;
+        }
+        let journal = Self {
+            file,
+            generation,
+            end: HEADER_LEN,
+            limit,
+            group: Vec::new(),
+        };
+        Ok((journal, recovered))
     }
 
-    /// Makes the database file durable on its own and starts a new
-    /// generation: every group so far becomes unnecessary.
-    fn checkpoint(&self, state: &mut State) -> io::Result<()> {
-        self.db.sync_data()?;
-        state.generation = state.generation.wrapping_add(1);
-        write_header(&self.journal, state.generation)?;
-        state.seq = 0;
-        state.end = HEADER_LEN;
+    /// The generation whose groups the journal holds (or will hold, until
+    /// [`start_generation`](Self::start_generation)).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Whether a group with a body of `body_len` bytes fits under the
+    /// limit. When it does not, the commit must checkpoint instead.
+    pub(crate) fn has_room(&self, body_len: usize) -> bool {
+        self.end
+            .saturating_add(GROUP_HEADER_LEN as u64)
+            .saturating_add(body_len as u64)
+            <= self.limit
+    }
+
+    /// Appends one group and syncs it: when this returns `Ok`, the group
+    /// survives a crash. The caller checks [`has_room`](Self::has_room)
+    /// first.
+    pub(crate) fn append(&mut self, body: &[u8]) -> io::Result<()> {
+        let body_len =
+            u32::try_from(body.len()).map_err(|_| io::Error::other("journal group too large"))?;
+        let group = &mut self.group;
+        group.clear();
+        group.extend_from_slice(GROUP_MAGIC);
+        group.extend_from_slice(&self.generation.to_le_bytes());
+        group.extend_from_slice(&body_len.to_le_bytes());
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&group[..16]);
+        hasher.update(body);
+        group.extend_from_slice(&hasher.finalize().to_le_bytes());
+        group.extend_from_slice(body);
+        self.file.write_all_at(group, self.end)?;
+        self.file.sync_data()?;
+        self.end += group.len() as u64;
+        Ok(())
+    }
+
+    /// Begins the next generation (header written and synced): every group
+    /// so far is dropped. Only after a checkpoint made them unnecessary.
+    pub(crate) fn start_generation(&mut self) -> io::Result<()> {
+        let next = self.generation.wrapping_add(1);
+        write_header(&self.file, next)?;
+        self.generation = next;
+        self.end = HEADER_LEN;
         Ok(())
     }
 }
 
+/// Extends the file with zeros to `to` bytes, and syncs it with its new
+/// length, so later appends overwrite allocated blocks.
+fn zero_fill(file: &File, from: u64, to: u64) -> io::Result<()> {
+    const CHUNK: usize = 1 << 20;
+    let zeros = vec![0u8; CHUNK];
+    let mut at = from;
+    while at < to {
+        let n = usize::try_from(to - at).map_or(CHUNK, |n| n.min(CHUNK));
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    file.sync_all()
+}
+
 /// Writes and syncs the journal header of `generation`.
-fn write_header(journal: &File, generation: u64) -> io::Result<()> {
+fn write_header(file: &File, generation: u64) -> io::Result<()> {
     let mut header = [0u8; 20];
     header[..8].copy_from_slice(HEADER_MAGIC);
     header[8..16].copy_from_slice(&generation.to_le_bytes());
     let crc = crc32fast::hash(&header[..16]);
     header[16..20].copy_from_slice(&crc.to_le_bytes());
-    journal.write_all_at(&header, 0)?;
-    journal.sync_data()
+    file.write_all_at(&header, 0)?;
+    file.sync_data()
 }
 
 /// The generation in a journal header, if it is intact.
@@ -198,339 +240,167 @@ fn read_header(bytes: &[u8]) -> Option<u64> {
         .then(|| u64::from_le_bytes(header[8..16].try_into().expect("8 bytes")))
 }
 
-/// Replays every valid group of the journal's generation into `db` and
-/// syncs it. Returns the generation (`None` for a new or unreadable
-/// journal).
-fn replay(journal: &File, db: &File) -> io::Result<Option<u64>> {
-    let len = journal.metadata()?.len();
+/// The header's generation and the bodies of its intact groups.
+fn read_groups(file: &File) -> io::Result<Recovered> {
+    let len = file.metadata()?.len();
     let mut bytes = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
-    journal.read_exact_at(&mut bytes, 0)?;
+    file.read_exact_at(&mut bytes, 0)?;
     let Some(generation) = read_header(&bytes) else {
-        // New journal, or a header torn while starting a generation, which
-        // happens only after a checkpoint: nothing to replay either way.
-        return Ok(None);
+        return Ok(Recovered {
+            generation: None,
+            groups: Vec::new(),
+        });
     };
+    let mut groups = Vec::new();
     let mut at = usize::try_from(HEADER_LEN).map_err(io::Error::other)?;
-    let mut seq = 0u64;
-    let mut replayed = false;
-    while let Some(body) = group_at(&bytes, at, generation, seq) {
-        apply(body, db)?;
-        replayed = true;
+    while let Some(body) = group_at(&bytes, at, generation) {
+        groups.push(body.to_vec());
         at += GROUP_HEADER_LEN + body.len();
-        seq += 1;
     }
-    if replayed {
-        db.sync_data()?;
-    }
-    Ok(Some(generation))
+    Ok(Recovered {
+        generation: Some(generation),
+        groups,
+    })
 }
 
-/// The body of the group at `at`, if it is whole and belongs there.
-fn group_at(bytes: &[u8], at: usize, generation: u64, seq: u64) -> Option<&[u8]> {
+/// The body of the group at `at`, if it is whole and of `generation`.
+fn group_at(bytes: &[u8], at: usize, generation: u64) -> Option<&[u8]> {
     let header = bytes.get(at..at.checked_add(GROUP_HEADER_LEN)?)?;
     if header[..4] != *GROUP_MAGIC
         || u64::from_le_bytes(header[4..12].try_into().ok()?) != generation
-        || u64::from_le_bytes(header[12..20].try_into().ok()?) != seq
     {
         return None;
     }
-    let body_len = u32::from_le_bytes(header[20..24].try_into().ok()?) as usize;
-    let crc = u32::from_le_bytes(header[24..28].try_into().ok()?);
+    let body_len = u32::from_le_bytes(header[12..16].try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(header[16..20].try_into().ok()?);
     let start = at + GROUP_HEADER_LEN;
     let body = bytes.get(start..start.checked_add(body_len)?)?;
     let mut hasher = crc32fast::Hasher::new();
-    hasher.update(&header[..24]);
+    hasher.update(&header[..16]);
     hasher.update(body);
     (hasher.finalize() == crc).then_some(body)
-}
-
-/// Applies a group body's entries to `db`, in order.
-fn apply(mut body: &[u8], db: &File) -> io::Result<()> {
-    let corrupt = || io::Error::new(io::ErrorKind::InvalidData, "malformed journal entry");
-    while let Some((&kind, rest)) = body.split_first() {
-        let (offset, rest) = rest.split_at_checked(8).ok_or_else(corrupt)?;
-        let offset = u64::from_le_bytes(offset.try_into().map_err(|_| corrupt())?);
-        match kind {
-            ENTRY_WRITE => {
-                let (len, rest) = rest.split_at_checked(4).ok_or_else(corrupt)?;
-                let len = u32::from_le_bytes(len.try_into().map_err(|_| corrupt())?) as usize;
-                let (data, rest) = rest.split_at_checked(len).ok_or_else(corrupt)?;
-                db.write_all_at(data, offset)?;
-                body = rest;
-            }
-            ENTRY_SET_LEN => {
-                db.set_len(offset)?;
-                body = rest;
-            }
-            _ => return Err(corrupt()),
-        }
-    }
-    Ok(())
-}
-
-impl StorageBackend for JournaledFile {
-    fn len(&self) -> Result<u64, io::Error> {
-        self.db.len()
-    }
-
-    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
-        self.db.read(offset, out)
-    }
-
-    fn set_len(&self, len: u64) -> Result<(), io::Error> {
-        if !self.journaling {
-            return self.db.set_len(len);
-        }
-        let mut state = self.state.lock();
-        self.db.set_len(len)?;
-        state.pending.push(ENTRY_SET_LEN);
-        state.pending.extend_from_slice(&len.to_le_bytes());
-        Ok(())
-    }
-
-    fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
-        if !self.journaling {
-            return self.db.write(offset, data);
-        }
-        let len =
-            u32::try_from(data.len()).map_err(|_| io::Error::other("write larger than 4 GiB"))?;
-        let mut state = self.state.lock();
-        self.db.write(offset, data)?;
-        state.pending.push(ENTRY_WRITE);
-        state.pending.extend_from_slice(&offset.to_le_bytes());
-        state.pending.extend_from_slice(&len.to_le_bytes());
-        state.pending.extend_from_slice(data);
-        Ok(())
-    }
-
-    fn sync_data(&self) -> Result<(), io::Error> {
-        if !self.journaling {
-            return self.db.sync_data();
-        }
-        let mut state = self.state.lock();
-        if state.pending.len() == GROUP_HEADER_LEN {
-            return Ok(());
-        }
-        let body_len = u32::try_from(state.pending.len() - GROUP_HEADER_LEN)
-            .map_err(|_| io::Error::other("journal group too large"))?;
-        let state = &mut *state;
-        let group = &mut state.pending;
-        group[..4].copy_from_slice(GROUP_MAGIC);
-        group[4..12].copy_from_slice(&state.generation.to_le_bytes());
-        group[12..20].copy_from_slice(&state.seq.to_le_bytes());
-        group[20..24].copy_from_slice(&body_len.to_le_bytes());
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&group[..24]);
-        hasher.update(&group[GROUP_HEADER_LEN..]);
-        group[24..28].copy_from_slice(&hasher.finalize().to_le_bytes());
-        let group_len = group.len() as u64;
-        self.journal.write_all_at(group, state.end)?;
-        self.journal.sync_data()?;
-        state.end += group_len;
-        state.seq += 1;
-        state.pending.truncate(GROUP_HEADER_LEN);
-        // Checkpoint only after this commit's group is durable: a crash
-        // between syncing the database file and starting the new
-        // generation replays the old generation, which then ends with this
-        // commit instead of reverting the file to the one before it.
-        if state.end > self.limit {
-            self.checkpoint(state)?;
-        }
-        Ok(())
-    }
-
-    fn close(&self) -> Result<(), io::Error> {
-        self.db.close()
-    }
-
-    fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
-        self.db.try_lock_range(start, end)
-    }
-
-    fn try_lock_shared_range(
-        &self,
-        start: Bound<u64>,
-        end: Bound<u64>,
-    ) -> Result<bool, BackendError> {
-        self.db.try_lock_shared_range(start, end)
-    }
-
-    fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
-        self.db.lock_range(start, end)
-    }
-
-    fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
-        self.db.lock_shared_range(start, end)
-    }
-
-    fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
-        self.db.unlock_range(start, end)
-    }
-
-    fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
-        self.db.query_lock_range(start, end)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn write_synced(file: &JournaledFile, offset: u64, data: &[u8]) {
-        file.write(offset, data).unwrap();
-        file.sync_data().unwrap();
+    const LIMIT: u64 = 64 << 10;
+
+    fn open(path: &Path) -> (Journal, Recovered) {
+        Journal::open(path, LIMIT, true).unwrap()
     }
 
-    fn read(file: &JournaledFile, offset: u64, len: usize) -> Vec<u8> {
-        let mut out = vec![0; len];
-        file.read(offset, &mut out).unwrap();
-        out
+    /// Opens as the storage does: the caller has checkpointed whatever it
+    /// recovered, so a new generation begins.
+    fn reopen(path: &Path) -> (Journal, Vec<Vec<u8>>) {
+        let (mut journal, recovered) = open(path);
+        journal.start_generation().unwrap();
+        (journal, recovered.groups)
     }
 
-    /// Simulates an OS crash that lost every write to the database file
-    /// since it was last synced: the file goes back to `snapshot`.
-    fn lose_unsynced_writes(path: &Path, snapshot: &[u8]) {
-        std::fs::write(path, snapshot).unwrap();
-    }
-
-    #[test]
-    fn replay_restores_synced_writes_the_database_file_lost_and_drops_a_torn_group() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db");
-        let file = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
-        write_synced(&file, 0, b"aaaa");
-        file.set_len(16).unwrap();
-        write_synced(&file, 4, b"bbbb");
-        write_synced(&file, 8, b"cccc");
-        drop(file);
-        lose_unsynced_writes(&path, b"");
-        // Tear the last group: its commit never returned.
-        let journal = journal_path(&path);
-        let len = std::fs::metadata(&journal).unwrap().len();
+    fn corrupt(path: &Path, at: u64, bytes: &[u8]) {
         OpenOptions::new()
             .write(true)
-            .open(&journal)
+            .open(journal_path(path))
             .unwrap()
-            .set_len(len - 3)
+            .write_all_at(bytes, at)
             .unwrap();
-
-        let file = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
-        assert_eq!(file.len().unwrap(), 16, "set_len is replayed");
-        assert_eq!(read(&file, 0, 12), b"aaaabbbb\0\0\0\0");
     }
 
     #[test]
-    fn groups_of_an_older_generation_are_never_replayed() {
+    fn appended_groups_come_back_in_order_and_a_torn_one_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        let file = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
-        write_synced(&file, 0, b"old1");
-        write_synced(&file, 4, b"old2");
-        drop(file);
-        // Reopening replays and starts a new generation; its first group
-        // overwrites the old first group, the old second one stays behind.
-        let file = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
-        write_synced(&file, 0, b"new1");
-        drop(file);
-        lose_unsynced_writes(&path, b"");
+        let (mut journal, _) = reopen(&path);
+        journal.append(b"first").unwrap();
+        journal.append(b"second").unwrap();
+        let torn_at = journal.end;
+        journal.append(b"third").unwrap();
+        drop(journal);
+        // Tear the last group's body: its commit never returned.
+        corrupt(&path, torn_at + GROUP_HEADER_LEN as u64, b"X");
 
-        let file = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
-        assert_eq!(read(&file, 0, 4), b"new1");
-        assert_eq!(file.len().unwrap(), 4, "the stale group was not replayed");
+        let (_, recovered) = open(&path);
+        assert_eq!(recovered.groups, [b"first".to_vec(), b"second".to_vec()]);
     }
 
     #[test]
-    fn a_full_journal_checkpoints_and_stays_bounded() {
+    fn groups_of_an_older_generation_are_never_returned() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        let limit = 3 * HEADER_LEN;
-        let file = JournaledFile::open(&path, true, limit).unwrap();
-        let page = [7u8; 4096];
-        for i in 0..20 {
-            write_synced(&file, i * 4096, &page);
-        }
-        let journal_len = std::fs::metadata(journal_path(&path)).unwrap().len();
-        assert!(
-            journal_len <= limit + 4096 + 64,
-            "journal grew to {journal_len}"
-        );
-        drop(file);
-        let file = JournaledFile::open(&path, true, limit).unwrap();
-        assert_eq!(read(&file, 19 * 4096, 4096), page);
+        let (mut journal, _) = reopen(&path);
+        journal.append(b"old1").unwrap();
+        journal.append(b"old2").unwrap();
+        drop(journal);
+        // The next generation's first group overwrites the old first
+        // group; the old second one stays behind it.
+        let (mut journal, replayed) = reopen(&path);
+        assert_eq!(replayed, [b"old1".to_vec(), b"old2".to_vec()]);
+        journal.append(b"new1").unwrap();
+        drop(journal);
+
+        let (_, recovered) = open(&path);
+        assert_eq!(recovered.groups, [b"new1".to_vec()]);
     }
 
-    /// A header torn while a checkpoint started a new generation leaves the
-    /// old groups behind it; the generation started next must not match
-    /// theirs, or a group lined up behind the new ones would be replayed.
+    /// A header torn while a generation began leaves older groups behind
+    /// it; the generation chosen next must not match theirs, or a group
+    /// lined up behind the new ones would come back.
     #[test]
-    fn groups_behind_a_torn_header_are_never_replayed() {
+    fn groups_behind_a_torn_header_are_never_returned() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        let journal = journal_path(&path);
-        let file = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
-        write_synced(&file, 0, b"AAAA");
-        write_synced(&file, 4, b"BBBB");
-        drop(file);
-        OpenOptions::new()
-            .write(true)
-            .open(&journal)
-            .unwrap()
-            .write_all_at(&[0; 20], 0)
-            .unwrap();
+        let (mut journal, _) = reopen(&path);
+        journal.append(b"AAAA").unwrap();
+        journal.append(b"BBBB").unwrap();
+        drop(journal);
+        corrupt(&path, 0, &[0; 20]);
+
+        let (mut journal, recovered) = open(&path);
+        assert_eq!(recovered.generation, None);
+        assert!(recovered.groups.is_empty());
+        journal.start_generation().unwrap();
         // Same size as the first old group, so the second old group sits
         // right behind the new one.
-        let file = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
-        write_synced(&file, 0, b"CCCC");
-        drop(file);
-        lose_unsynced_writes(&path, b"");
+        journal.append(b"CCCC").unwrap();
+        drop(journal);
 
-        let file = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
-        assert_eq!(file.len().unwrap(), 4, "the old second group came back");
-        assert_eq!(read(&file, 0, 4), b"CCCC");
+        let (_, recovered) = open(&path);
+        assert_eq!(recovered.groups, [b"CCCC".to_vec()]);
     }
 
-    /// A crash after a checkpoint synced the database file but before the
-    /// new generation's header reached the disk: replaying the old
-    /// generation must not take the file back before the last commit.
     #[test]
-    fn a_crash_inside_a_checkpoint_never_reverts_the_last_commit() {
+    fn the_journal_stays_within_its_limit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        let journal = journal_path(&path);
-        let limit = 3 * HEADER_LEN;
-        let file = JournaledFile::open(&path, true, limit).unwrap();
-        let header = |bytes: &[u8]| read_header(bytes).unwrap();
-        let mut version = 0u8;
-        loop {
-            version += 1;
-            let before = std::fs::read(&journal).unwrap();
-            write_synced(&file, 0, &[version; 4096]);
-            let after = std::fs::read(&journal).unwrap();
-            if header(&after) != header(&before) {
-                // This sync checkpointed: put the old header back, as if
-                // the crash came before the new one was written.
-                OpenOptions::new()
-                    .write(true)
-                    .open(&journal)
-                    .unwrap()
-                    .write_all_at(&before[..20], 0)
-                    .unwrap();
-                break;
-            }
-            assert!(version < 50, "no checkpoint happened");
+        let (mut journal, _) = reopen(&path);
+        let body = [7u8; 1000];
+        let mut appended = 0;
+        while journal.has_room(body.len()) {
+            journal.append(&body).unwrap();
+            appended += 1;
         }
-        drop(file);
-        let file = JournaledFile::open(&path, true, limit).unwrap();
-        assert_eq!(read(&file, 0, 4096), [version; 4096]);
+        assert!(appended > 10, "only {appended} groups fit");
+        let len = std::fs::metadata(journal_path(&path)).unwrap().len();
+        assert_eq!(
+            len, LIMIT,
+            "the file is zero-filled to its limit, no further"
+        );
+        journal.start_generation().unwrap();
+        assert!(
+            journal.has_room(body.len()),
+            "a new generation starts empty"
+        );
     }
 
     #[test]
     fn a_second_open_is_refused_while_the_first_is_live() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        let _first = JournaledFile::open(&path, true, DEFAULT_LIMIT).unwrap();
+        let _first = open(&path);
         assert!(matches!(
-            JournaledFile::open(&path, true, DEFAULT_LIMIT),
+            Journal::open(&path, LIMIT, true),
             Err(JournalOpenError::AlreadyOpen)
         ));
     }

@@ -1,8 +1,19 @@
 //! The typed write transaction: every durable mutation, and its undo log.
 //!
-//! Owns how rows are written inside one redb write transaction. It must
+//! Owns how rows are written inside one redb write transaction, the undo
+//! log that takes one closure's writes back, and the *redo* log that the
+//! journal stores (and that [`WriteTx::replay`] applies on open). It must
 //! never commit (that is [`Storage::write`](super::Storage::write)'s and
 //! the combiner's job) and never decide booking rules.
+//!
+//! # Redo records
+//!
+//! Every mutation appends one record: a tag (the table's code, with
+//! [`DELETE`] set for a removal), the key as a `u32` length and bytes, and
+//! for a put the value likewise. Keys are the table's key bytes (UTF-8 for
+//! strings, little-endian integers). A record carries the row's whole new
+//! value, never a delta, so replaying a group over a database that
+//! already holds it changes nothing.
 //!
 //! Tables are opened lazily, once per transaction, and kept open: a
 //! commit batch runs dozens of closures in one transaction, and reopening
@@ -35,6 +46,45 @@ enum BytesTable {
 enum IndexTable {
     EntitySeats,
     UserBookings,
+}
+
+/// Redo record tags: one per table. Stored in journals: never renumber.
+const T_APPS: u8 = 1;
+const T_USERS: u8 = 2;
+const T_USER_EMAILS: u8 = 3;
+const T_SEATS: u8 = 4;
+const T_ENTITY_SEATS: u8 = 5;
+const T_RESERVATIONS: u8 = 6;
+const T_ACTIVE_HOLDS: u8 = 7;
+const T_BOOKINGS: u8 = 8;
+const T_USER_BOOKINGS: u8 = 9;
+/// Set in a tag: the record removes its key.
+const DELETE: u8 = 0x80;
+
+impl BytesTable {
+    fn tag(self) -> u8 {
+        match self {
+            Self::Apps => T_APPS,
+            Self::Seats => T_SEATS,
+            Self::Bookings => T_BOOKINGS,
+        }
+    }
+}
+
+impl IndexTable {
+    fn tag(self) -> u8 {
+        match self {
+            Self::EntitySeats => T_ENTITY_SEATS,
+            Self::UserBookings => T_USER_BOOKINGS,
+        }
+    }
+}
+
+fn hold_key_bytes((expires_at, id): (u64, u64)) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&expires_at.to_le_bytes());
+    key[8..].copy_from_slice(&id.to_le_bytes());
+    key
 }
 
 /// How to put one row back as it was before a closure changed it.
@@ -91,6 +141,12 @@ pub(crate) struct WriteTx<'t> {
     txn: &'t redb::WriteTransaction,
     open: Open<'t>,
     undo: Option<Vec<Undo>>,
+    /// Redo records of this transaction's kept writes; `None` when nothing
+    /// is journaled ([`Durability::None`](super::Durability::None)).
+    redo: Option<Vec<u8>>,
+    /// Length of `redo` when the current closure began (its records are
+    /// dropped with its writes when it fails).
+    redo_mark: usize,
     /// A mutation failed inside redb: the transaction can no longer be
     /// trusted and must be aborted, whatever the closure returns.
     broken: bool,
@@ -108,13 +164,23 @@ macro_rules! lazily_opened {
 }
 
 impl<'t> WriteTx<'t> {
-    pub(super) fn new(txn: &'t redb::WriteTransaction) -> Self {
+    /// `journaled`: record redo records for the journal.
+    pub(super) fn new(txn: &'t redb::WriteTransaction, journaled: bool) -> Self {
         Self {
             txn,
             open: Open::default(),
             undo: None,
+            redo: journaled.then(Vec::new),
+            redo_mark: 0,
             broken: false,
         }
+    }
+
+    /// The redo records of every kept write so far (empty when not
+    /// journaled).
+    pub(super) fn take_redo(&mut self) -> Vec<u8> {
+        self.redo_mark = 0;
+        self.redo.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     lazily_opened! {
@@ -229,6 +295,7 @@ impl<'t> WriteTx<'t> {
     /// Starts (`true`) or stops recording how to undo the next writes.
     pub(super) fn track_undo(&mut self, on: bool) {
         self.undo = on.then(Vec::new);
+        self.redo_mark = self.redo.as_ref().map_or(0, Vec::len);
     }
 
     pub(super) fn is_broken(&self) -> bool {
@@ -241,6 +308,9 @@ impl<'t> WriteTx<'t> {
         let Some(log) = self.undo.take() else {
             return Ok(());
         };
+        if let Some(redo) = self.redo.as_mut() {
+            redo.truncate(self.redo_mark);
+        }
         let result = self.apply_undo(log);
         if result.is_err() {
             self.broken = true;
@@ -324,6 +394,112 @@ impl<'t> WriteTx<'t> {
         }
     }
 
+    // ------------------------------------------------------------- redo
+
+    fn log_put(&mut self, tag: u8, key: &[u8], value: &[u8]) {
+        if let Some(redo) = self.redo.as_mut() {
+            redo.push(tag);
+            push_bytes(redo, key);
+            push_bytes(redo, value);
+        }
+    }
+
+    fn log_delete(&mut self, tag: u8, key: &[u8]) {
+        if let Some(redo) = self.redo.as_mut() {
+            redo.push(tag | DELETE);
+            push_bytes(redo, key);
+        }
+    }
+
+    /// Applies a journal group's redo records, in order (opening replays
+    /// the journal with this).
+    pub(super) fn replay(&mut self, mut body: &[u8]) -> Result<(), StorageError> {
+        while let Some((&tag, rest)) = body.split_first() {
+            let (key, rest) = take_bytes(rest)?;
+            body = rest;
+            let value = if tag & DELETE == 0 {
+                let (value, rest) = take_bytes(body)?;
+                body = rest;
+                Some(value)
+            } else {
+                None
+            };
+            self.replay_record(tag & !DELETE, key, value)?;
+        }
+        Ok(())
+    }
+
+    fn replay_record(
+        &mut self,
+        table: u8,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<(), StorageError> {
+        let text = || std::str::from_utf8(key).map_err(|_| malformed());
+        match table {
+            T_APPS | T_SEATS | T_BOOKINGS => {
+                let t = self.bytes_table(match table {
+                    T_APPS => BytesTable::Apps,
+                    T_SEATS => BytesTable::Seats,
+                    _ => BytesTable::Bookings,
+                })?;
+                match value {
+                    Some(v) => drop(t.insert(text()?, v)?),
+                    None => drop(t.remove(text()?)?),
+                }
+            }
+            T_ENTITY_SEATS | T_USER_BOOKINGS => {
+                let t = self.index_table(if table == T_ENTITY_SEATS {
+                    IndexTable::EntitySeats
+                } else {
+                    IndexTable::UserBookings
+                })?;
+                match value {
+                    Some(_) => drop(t.insert(text()?, ())?),
+                    None => drop(t.remove(text()?)?),
+                }
+            }
+            T_USERS => {
+                let id = u128::from_le_bytes(key.try_into().map_err(|_| malformed())?);
+                let t = self.users()?;
+                match value {
+                    Some(v) => drop(t.insert(id, v)?),
+                    None => drop(t.remove(id)?),
+                }
+            }
+            T_USER_EMAILS => {
+                let t = self.user_emails()?;
+                match value {
+                    Some(v) => {
+                        let id = u128::from_le_bytes(v.try_into().map_err(|_| malformed())?);
+                        drop(t.insert(text()?, id)?);
+                    }
+                    None => drop(t.remove(text()?)?),
+                }
+            }
+            T_RESERVATIONS => {
+                let id = u64::from_le_bytes(key.try_into().map_err(|_| malformed())?);
+                let t = self.reservations()?;
+                match value {
+                    Some(v) => drop(t.insert(id, v)?),
+                    None => drop(t.remove(id)?),
+                }
+            }
+            T_ACTIVE_HOLDS => {
+                let key: [u8; 16] = key.try_into().map_err(|_| malformed())?;
+                let expires_at = u64::from_le_bytes(key[..8].try_into().expect("8 bytes"));
+                let id = u64::from_le_bytes(key[8..].try_into().expect("8 bytes"));
+                let t = self.active_holds()?;
+                match value {
+                    Some(_) => drop(t.insert((expires_at, id), ())?),
+                    None => drop(t.remove((expires_at, id))?),
+                }
+            }
+            _ => return Err(malformed()),
+        }
+        Ok(())
+    }
+
     // ------------------------------------------------------- mutations
 
     fn put_bytes(
@@ -340,7 +516,9 @@ impl<'t> WriteTx<'t> {
                 old: old.map(|v| v.value().to_vec()),
             });
             Ok(((), undo))
-        })
+        })?;
+        self.log_put(table.tag(), key.as_bytes(), value);
+        Ok(())
     }
 
     /// Removes a row; returns its old value.
@@ -360,6 +538,11 @@ impl<'t> WriteTx<'t> {
                 old: old.clone(),
             });
             Ok((old, undo))
+        })
+        .inspect(|old| {
+            if old.is_some() {
+                self.log_delete(table.tag(), key.as_bytes());
+            }
         })
     }
 
@@ -382,7 +565,13 @@ impl<'t> WriteTx<'t> {
                 existed,
             });
             Ok(((), undo))
-        })
+        })?;
+        if present {
+            self.log_put(table.tag(), key.as_bytes(), &[]);
+        } else {
+            self.log_delete(table.tag(), key.as_bytes());
+        }
+        Ok(())
     }
 
     fn set_hold(&mut self, key: (u64, u64), present: bool) -> Result<(), StorageError> {
@@ -395,7 +584,13 @@ impl<'t> WriteTx<'t> {
             };
             let undo = (track && existed != present).then_some(Undo::Hold { key, existed });
             Ok(((), undo))
-        })
+        })?;
+        if present {
+            self.log_put(T_ACTIVE_HOLDS, &hold_key_bytes(key), &[]);
+        } else {
+            self.log_delete(T_ACTIVE_HOLDS, &hold_key_bytes(key));
+        }
+        Ok(())
     }
 
     pub(crate) fn put_app(&mut self, rec: &AppRecord) -> Result<(), StorageError> {
@@ -411,6 +606,7 @@ impl<'t> WriteTx<'t> {
                 .map(|v| v.value().to_vec());
             Ok(((), track.then_some(Undo::User { id: id.0, old })))
         })?;
+        self.log_put(T_USERS, &id.0.to_le_bytes(), &value);
         self.mutate(|tx, track| {
             let old = tx
                 .user_emails()?
@@ -421,7 +617,9 @@ impl<'t> WriteTx<'t> {
                 old,
             });
             Ok(((), undo))
-        })
+        })?;
+        self.log_put(T_USER_EMAILS, rec.email.as_bytes(), &id.0.to_le_bytes());
+        Ok(())
     }
 
     pub(crate) fn put_seat(
@@ -475,6 +673,7 @@ impl<'t> WriteTx<'t> {
                 .map(|v| v.value().to_vec());
             Ok(((), track.then_some(Undo::Reservation { id, old })))
         })?;
+        self.log_put(T_RESERVATIONS, &id.to_le_bytes(), &value);
         if let Some(old) = previous_expiry {
             self.set_hold((old, id), false)?;
         }
@@ -510,4 +709,22 @@ impl<'t> WriteTx<'t> {
         }
         Ok(())
     }
+}
+
+fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Keys and values are bounded far below 4 GiB (validated ids, records
+    // of a few hundred bytes), so the length always fits.
+    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn take_bytes(input: &[u8]) -> Result<(&[u8], &[u8]), StorageError> {
+    let (len, rest) = input.split_at_checked(4).ok_or_else(malformed)?;
+    let len = u32::from_le_bytes(len.try_into().map_err(|_| malformed())?) as usize;
+    rest.split_at_checked(len).ok_or_else(malformed)
+}
+
+fn malformed() -> StorageError {
+    StorageError("malformed journal record".into())
 }
