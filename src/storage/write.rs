@@ -19,12 +19,13 @@
 //! commit batch runs dozens of closures in one transaction, and reopening
 //! a table per row cost as much as the row itself.
 
-use redb::{ReadableTable, Table};
+use redb::{ReadableTable, ReadableTableMetadata, Table};
 
 use super::{
-    ACTIVE_HOLDS, APPS, AppRecord, BOOKINGS, BookingRecord, ENTITY_SEATS, META, RESERVATIONS,
-    ReservationRecord, SCHEMA_VERSION, SEATS, SeatRecord, USER_BOOKINGS, USER_EMAILS, USERS,
-    UserRecord, decode, encode, entity_prefix, seat_key, user_bookings_prefix,
+    ACTIVE_HOLDS, APPS, AppRecord, BOOKINGS, BookingRecord, ENTITY_SEATS, META,
+    PENDING_USER_BOOKINGS, PENDING_USER_BOOKINGS_MAX, RESERVATIONS, ReservationRecord,
+    SCHEMA_VERSION, SEATS, SeatRecord, USER_BOOKINGS, USER_EMAILS, USERS, UserRecord, decode,
+    encode, entity_prefix, pending_user_booking_key, seat_key, user_booking_key_of_pending,
 };
 use crate::clock::UnixMillis;
 use crate::error::StorageError;
@@ -46,6 +47,7 @@ enum BytesTable {
 enum IndexTable {
     EntitySeats,
     UserBookings,
+    PendingUserBookings,
 }
 
 /// Redo record tags: one per table. Stored in journals: never renumber.
@@ -58,6 +60,7 @@ const T_RESERVATIONS: u8 = 6;
 const T_ACTIVE_HOLDS: u8 = 7;
 const T_BOOKINGS: u8 = 8;
 const T_USER_BOOKINGS: u8 = 9;
+const T_PENDING_USER_BOOKINGS: u8 = 10;
 /// Set in a tag: the record removes its key.
 const DELETE: u8 = 0x80;
 
@@ -76,6 +79,7 @@ impl IndexTable {
         match self {
             Self::EntitySeats => T_ENTITY_SEATS,
             Self::UserBookings => T_USER_BOOKINGS,
+            Self::PendingUserBookings => T_PENDING_USER_BOOKINGS,
         }
     }
 }
@@ -129,6 +133,7 @@ struct Open<'t> {
     active_holds: Option<Table<'t, (u64, u64), ()>>,
     bookings: Option<StrBytes<'t>>,
     user_bookings: Option<StrUnit<'t>>,
+    pending_user_bookings: Option<StrUnit<'t>>,
 }
 
 /// A write transaction with typed accessors.
@@ -193,6 +198,7 @@ impl<'t> WriteTx<'t> {
         active_holds: ACTIVE_HOLDS => Table<'t, (u64, u64), ()>;
         bookings: BOOKINGS => StrBytes<'t>;
         user_bookings: USER_BOOKINGS => StrUnit<'t>;
+        pending_user_bookings: PENDING_USER_BOOKINGS => StrUnit<'t>;
     }
 
     fn bytes_table(&mut self, table: BytesTable) -> Result<&mut StrBytes<'t>, StorageError> {
@@ -207,6 +213,7 @@ impl<'t> WriteTx<'t> {
         match table {
             IndexTable::EntitySeats => self.entity_seats(),
             IndexTable::UserBookings => self.user_bookings(),
+            IndexTable::PendingUserBookings => self.pending_user_bookings(),
         }
     }
 
@@ -222,6 +229,7 @@ impl<'t> WriteTx<'t> {
         self.active_holds()?;
         self.bookings()?;
         self.user_bookings()?;
+        self.pending_user_bookings()?;
         let mut meta = self.txn.open_table(META)?;
         let version = meta.get("schema_version")?.map(|v| v.value());
         match version {
@@ -448,11 +456,11 @@ impl<'t> WriteTx<'t> {
                     None => drop(t.remove(text()?)?),
                 }
             }
-            T_ENTITY_SEATS | T_USER_BOOKINGS => {
-                let t = self.index_table(if table == T_ENTITY_SEATS {
-                    IndexTable::EntitySeats
-                } else {
-                    IndexTable::UserBookings
+            T_ENTITY_SEATS | T_USER_BOOKINGS | T_PENDING_USER_BOOKINGS => {
+                let t = self.index_table(match table {
+                    T_ENTITY_SEATS => IndexTable::EntitySeats,
+                    T_USER_BOOKINGS => IndexTable::UserBookings,
+                    _ => IndexTable::PendingUserBookings,
                 })?;
                 match value {
                     Some(_) => drop(t.insert(text()?, ())?),
@@ -701,11 +709,28 @@ impl<'t> WriteTx<'t> {
     ) -> Result<(), StorageError> {
         self.put_bytes(BytesTable::Bookings, booking_id, &encode(rec)?)?;
         if index_for_user {
-            let key = format!(
-                "{}{booking_id}",
-                user_bookings_prefix(&rec.app_id, rec.user_id)
-            );
-            self.set_index(IndexTable::UserBookings, &key, true)?;
+            let key = pending_user_booking_key(booking_id, &rec.app_id, rec.user_id);
+            self.set_index(IndexTable::PendingUserBookings, &key, true)?;
+            if self.pending_user_bookings()?.len()? >= PENDING_USER_BOOKINGS_MAX {
+                self.fold_pending_user_bookings()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves every pending user-booking entry into the user-bookings
+    /// index (see [`PENDING_USER_BOOKINGS`]). Row by row through
+    /// [`set_index`](Self::set_index), so it is undone and journaled like
+    /// any other write.
+    fn fold_pending_user_bookings(&mut self) -> Result<(), StorageError> {
+        let mut pending = Vec::new();
+        for row in self.pending_user_bookings()?.iter()? {
+            pending.push(row?.0.value().to_owned());
+        }
+        for key in pending {
+            let folded = user_booking_key_of_pending(&key)?;
+            self.set_index(IndexTable::UserBookings, &folded, true)?;
+            self.set_index(IndexTable::PendingUserBookings, &key, false)?;
         }
         Ok(())
     }
