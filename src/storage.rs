@@ -138,7 +138,10 @@ pub(crate) struct BookingRecord {
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StorageError> {
-    postcard::to_allocvec(value).map_err(|e| StorageError(format!("encode: {e}")))
+    // Sized for a booking or reservation record: growing from empty
+    // reallocated five times per record.
+    postcard::to_extend(value, Vec::with_capacity(256))
+        .map_err(|e| StorageError(format!("encode: {e}")))
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageError> {
