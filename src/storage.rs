@@ -20,6 +20,7 @@ mod write;
 pub(crate) use write::WriteTx;
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 use redb::{
     Database, Durability as RedbDurability, ReadableDatabase, ReadableTable, ReadableTableMetadata,
@@ -372,7 +373,7 @@ impl Storage {
     }
 
     fn begin(&self) -> Result<redb::WriteTransaction, StorageError> {
-        if self.failed.load(std::sync::atomic::Ordering::Acquire) {
+        if self.failed.load(Ordering::Acquire) {
             return Err(StorageError(
                 "an earlier commit failed: reopen the engine".into(),
             ));
@@ -455,6 +456,14 @@ impl Storage {
         }
     }
 
+    /// Drops without the closing checkpoint, as a crash would: the tests'
+    /// stand-in for SIGKILL (with the database file put back to a synced
+    /// state by the test).
+    #[cfg(test)]
+    pub(crate) fn drop_as_if_crashed(self) {
+        self.failed.store(true, Ordering::Release);
+    }
+
     /// Commits since open that carried at least one write (tests and benches).
     #[cfg(test)]
     pub(crate) fn commits(&self) -> u64 {
@@ -515,6 +524,27 @@ impl Storage {
             active,
             max_reservation_id,
         })
+    }
+}
+
+impl Drop for Storage {
+    /// Closing checkpoints, so the next open has nothing to replay. Best
+    /// effort: should it fail, the next open replays the journal instead.
+    fn drop(&mut self) {
+        if !self.journaled() || self.failed.load(Ordering::Acquire) {
+            return;
+        }
+        let checkpoint = || -> Result<(), StorageError> {
+            let mut journal = self.journal.lock();
+            let txn = self.db.begin_write()?;
+            txn.open_table(META)?
+                .insert(CHECKPOINTED_GENERATION, journal.generation())?;
+            txn.commit()?;
+            journal
+                .start_generation()
+                .map_err(|e| StorageError(format!("journal: {e}")))
+        };
+        let _ = checkpoint();
     }
 }
 
@@ -811,7 +841,7 @@ mod tests {
             tx.put_booking("BK-1", &booking, true)
         })
         .unwrap();
-        drop(s);
+        s.drop_as_if_crashed();
         std::fs::write(&path, at_open).unwrap();
 
         let s = open(&path, journal::DEFAULT_LIMIT);
@@ -868,9 +898,13 @@ mod tests {
             .unwrap();
             let after = std::fs::read(&journal_file).unwrap();
             if after[..20] != before[..20] {
-                // This commit checkpointed: put the old header back, as if
-                // the crash came before the new one was written.
+                // This commit checkpointed. Crash now, as if before the
+                // journal's new header was written: the old one is back,
+                // and the database file is as the checkpoint synced it.
+                let synced = std::fs::read(&path).unwrap();
+                s.drop_as_if_crashed();
                 std::fs::write(&journal_file, &before).unwrap();
+                std::fs::write(&path, synced).unwrap();
                 break;
             }
             assert!(expires_at < 100, "no checkpoint happened");
@@ -879,7 +913,6 @@ mod tests {
             expires_at > 1,
             "the journal held groups before the checkpoint"
         );
-        drop(s);
 
         let s = open(&path, 0);
         let r = s.read().unwrap();
@@ -937,5 +970,22 @@ mod tests {
         let mut want = expected[1].clone();
         want.sort();
         assert_eq!(r.user_booking_ids("a", UserId(2)).unwrap(), want);
+    }
+
+    /// Closing checkpoints: the next open has no journal to replay.
+    #[test]
+    fn a_clean_close_leaves_nothing_to_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        let s = open(&path, journal::DEFAULT_LIMIT);
+        s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active), None))
+            .unwrap();
+        drop(s);
+        let (journal, recovered) = journal::Journal::open(&path, journal::DEFAULT_LIMIT, false)
+            .unwrap_or_else(|_| panic!("journal"));
+        assert!(recovered.groups.is_empty());
+        drop(journal);
+        let s = open(&path, journal::DEFAULT_LIMIT);
+        assert!(s.read().unwrap().reservation(1).unwrap().is_some());
     }
 }

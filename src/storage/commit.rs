@@ -523,7 +523,7 @@ mod tests {
             Storage::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
         let at_open = std::fs::read(&path).unwrap();
         failing_closure_in_a_batch(&s);
-        drop(s);
+        s.drop_as_if_crashed();
         std::fs::write(&path, at_open).unwrap();
         let s =
             Storage::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
