@@ -20,7 +20,7 @@ mod write;
 pub(crate) use write::WriteTx;
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use redb::{
     Database, Durability as RedbDurability, ReadableDatabase, ReadableTable, ReadableTableMetadata,
@@ -242,7 +242,7 @@ pub(crate) struct Storage {
     /// Set when a commit failed after its outcome could no longer be
     /// taken back: every later write is refused until the engine is
     /// reopened (which replays the journal).
-    failed: std::sync::atomic::AtomicBool,
+    failed: AtomicBool,
 }
 
 impl std::fmt::Debug for Storage {
@@ -331,7 +331,7 @@ impl Storage {
             durability,
             journal: parking_lot::Mutex::new(journal),
             combiner: group_commit.then(commit::Combiner::default),
-            failed: std::sync::atomic::AtomicBool::new(false),
+            failed: AtomicBool::new(false),
         })
     }
 
@@ -429,8 +429,7 @@ impl Storage {
     }
 
     fn fail(&self) {
-        self.failed
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.failed.store(true, Ordering::Release);
     }
 
     /// One transaction, one commit, for this caller alone.

@@ -1,4 +1,4 @@
-//! The typed write transaction: every durable mutation, and its undo log.
+//! The typed write transaction: every durable mutation, its undo and redo logs.
 //!
 //! Owns how rows are written inside one redb write transaction, the undo
 //! log that takes one closure's writes back, and the *redo* log that the
@@ -12,8 +12,9 @@
 //! [`DELETE`] set for a removal), the key as a `u32` length and bytes, and
 //! for a put the value likewise. Keys are the table's key bytes (UTF-8 for
 //! strings, little-endian integers). A record carries the row's whole new
-//! value, never a delta, so replaying a group over a database that
-//! already holds it changes nothing.
+//! value, never a delta, so replaying a generation's groups in order over
+//! a database that already holds some or all of them (and nothing newer)
+//! ends in the same state as replaying them over one that holds none.
 //!
 //! Tables are opened lazily, once per transaction, and kept open: a
 //! commit batch runs dozens of closures in one transaction, and reopening
