@@ -307,7 +307,7 @@ impl Storage {
         {
             let mut tx = WriteTx::new(&txn, false);
             tx.ensure_schema().map_err(OpenFailure::Other)?;
-            let mut meta = txn
+            let meta = txn
                 .open_table(META)
                 .map_err(|e| OpenFailure::Other(e.into()))?;
             let checkpointed = meta
@@ -321,11 +321,8 @@ impl Storage {
                     tx.replay(group).map_err(OpenFailure::Other)?;
                 }
             }
-            meta.insert(CHECKPOINTED_GENERATION, journal.generation())
-                .map_err(|e| OpenFailure::Other(e.into()))?;
         }
-        txn.commit().map_err(|e| OpenFailure::Other(e.into()))?;
-        journal.start_generation().map_err(io_error)?;
+        Self::checkpoint(txn, &mut journal).map_err(OpenFailure::Other)?;
         Ok(Self {
             db,
             durability,
@@ -395,8 +392,11 @@ impl Storage {
     /// durable too) and records that the database holds the journal's
     /// generation, which is then started over. A crash between those two
     /// steps replays nothing: the record says the groups are already in.
-    fn commit(&self, mut txn: redb::WriteTransaction, redo: &[u8]) -> Result<(), StorageError> {
-        if !self.journaled() {
+    fn commit(&self, txn: redb::WriteTransaction, redo: &[u8]) -> Result<(), StorageError> {
+        // Every change goes through `WriteTx`, which records it: no
+        // records, nothing to make durable (a closure that found nothing
+        // to do, or whose writes were all undone).
+        if !self.journaled() || redo.is_empty() {
             return Ok(txn.commit()?);
         }
         let mut journal = self.journal.lock();
@@ -413,19 +413,26 @@ impl Storage {
                 e.into()
             });
         }
-        let checkpoint = (|| -> Result<(), StorageError> {
-            txn.set_durability(RedbDurability::Immediate)?;
-            txn.open_table(META)?
-                .insert(CHECKPOINTED_GENERATION, journal.generation())?;
-            txn.commit()?;
-            journal
-                .start_generation()
-                .map_err(|e| StorageError(format!("journal: {e}")))
-        })();
+        let checkpoint = Self::checkpoint(txn, &mut journal);
         if checkpoint.is_err() {
             self.fail();
         }
         checkpoint
+    }
+
+    /// Commits `txn` durably, recording that the database now holds the
+    /// journal's generation, and starts the next generation.
+    fn checkpoint(
+        mut txn: redb::WriteTransaction,
+        journal: &mut journal::Journal,
+    ) -> Result<(), StorageError> {
+        txn.set_durability(RedbDurability::Immediate)?;
+        txn.open_table(META)?
+            .insert(CHECKPOINTED_GENERATION, journal.generation())?;
+        txn.commit()?;
+        journal
+            .start_generation()
+            .map_err(|e| StorageError(format!("journal: {e}")))
     }
 
     fn fail(&self) {
@@ -533,17 +540,9 @@ impl Drop for Storage {
         if !self.journaled() || self.failed.load(Ordering::Acquire) {
             return;
         }
-        let checkpoint = || -> Result<(), StorageError> {
-            let mut journal = self.journal.lock();
-            let txn = self.db.begin_write()?;
-            txn.open_table(META)?
-                .insert(CHECKPOINTED_GENERATION, journal.generation())?;
-            txn.commit()?;
-            journal
-                .start_generation()
-                .map_err(|e| StorageError(format!("journal: {e}")))
-        };
-        let _ = checkpoint();
+        if let Ok(txn) = self.db.begin_write() {
+            let _ = Self::checkpoint(txn, &mut self.journal.lock());
+        }
     }
 }
 
@@ -752,7 +751,7 @@ mod tests {
         assert!(!(p.as_str() <= sibling.as_str() && sibling.as_str() < end.as_str()));
     }
 
-    fn seat(entity: &str, status: SeatStatus) -> SeatRecord {
+    pub(super) fn seat(entity: &str, status: SeatStatus) -> SeatRecord {
         SeatRecord {
             entity_id: entity.into(),
             price_minor: 100,
@@ -764,7 +763,7 @@ mod tests {
         }
     }
 
-    fn reservation(expires_at: u64, status: ReservationStatus) -> ReservationRecord {
+    pub(super) fn reservation(expires_at: u64, status: ReservationStatus) -> ReservationRecord {
         ReservationRecord {
             app_id: "app".into(),
             user_id: UserId(7),

@@ -429,43 +429,16 @@ mod tests {
     use std::sync::Barrier;
     use std::sync::atomic::AtomicBool;
 
-    use super::super::{Durability, ReservationRecord, SeatRecord, SeatStatus, Storage};
+    use super::super::tests::{reservation, seat};
+    use super::super::{Durability, SeatStatus, Storage};
     use crate::error::StorageError;
-    use crate::model::{ReservationStatus, SeatAttributes, UserId};
+    use crate::model::ReservationStatus;
 
     fn storage(group_commit: bool) -> (tempfile::TempDir, Storage) {
         let dir = tempfile::tempdir().unwrap();
         let s = Storage::open_with(&dir.path().join("t.redb"), Durability::None, group_commit)
             .unwrap_or_else(|_| panic!("open"));
         (dir, s)
-    }
-
-    fn reservation(expires_at: u64, status: ReservationStatus) -> ReservationRecord {
-        ReservationRecord {
-            app_id: "app".into(),
-            user_id: UserId(7),
-            seat_ids: vec!["S1".into()],
-            token_hash: [0; 32],
-            total_minor: 100,
-            currency: *b"EUR",
-            created_at: 0,
-            expires_at,
-            status,
-            booking_id: None,
-            payment_id: None,
-        }
-    }
-
-    fn seat(status: SeatStatus) -> SeatRecord {
-        SeatRecord {
-            entity_id: "E1".into(),
-            price_minor: 100,
-            currency: *b"EUR",
-            attributes: SeatAttributes::default(),
-            status,
-            booked_by: None,
-            booking_id: None,
-        }
     }
 
     #[derive(Debug)]
@@ -544,7 +517,7 @@ mod tests {
             |tx| {
                 // Writes a new row, overwrites an existing one, then fails
                 // (as confirm does when its second seat is gone).
-                tx.put_seat("app", "S1", &seat(SeatStatus::Booked))?;
+                tx.put_seat("app", "S1", &seat("E1", SeatStatus::Booked))?;
                 tx.put_reservation(2, &reservation(200, ReservationStatus::Active), None)?;
                 tx.put_reservation(5, &reservation(500, ReservationStatus::Released), Some(500))?;
                 Err::<(), _>(Refused)
@@ -583,11 +556,11 @@ mod tests {
                 in_one_batch(
                     &s,
                     |tx| {
-                        tx.put_seat("app", "A", &seat(SeatStatus::Available))
+                        tx.put_seat("app", "A", &seat("E1", SeatStatus::Available))
                             .map_err(Refused::from)
                     },
                     |tx| -> Result<(), Refused> {
-                        tx.put_seat("app", "B", &seat(SeatStatus::Available))?;
+                        tx.put_seat("app", "B", &seat("E1", SeatStatus::Available))?;
                         panic!("boom")
                     },
                 )
@@ -609,12 +582,12 @@ mod tests {
         for group in [true, false] {
             let (_dir, s) = storage(group);
             let r: Result<(), Refused> = s.write(|tx| {
-                tx.put_seat("app", "S1", &seat(SeatStatus::Available))?;
+                tx.put_seat("app", "S1", &seat("E1", SeatStatus::Available))?;
                 Err(Refused)
             });
             assert!(r.is_err());
             assert!(s.read().unwrap().seat("app", "S1").unwrap().is_none());
-            s.write(|tx| tx.put_seat("app", "S2", &seat(SeatStatus::Available)))
+            s.write(|tx| tx.put_seat("app", "S2", &seat("E1", SeatStatus::Available)))
                 .unwrap();
             assert!(s.read().unwrap().seat("app", "S2").unwrap().is_some());
         }
