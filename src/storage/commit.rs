@@ -212,7 +212,7 @@ type CommitFn<'a> = &'a dyn Fn(redb::WriteTransaction, &[u8]) -> Result<(), Stor
 
 /// How the combiner opens and commits its transactions (the storage's
 /// begin and commit, see [`Storage::write`](super::Storage::write)).
-struct Tx<'a> {
+struct Backend<'a> {
     begin: &'a dyn Fn() -> Result<redb::WriteTransaction, StorageError>,
     /// Commits with the transaction's redo records.
     commit: CommitFn<'a>,
@@ -281,16 +281,16 @@ impl Combiner {
             queue.jobs.push_back(JobRef(&raw const job));
             !std::mem::replace(&mut queue.combining, true)
         };
-        let tx = Tx {
+        let backend = Backend {
             begin: &begin,
             commit: &commit,
             journaled,
         };
         if lead {
-            self.combine(&tx);
+            self.combine(&backend);
         }
         while job.wait() == LEAD {
-            self.combine(&tx);
+            self.combine(&backend);
         }
         if let Some(payload) = panicked {
             panic::resume_unwind(payload);
@@ -313,7 +313,7 @@ impl Combiner {
     /// One combining round: runs the queued jobs in as few transactions as
     /// failures allow (normally one), commits, finishes every job, then
     /// hands the role on.
-    fn combine(&self, storage: &Tx<'_>) {
+    fn combine(&self, backend: &Backend<'_>) {
         let mut t = Taken {
             combiner: self,
             pending: VecDeque::new(),
@@ -323,14 +323,14 @@ impl Combiner {
         self.take(&mut t.pending, MAX_BATCH);
         let mut taken = t.pending.len();
         while !t.pending.is_empty() {
-            let txn = match panic::catch_unwind(AssertUnwindSafe(storage.begin)) {
+            let txn = match panic::catch_unwind(AssertUnwindSafe(backend.begin)) {
                 Ok(Ok(txn)) => txn,
                 Ok(Err(e)) => return self.fail_all(&mut t.pending, &e.0),
                 Err(_) => {
                     return self.fail_all(&mut t.pending, "write transaction failed to begin");
                 }
             };
-            let mut tx = WriteTx::new(&txn, storage.journaled);
+            let mut tx = WriteTx::new(&txn, backend.journaled);
             let mut broken = false;
             while let Some(job) = t.pending.pop_front() {
                 t.current = Some(job);
@@ -383,7 +383,7 @@ impl Combiner {
             }
             t.kept = kept;
             let outcome =
-                match panic::catch_unwind(AssertUnwindSafe(|| (storage.commit)(txn, &redo))) {
+                match panic::catch_unwind(AssertUnwindSafe(|| (backend.commit)(txn, &redo))) {
                     Ok(Ok(())) => None,
                     Ok(Err(e)) => Some(e.0),
                     Err(_) => Some("commit panicked inside redb".to_owned()),

@@ -740,6 +740,7 @@ impl<'t> WriteTx<'t> {
 fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     // Keys and values are bounded far below 4 GiB (validated ids, records
     // of a few hundred bytes), so the length always fits.
+    debug_assert!(u32::try_from(bytes.len()).is_ok(), "redo field over 4 GiB");
     let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(bytes);
