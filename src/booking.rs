@@ -286,7 +286,7 @@ impl AppContext {
         };
         self.inner
             .storage
-            .write(|tx| tx.put_reservation(hold.0, &rec, None))?;
+            .write(|tx| tx.put_reservation(hold.0, &rec))?;
         Ok(Reservation {
             info: reservation_view(hold.0, &rec),
             token: Secret::new(format!("{TOKEN_PREFIX}{}.{}", hold.0, secret.expose())),
@@ -361,9 +361,9 @@ impl AppContext {
         let keys = self.app.keys(&rec.seat_ids);
         let hold = HoldId(id);
         // The hold moves inside the write transaction, so racing extends of
-        // one hold change memory in the order they commit, and the index
-        // entry replaced is the expiry stored now, not the one read before
-        // (a stale one left an orphan entry that revived the hold on reopen).
+        // one hold change memory in the order they commit. The index row of
+        // the old expiry stays behind; the sweep drops it, since it no
+        // longer matches the reservation.
         let mut undo_to = None;
         let written = self.inner.storage.write(|tx| {
             let mut current = tx.reservation(id)?.ok_or(HoldError::ReservationNotFound)?;
@@ -380,7 +380,7 @@ impl AppContext {
                 })?;
             undo_to = Some(previous);
             current.expires_at = new_expiry;
-            tx.put_reservation(id, &current, Some(previous))?;
+            tx.put_reservation(id, &current)?;
             Ok(current)
         });
         match written {
@@ -417,9 +417,8 @@ impl AppContext {
             if current.status != ReservationStatus::Active {
                 return Err(HoldError::ReservationNotActive);
             }
-            let previous = current.expires_at;
             current.status = ReservationStatus::Released;
-            tx.put_reservation(id, &current, Some(previous))?;
+            tx.put_reservation(id, &current)?;
             Ok(())
         })?;
         self.inner.locks.release(&keys, HoldId(id));
@@ -522,10 +521,9 @@ impl AppContext {
                 if current.status != ReservationStatus::Active {
                     return Err(ConfirmError::ReservationNotActive);
                 }
-                let previous = current.expires_at;
                 current.status = ReservationStatus::Released;
                 current.payment_id = Some(payment_id.to_owned());
-                tx.put_reservation(id, &current, Some(previous))?;
+                tx.put_reservation(id, &current)?;
                 tx.put_booking(&booking_id, &booking, true)?;
                 Ok(())
             })?;
@@ -553,11 +551,10 @@ impl AppContext {
                 seat.booking_id = Some(booking_id.clone());
                 tx.update_seat(&rec.app_id, seat_id, &seat)?;
             }
-            let previous = current.expires_at;
             current.status = ReservationStatus::Confirmed;
             current.booking_id = Some(booking_id.clone());
             current.payment_id = Some(payment_id.to_owned());
-            tx.put_reservation(id, &current, Some(previous))?;
+            tx.put_reservation(id, &current)?;
             tx.put_booking(&booking_id, &booking, true)?;
             Ok(())
         })?;

@@ -94,19 +94,19 @@ impl Inner {
     }
 
     /// Marks ACTIVE reservations whose expiry has passed as EXPIRED and frees
-    /// their holds, skipping any whose confirm is committing. Returns how
-    /// many it expired.
+    /// their holds, skipping any whose confirm is committing, and drops the
+    /// due rows of the active-holds index. Returns how many it expired.
     pub(crate) fn sweep(&self) -> Result<usize, StorageError> {
         const BATCH: usize = 1024;
         let mut total = 0;
         loop {
             let now = self.now();
             let due = self.storage.read()?.expired_holds(now, BATCH)?;
-            let expired = self.expire(&due, now)?;
-            total += expired;
-            // A full batch whose rows were all skipped (pinned) would loop
+            let swept = self.expire(&due, now)?;
+            total += swept.expired;
+            // A full batch whose rows were all kept (pinned) would loop
             // forever; stop when nothing moved.
-            if due.len() < BATCH || expired == 0 {
+            if due.len() < BATCH || swept.dropped == 0 {
                 return Ok(total);
             }
         }
@@ -114,26 +114,28 @@ impl Inner {
 
     /// Marks the given `(indexed expiry, id)` reservations EXPIRED if they
     /// are still ACTIVE, past their expiry at `now` and not pinned by a
-    /// committing confirm, then frees whatever they still hold. Index
-    /// entries that no longer match their reservation are dropped. Returns
-    /// how many it expired.
+    /// committing confirm, then frees whatever they still hold. Drops the
+    /// index rows of those it expired and of those that no longer match
+    /// their reservation (confirmed, released, extended: see
+    /// [`WriteTx::put_reservation`](crate::storage::WriteTx::put_reservation)).
     pub(crate) fn expire(
         &self,
         due: &[(u64, u64)],
         now: UnixMillis,
-    ) -> Result<usize, StorageError> {
+    ) -> Result<Swept, StorageError> {
         if due.is_empty() {
-            return Ok(0);
+            return Ok(Swept::default());
         }
-        let expired: Vec<(u64, ReservationRecord)> = self.storage.write(|tx| {
-            let mut expired = Vec::new();
+        let (expired, dropped) = self.storage.write(|tx| {
+            let mut expired: Vec<(u64, ReservationRecord)> = Vec::new();
+            let mut dropped = Vec::new();
             for &(indexed, id) in due {
                 let Some(mut rec) = tx.reservation(id)? else {
-                    tx.drop_stale_hold(indexed, id)?;
+                    dropped.push((indexed, id));
                     continue;
                 };
                 if rec.status != ReservationStatus::Active || rec.expires_at != indexed {
-                    tx.drop_stale_hold(indexed, id)?;
+                    dropped.push((indexed, id));
                     continue;
                 }
                 if rec.expires_at > now {
@@ -144,12 +146,13 @@ impl Inner {
                 {
                     continue;
                 }
-                let previous = rec.expires_at;
                 rec.status = ReservationStatus::Expired;
-                tx.put_reservation(id, &rec, Some(previous))?;
+                tx.put_reservation(id, &rec)?;
+                dropped.push((indexed, id));
                 expired.push((id, rec));
             }
-            Ok::<_, StorageError>(expired)
+            tx.drop_holds(&dropped)?;
+            Ok::<_, StorageError>((expired, dropped.len()))
         })?;
         for (id, rec) in &expired {
             if let Some(app) = self.app_state(&rec.app_id) {
@@ -157,8 +160,20 @@ impl Inner {
             }
         }
         self.counters.add(Counter::Expiries, expired.len() as u64);
-        Ok(expired.len())
+        Ok(Swept {
+            expired: expired.len(),
+            dropped,
+        })
     }
+}
+
+/// What one [`Inner::expire`] call did.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Swept {
+    /// Reservations marked EXPIRED.
+    pub(crate) expired: usize,
+    /// Active-holds index rows removed (expired or stale).
+    pub(crate) dropped: usize,
 }
 
 /// An open seat-booking engine on one redb file.

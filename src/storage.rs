@@ -43,7 +43,11 @@ const SEATS: TableDefinition<&str, &[u8]> = TableDefinition::new("seats");
 const ENTITY_SEATS: TableDefinition<&str, ()> = TableDefinition::new("entity_seats");
 const RESERVATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("reservations");
 /// `(expires_at, reservation_id)` of every ACTIVE reservation: sweeps and
-/// reopen read only the holds that matter, in expiry order.
+/// reopen read only the holds that matter, in expiry order. Rows are only
+/// added on the write path; a reservation confirmed, released or extended
+/// leaves its old row until the sweep drops it once due (see
+/// `WriteTx::put_reservation`), so readers check the row against the
+/// reservation.
 const ACTIVE_HOLDS: TableDefinition<(u64, u64), ()> = TableDefinition::new("active_holds");
 const BOOKINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("bookings");
 const USER_BOOKINGS: TableDefinition<&str, ()> = TableDefinition::new("user_bookings");
@@ -517,11 +521,16 @@ impl Storage {
         let mut active = Vec::new();
         for row in tx.open_table(ACTIVE_HOLDS)?.iter()? {
             let (k, _) = row?;
-            let (_, id) = k.value();
+            let (indexed, id) = k.value();
+            // Rows of confirmed, released or extended reservations wait
+            // there for the sweep (see `WriteTx::put_reservation`).
             let rec = reservations
                 .get(id)?
                 .ok_or_else(|| StorageError("active hold without reservation".into()))?;
-            active.push((id, decode::<ReservationRecord>(rec.value())?));
+            let rec = decode::<ReservationRecord>(rec.value())?;
+            if rec.status == ReservationStatus::Active && rec.expires_at == indexed {
+                active.push((id, rec));
+            }
         }
         let max_reservation_id = reservations.last()?.map_or(0, |(k, _)| k.value());
         Ok(LoadedState {
@@ -694,7 +703,9 @@ macro_rules! getters {
             Ok(out)
         }
 
-        /// ACTIVE reservations whose expiry is at or before `now`.
+        /// Active-holds rows due at `now`, `(indexed expiry, id)`: ACTIVE
+        /// reservations past their expiry, and rows their reservation left
+        /// behind (see [`ACTIVE_HOLDS`]).
         pub(crate) fn expired_holds(
             &self,
             now: UnixMillis,
@@ -824,18 +835,15 @@ mod tests {
             tx.insert_user(UserId(7), &user)?;
             tx.put_seat("app", "S1", &seat("E1", SeatStatus::Available))?;
             tx.put_seat("app", "S2", &seat("E1", SeatStatus::Available))?;
-            tx.put_reservation(1, &reservation(500, ReservationStatus::Active), None)?;
-            tx.put_reservation(2, &reservation(600, ReservationStatus::Active), None)
+            tx.put_reservation(1, &reservation(500, ReservationStatus::Active))?;
+            tx.put_reservation(2, &reservation(600, ReservationStatus::Active))
         })
         .unwrap();
         s.write(|tx| {
             tx.delete_seat("app", "S2")?;
             tx.update_seat("app", "S1", &seat("E1", SeatStatus::Booked))?;
-            tx.put_reservation(
-                1,
-                &reservation(500, ReservationStatus::Confirmed),
-                Some(500),
-            )?;
+            tx.put_reservation(1, &reservation(500, ReservationStatus::Confirmed))?;
+            tx.drop_holds(&[(500, 1)])?;
             tx.put_booking("BK-1", &booking, true)
         })
         .unwrap();
@@ -887,11 +895,7 @@ mod tests {
             expires_at += 1;
             let before = std::fs::read(&journal_file).unwrap();
             s.write(|tx| {
-                tx.put_reservation(
-                    1,
-                    &reservation(expires_at, ReservationStatus::Released),
-                    None,
-                )
+                tx.put_reservation(1, &reservation(expires_at, ReservationStatus::Released))
             })
             .unwrap();
             let after = std::fs::read(&journal_file).unwrap();
@@ -976,7 +980,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.redb");
         let s = open(&path, journal::DEFAULT_LIMIT);
-        s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active), None))
+        s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active)))
             .unwrap();
         drop(s);
         let (journal, recovered) = journal::Journal::open(&path, journal::DEFAULT_LIMIT, false)
@@ -985,5 +989,27 @@ mod tests {
         drop(journal);
         let s = open(&path, journal::DEFAULT_LIMIT);
         assert!(s.read().unwrap().reservation(1).unwrap().is_some());
+    }
+
+    /// `put_reservation` only ever adds active-holds rows; `drop_holds`
+    /// removes exactly the rows listed, whatever lies between them.
+    #[test]
+    fn hold_rows_are_added_by_puts_and_removed_only_when_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = open(&dir.path().join("t.redb"), journal::DEFAULT_LIMIT);
+        s.write(|tx| {
+            for id in 1..=4 {
+                tx.put_reservation(id, &reservation(100 * id, ReservationStatus::Active))?;
+            }
+            // Extended, then confirmed: both rows stay.
+            tx.put_reservation(1, &reservation(900, ReservationStatus::Active))?;
+            tx.put_reservation(2, &reservation(200, ReservationStatus::Confirmed))
+        })
+        .unwrap();
+        let rows = |s: &Storage| s.read().unwrap().expired_holds(u64::MAX, 100).unwrap();
+        assert_eq!(rows(&s), [(100, 1), (200, 2), (300, 3), (400, 4), (900, 1)]);
+        s.write(|tx| tx.drop_holds(&[(900, 1), (100, 1), (400, 4), (100, 1), (500, 5)]))
+            .unwrap();
+        assert_eq!(rows(&s), [(200, 2), (300, 3)]);
     }
 }

@@ -250,3 +250,83 @@ fn acknowledged_confirms_survive_a_database_file_that_lost_its_unsynced_writes()
     );
     assert!(engine.audit().unwrap().is_clean());
 }
+
+/// Confirm, release and extend leave the reservation's old active-holds
+/// index row behind for the sweep to drop. Such a row must never revive a
+/// hold on reopen nor expire a live reservation when it falls due.
+#[test]
+fn index_rows_left_by_confirm_release_and_extend_never_revive_or_expire_a_hold() {
+    let f = Fixture::new();
+    let key = f.create_app("event-app", EVENT_ORIGIN).api_key;
+    f.admin()
+        .create_seats("event-app", "E1", &seats("E1", 4))
+        .unwrap();
+    let app = f
+        .engine
+        .app("event-app", key.expose(), EVENT_ORIGIN)
+        .unwrap();
+    let alice_token = app.signup("alice@x.io", "alice-password").unwrap();
+    let alice = app.user(alice_token.expose()).unwrap();
+    let ttl = Some(Duration::from_secs(60));
+    let confirmed = app.reserve(&alice, &["E1-S0"], ttl).unwrap();
+    app.confirm(
+        &alice,
+        confirmed.token.expose(),
+        "pay-1",
+        confirmed.info.total_minor,
+    )
+    .unwrap();
+    let released = app.reserve(&alice, &["E1-S1"], ttl).unwrap();
+    app.release(&alice, released.token.expose()).unwrap();
+    let extended = app.reserve(&alice, &["E1-S2"], ttl).unwrap();
+    app.extend(&alice, extended.token.expose(), Duration::from_secs(600))
+        .unwrap();
+    drop(app);
+
+    let counts = |f: &Fixture| {
+        f.engine
+            .app("event-app", key.expose(), EVENT_ORIGIN)
+            .unwrap()
+            .seat_counts("E1")
+            .unwrap()
+    };
+    let expected = SeatCounts {
+        available: 2,
+        held: 1,
+        booked: 1,
+    };
+    let f = f.reopen();
+    assert_eq!(
+        counts(&f),
+        expected,
+        "reopened before the old rows fell due"
+    );
+    f.advance(Duration::from_secs(120));
+    assert_eq!(
+        f.engine.sweep_expired().unwrap(),
+        0,
+        "the rows due at 60 s belong to no live hold"
+    );
+    let f = f.reopen();
+    assert_eq!(counts(&f), expected, "reopened after the sweep");
+    let app = f
+        .engine
+        .app("event-app", key.expose(), EVENT_ORIGIN)
+        .unwrap();
+    let alice = app.user(alice_token.expose()).unwrap();
+    assert_eq!(
+        app.reservation(&alice, extended.token.expose())
+            .unwrap()
+            .status,
+        ReservationStatus::Active
+    );
+    f.advance(Duration::from_secs(600));
+    assert_eq!(f.engine.sweep_expired().unwrap(), 1, "the extended hold");
+    assert_eq!(
+        app.reservation(&alice, confirmed.token.expose())
+            .unwrap()
+            .status,
+        ReservationStatus::Confirmed
+    );
+    assert!(f.engine.audit().unwrap().is_clean());
+}

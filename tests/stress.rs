@@ -597,8 +597,8 @@ fn stress_long() {
 
 /// Regression: two extends of the same hold racing each other (a client
 /// retrying, two tabs). The lock table's expiry and the database's must end
-/// equal, and the active-holds index must not keep a stale entry: before
-/// the fix, a released reservation could get its hold back on reopen.
+/// equal, and no index row left behind may bring a released
+/// reservation's hold back on reopen (it did before the fix).
 #[test]
 fn racing_extends_of_one_hold_keep_memory_and_storage_in_step() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -505,21 +505,22 @@ mod tests {
 
     fn failing_closure_in_a_batch(s: &Storage) {
         // Reservation 5 exists and is ACTIVE before the batch.
-        s.write(|tx| tx.put_reservation(5, &reservation(500, ReservationStatus::Active), None))
+        s.write(|tx| tx.put_reservation(5, &reservation(500, ReservationStatus::Active)))
             .unwrap();
         let before = s.commits();
         let (a, b) = in_one_batch(
             s,
             |tx| {
-                tx.put_reservation(1, &reservation(100, ReservationStatus::Active), None)?;
+                tx.put_reservation(1, &reservation(100, ReservationStatus::Active))?;
                 Ok(1)
             },
             |tx| {
                 // Writes a new row, overwrites an existing one, then fails
                 // (as confirm does when its second seat is gone).
                 tx.put_seat("app", "S1", &seat("E1", SeatStatus::Booked))?;
-                tx.put_reservation(2, &reservation(200, ReservationStatus::Active), None)?;
-                tx.put_reservation(5, &reservation(500, ReservationStatus::Released), Some(500))?;
+                tx.put_reservation(2, &reservation(200, ReservationStatus::Active))?;
+                tx.put_reservation(5, &reservation(500, ReservationStatus::Released))?;
+                tx.drop_holds(&[(500, 5)])?;
                 Err::<(), _>(Refused)
             },
         );
@@ -607,11 +608,7 @@ mod tests {
                     for i in 0..EACH {
                         let id = t * 1000 + i + 1;
                         let got = s.write(|tx| {
-                            tx.put_reservation(
-                                id,
-                                &reservation(id, ReservationStatus::Active),
-                                None,
-                            )?;
+                            tx.put_reservation(id, &reservation(id, ReservationStatus::Active))?;
                             if id % 3 == 0 {
                                 return Err(Refused);
                             }
