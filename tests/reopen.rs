@@ -9,17 +9,25 @@ use seatbook::{
     BookingStatus, Engine, OpenError, ReservationStatus, ReserveError, SeatCounts, SeatFilter,
 };
 
-#[test]
-fn reopen_restores_live_holds_expires_stale_ones_and_keeps_bookings() {
-    let f = Fixture::new();
-    let key = f.create_app("event-app", EVENT_ORIGIN).api_key;
+/// Creates `event-app` with seats E1-S0..E1-S3; returns its API key and
+/// an authenticated context.
+fn event_app_with_four_seats(f: &Fixture) -> (String, seatbook::AppContext) {
+    let key = f
+        .create_app("event-app", EVENT_ORIGIN)
+        .api_key
+        .expose()
+        .to_owned();
     f.admin()
         .create_seats("event-app", "E1", &seats("E1", 4))
         .unwrap();
-    let app = f
-        .engine
-        .app("event-app", key.expose(), EVENT_ORIGIN)
-        .unwrap();
+    let app = f.engine.app("event-app", &key, EVENT_ORIGIN).unwrap();
+    (key, app)
+}
+
+#[test]
+fn reopen_restores_live_holds_expires_stale_ones_and_keeps_bookings() {
+    let f = Fixture::new();
+    let (key, app) = event_app_with_four_seats(&f);
     let alice_token = app.signup("alice@x.io", "alice-password").unwrap();
     let alice = app.user(alice_token.expose()).unwrap();
     let booked = app.reserve(&alice, &["E1-S0"], None).unwrap();
@@ -42,10 +50,7 @@ fn reopen_restores_live_holds_expires_stale_ones_and_keeps_bookings() {
     let f = f.reopen();
     f.advance(Duration::from_secs(10));
     let f = f.reopen();
-    let app = f
-        .engine
-        .app("event-app", key.expose(), EVENT_ORIGIN)
-        .unwrap();
+    let app = f.engine.app("event-app", &key, EVENT_ORIGIN).unwrap();
     let alice = app.user(alice_token.expose()).unwrap();
     let bob = f.buyer(&app, "bob@x.io");
 
@@ -257,14 +262,7 @@ fn acknowledged_confirms_survive_a_database_file_that_lost_its_unsynced_writes()
 #[test]
 fn index_rows_left_by_confirm_release_and_extend_never_revive_or_expire_a_hold() {
     let f = Fixture::new();
-    let key = f.create_app("event-app", EVENT_ORIGIN).api_key;
-    f.admin()
-        .create_seats("event-app", "E1", &seats("E1", 4))
-        .unwrap();
-    let app = f
-        .engine
-        .app("event-app", key.expose(), EVENT_ORIGIN)
-        .unwrap();
+    let (key, app) = event_app_with_four_seats(&f);
     let alice_token = app.signup("alice@x.io", "alice-password").unwrap();
     let alice = app.user(alice_token.expose()).unwrap();
     let ttl = Some(Duration::from_secs(60));
@@ -285,7 +283,7 @@ fn index_rows_left_by_confirm_release_and_extend_never_revive_or_expire_a_hold()
 
     let counts = |f: &Fixture| {
         f.engine
-            .app("event-app", key.expose(), EVENT_ORIGIN)
+            .app("event-app", &key, EVENT_ORIGIN)
             .unwrap()
             .seat_counts("E1")
             .unwrap()
@@ -309,10 +307,7 @@ fn index_rows_left_by_confirm_release_and_extend_never_revive_or_expire_a_hold()
     );
     let f = f.reopen();
     assert_eq!(counts(&f), expected, "reopened after the sweep");
-    let app = f
-        .engine
-        .app("event-app", key.expose(), EVENT_ORIGIN)
-        .unwrap();
+    let app = f.engine.app("event-app", &key, EVENT_ORIGIN).unwrap();
     let alice = app.user(alice_token.expose()).unwrap();
     assert_eq!(
         app.reservation(&alice, extended.token.expose())
