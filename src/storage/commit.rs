@@ -207,6 +207,9 @@ pub(crate) struct Combiner {
     vacant: AtomicBool,
     /// Futex words owners sleep on; bumped before every wake.
     slots: [AtomicU32; SLOTS],
+    /// Owners about to sleep or sleeping on each slot: a wake of a slot
+    /// nobody sleeps on makes no system call (a lone writer never does).
+    sleepers: [AtomicU32; SLOTS],
     commits: AtomicU64,
 }
 
@@ -308,18 +311,26 @@ impl Combiner {
     /// Sleeps until `job` is done, combining whenever the role is vacant.
     fn wait(&self, job: &Job, backend: &Backend<'_>) {
         let word = &self.slots[job.slot];
+        let sleepers = &self.sleepers[job.slot];
         loop {
-            // Read the word first: a wake after this read changes it, so
-            // the `wait` below returns at once instead of missing it.
-            let seen = word.load(Ordering::Acquire);
+            // Counted before the word is read, and the waker bumps the word
+            // before it reads the count (all SeqCst): either it sees this
+            // sleeper, or this sleeper sees its bump, so no wake is lost.
+            sleepers.fetch_add(1, Ordering::SeqCst);
+            // A wake after this read changes the word, so the `wait` below
+            // returns at once instead of missing it.
+            let seen = word.load(Ordering::SeqCst);
             if job.done.load(Ordering::Acquire) {
+                sleepers.fetch_sub(1, Ordering::Relaxed);
                 return;
             }
             if self.vacant.load(Ordering::Relaxed) && self.vacant.swap(false, Ordering::Acquire) {
+                sleepers.fetch_sub(1, Ordering::Relaxed);
                 self.combine(backend);
                 continue;
             }
             atomic_wait::wait(word, seen);
+            sleepers.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -327,8 +338,10 @@ impl Combiner {
     fn wake(&self, mask: u32) {
         for (i, word) in self.slots.iter().enumerate() {
             if mask & (1 << i) != 0 {
-                word.fetch_add(1, Ordering::Release);
-                atomic_wait::wake_all(word);
+                word.fetch_add(1, Ordering::SeqCst);
+                if self.sleepers[i].load(Ordering::SeqCst) != 0 {
+                    atomic_wait::wake_all(word);
+                }
             }
         }
     }
@@ -464,8 +477,10 @@ impl Combiner {
         };
         self.vacant.store(true, Ordering::Release);
         let word = &self.slots[slot];
-        word.fetch_add(1, Ordering::Release);
-        atomic_wait::wake_one(word);
+        word.fetch_add(1, Ordering::SeqCst);
+        if self.sleepers[slot].load(Ordering::SeqCst) != 0 {
+            atomic_wait::wake_one(word);
+        }
     }
 }
 
