@@ -1,7 +1,7 @@
 //! Durable state in one redb file and its write-ahead journal.
 //!
 //! Owns the table layout, the record encodings and the commit path:
-//! [`write`] (typed mutations, their undo and redo logs), [`commit`]
+//! [`write`](mod@write) (typed mutations, their undo and redo logs), [`commit`]
 //! (group commit) and [`journal`] (what a commit costs on disk). It
 //! answers "what is stored" and "store this atomically"; it must never
 //! decide booking rules (who may hold, what may be confirmed) and never

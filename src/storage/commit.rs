@@ -11,7 +11,7 @@
 //! *combiner*: it takes the queued jobs, opens one redb write transaction,
 //! runs every job's closure in it back to back (picking up jobs that
 //! arrive meanwhile, up to [`MAX_BATCH`]), commits once (one fsync for
-//! everyone), and only then marks each job done and unparks its owner. No
+//! everyone), and only then marks each job done and wakes its owner. No
 //! write is ever acknowledged before its commit is durable. The combiner
 //! then hands the role on (or retires if the queue is empty) and returns
 //! with its own job done.
@@ -37,6 +37,8 @@
 //! each: two system calls per batch instead of one per job. A thread woken
 //! for a stamp it does not carry (a job left queued by a full batch, or a
 //! stamp that shares its slot) finds its job not done and sleeps again.
+//! Each slot counts the owners about to sleep on it, and a wake of a slot
+//! nobody sleeps on makes no system call: a lone writer makes none.
 //!
 //! Handing the role on uses the same words: the retiring combiner marks
 //! the role *vacant*, bumps the slot of the oldest queued job and wakes
@@ -50,8 +52,8 @@
 //! transaction, so they cannot isolate one closure among others. Instead
 //! [`WriteTx`] records the previous value of every row a closure changes;
 //! if the closure returns `Err` (or panics) those rows are put back before
-//! the next closure runs, the caller gets its own error (or its panic) at
-//! once, and the others commit. If redb itself fails mid-write (or undoing
+//! the next closure runs, the caller gets its own error (or its panic)
+//! when its batch is woken, and the others commit. If redb itself fails mid-write (or undoing
 //! fails), the transaction is aborted and every closure already in it gets
 //! the storage error: nothing of theirs was written, and nobody was told
 //! otherwise. The remaining jobs go on in a fresh transaction. Failed jobs
@@ -652,6 +654,50 @@ mod tests {
                 .unwrap();
             assert!(s.read().unwrap().seat("app", "S2").unwrap().is_some());
         }
+    }
+
+    /// Owners sleep on shared words and claim a vacant role themselves: a
+    /// lost wake-up would leave a writer asleep forever. Many short writes
+    /// from many threads must all return (a watchdog turns a hang into a
+    /// failure), each with its own result.
+    #[test]
+    fn no_writer_is_left_asleep_under_churn() {
+        const THREADS: u64 = 24;
+        const EACH: u64 = 200;
+        let (_dir, s) = storage(true);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let s = std::sync::Arc::new(s);
+        for t in 0..THREADS {
+            let (s, tx) = (s.clone(), tx.clone());
+            std::thread::spawn(move || {
+                let mut sum = 0;
+                for i in 0..EACH {
+                    let id = t * 10_000 + i + 1;
+                    sum += s
+                        .write(|tx| {
+                            tx.put_reservation(id, &reservation(id, ReservationStatus::Active))?;
+                            Ok::<_, StorageError>(id)
+                        })
+                        .unwrap();
+                }
+                tx.send(sum).unwrap();
+            });
+        }
+        drop(tx);
+        let mut total = 0;
+        for _ in 0..THREADS {
+            total += rx
+                .recv_timeout(std::time::Duration::from_secs(120))
+                .expect("a writer never returned: lost wake-up");
+        }
+        let expected: u64 = (0..THREADS)
+            .flat_map(|t| (0..EACH).map(move |i| t * 10_000 + i + 1))
+            .sum();
+        assert_eq!(total, expected);
+        assert_eq!(
+            s.read().unwrap().all_reservations().unwrap().len() as u64,
+            THREADS * EACH
+        );
     }
 
     #[test]
