@@ -53,11 +53,11 @@
 //! [`WriteTx`] records the previous value of every row a closure changes;
 //! if the closure returns `Err` (or panics) those rows are put back before
 //! the next closure runs, the caller gets its own error (or its panic)
-//! when its batch is woken, and the others commit. If redb itself fails mid-write (or undoing
-//! fails), the transaction is aborted and every closure already in it gets
-//! the storage error: nothing of theirs was written, and nobody was told
-//! otherwise. The remaining jobs go on in a fresh transaction. Failed jobs
-//! are woken with the rest of their batch.
+//! when its batch is woken, and the others commit. If redb itself fails
+//! mid-write (or undoing fails), the transaction is aborted and every
+//! closure already in it gets the storage error: nothing of theirs was
+//! written, and nobody was told otherwise. The remaining jobs go on in a
+//! fresh transaction.
 //!
 //! # Safety
 //!
@@ -185,8 +185,7 @@ impl Drop for Taken<'_> {
             // SAFETY: taken and not finished (finished jobs leave these lists).
             unsafe { job.finish(Some("storage panicked during the batch".into())) };
         }
-        self.combiner.wake(self.slots);
-        self.combiner.hand_on();
+        self.combiner.end_round(self.slots);
     }
 }
 
@@ -322,17 +321,20 @@ impl Combiner {
             // A wake after this read changes the word, so the `wait` below
             // returns at once instead of missing it.
             let seen = word.load(Ordering::SeqCst);
-            if job.done.load(Ordering::Acquire) {
-                sleepers.fetch_sub(1, Ordering::Relaxed);
+            let done = job.done.load(Ordering::Acquire);
+            let lead = !done
+                && self.vacant.load(Ordering::Relaxed)
+                && self.vacant.swap(false, Ordering::Acquire);
+            if !done && !lead {
+                atomic_wait::wait(word, seen);
+            }
+            sleepers.fetch_sub(1, Ordering::Relaxed);
+            if done {
                 return;
             }
-            if self.vacant.load(Ordering::Relaxed) && self.vacant.swap(false, Ordering::Acquire) {
-                sleepers.fetch_sub(1, Ordering::Relaxed);
+            if lead {
                 self.combine(backend);
-                continue;
             }
-            atomic_wait::wait(word, seen);
-            sleepers.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -450,18 +452,23 @@ impl Combiner {
                 unsafe { job.finish(outcome.clone()) };
             }
         }
-        self.wake(t.slots);
-        self.hand_on();
+        self.end_round(t.slots);
     }
 
     /// Finishes every pending job with `msg` (their closures did not run),
-    /// wakes the batch and hands the role on.
+    /// then ends the round.
     fn fail_all(&self, t: &mut Taken<'_>, msg: &str) {
         for job in t.pending.drain(..) {
             // SAFETY: taken from the queue and not finished yet.
             unsafe { job.finish(Some(msg.to_owned())) };
         }
-        self.wake(t.slots);
+        self.end_round(t.slots);
+    }
+
+    /// Wakes the owners of a round's jobs (all finished) and hands the
+    /// role on.
+    fn end_round(&self, slots: u32) {
+        self.wake(slots);
         self.hand_on();
     }
 
