@@ -664,22 +664,26 @@ mod tests {
     }
 
     /// Owners sleep on shared words and claim a vacant role themselves: a
-    /// lost wake-up would leave a writer asleep forever. Many short writes
-    /// from many threads must all return (a watchdog turns a hang into a
-    /// failure), each with its own result.
+    /// lost wake-up would leave a writer asleep forever. Threads write in
+    /// lockstep (a barrier before every write), so each burst ends with
+    /// writers queued behind a combiner and no newcomer to claim the role:
+    /// the hand-on wake and the batch wake must both work. A watchdog
+    /// turns a hang into a failure.
     #[test]
     fn no_writer_is_left_asleep_under_churn() {
         const THREADS: u64 = 24;
         const EACH: u64 = 200;
         let (_dir, s) = storage(true);
-        let (tx, rx) = std::sync::mpsc::channel();
         let s = std::sync::Arc::new(s);
+        let barrier = std::sync::Arc::new(Barrier::new(THREADS as usize));
+        let (tx, rx) = std::sync::mpsc::channel();
         for t in 0..THREADS {
-            let (s, tx) = (s.clone(), tx.clone());
+            let (s, barrier, tx) = (s.clone(), barrier.clone(), tx.clone());
             std::thread::spawn(move || {
                 let mut sum = 0;
                 for i in 0..EACH {
                     let id = t * 10_000 + i + 1;
+                    barrier.wait();
                     sum += s
                         .write(|tx| {
                             tx.put_reservation(id, &reservation(id, ReservationStatus::Active))?;
