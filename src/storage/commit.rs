@@ -340,13 +340,25 @@ impl Combiner {
 
     /// Wakes every owner sleeping on the slots in `mask`.
     fn wake(&self, mask: u32) {
-        for (i, word) in self.slots.iter().enumerate() {
-            if mask & (1 << i) != 0 {
-                word.fetch_add(1, Ordering::SeqCst);
-                if self.sleepers[i].load(Ordering::SeqCst) != 0 {
-                    atomic_wait::wake_all(word);
-                }
+        for slot in 0..SLOTS {
+            if mask & (1 << slot) != 0 {
+                self.signal(slot, true);
             }
+        }
+    }
+
+    /// Bumps a slot's word, then wakes one or all of its sleepers, if it
+    /// has any: the waker's half of the ordering in [`wait`](Self::wait).
+    fn signal(&self, slot: usize, all: bool) {
+        let word = &self.slots[slot];
+        word.fetch_add(1, Ordering::SeqCst);
+        if self.sleepers[slot].load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if all {
+            atomic_wait::wake_all(word);
+        } else {
+            atomic_wait::wake_one(word);
         }
     }
 
@@ -485,11 +497,7 @@ impl Combiner {
             unsafe { next.job() }.slot
         };
         self.vacant.store(true, Ordering::Release);
-        let word = &self.slots[slot];
-        word.fetch_add(1, Ordering::SeqCst);
-        if self.sleepers[slot].load(Ordering::SeqCst) != 0 {
-            atomic_wait::wake_one(word);
-        }
+        self.signal(slot, false);
     }
 }
 
