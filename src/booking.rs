@@ -43,14 +43,14 @@ fn currency_str(c: [u8; 3]) -> String {
     String::from_utf8_lossy(&c).into_owned()
 }
 
-fn booking_view(booking_id: &str, r: &BookingRecord) -> Booking {
+fn booking_view(booking_id: String, r: BookingRecord) -> Booking {
     Booking {
-        booking_id: booking_id.to_owned(),
-        app_id: r.app_id.clone(),
+        booking_id,
+        app_id: r.app_id,
         user_id: r.user_id,
-        seat_ids: r.seat_ids.clone(),
+        seat_ids: r.seat_ids,
         reservation_id: r.reservation_id,
-        payment_id: r.payment_id.clone(),
+        payment_id: r.payment_id,
         amount_minor: r.amount_minor,
         currency: currency_str(r.currency),
         status: r.status,
@@ -59,18 +59,18 @@ fn booking_view(booking_id: &str, r: &BookingRecord) -> Booking {
     }
 }
 
-fn reservation_view(id: u64, r: &ReservationRecord) -> ReservationInfo {
+fn reservation_view(id: u64, r: ReservationRecord) -> ReservationInfo {
     ReservationInfo {
         reservation_id: id,
-        app_id: r.app_id.clone(),
+        app_id: r.app_id,
         user_id: r.user_id,
-        seat_ids: r.seat_ids.clone(),
+        seat_ids: r.seat_ids,
         total_minor: r.total_minor,
         currency: currency_str(r.currency),
         created_at: r.created_at,
         expires_at: r.expires_at,
         status: r.status,
-        booking_id: r.booking_id.clone(),
+        booking_id: r.booking_id,
     }
 }
 
@@ -288,7 +288,7 @@ impl AppContext {
             .storage
             .write(|tx| tx.put_reservation(hold.0, &rec))?;
         Ok(Reservation {
-            info: reservation_view(hold.0, &rec),
+            info: reservation_view(hold.0, rec),
             token: Secret::new(format!("{TOKEN_PREFIX}{}.{}", hold.0, secret.expose())),
         })
     }
@@ -326,7 +326,7 @@ impl AppContext {
         let (id, rec) = self
             .owned_reservation(session.user_id, token)?
             .ok_or(QueryError::ReservationNotFound)?;
-        Ok(reservation_view(id, &rec))
+        Ok(reservation_view(id, rec))
     }
 
     /// Moves a live hold's expiry to `now + ttl` (holder only), never past
@@ -384,7 +384,7 @@ impl AppContext {
             Ok(current)
         });
         match written {
-            Ok(current) => Ok(reservation_view(id, &current)),
+            Ok(current) => Ok(reservation_view(id, current)),
             Err(e) => {
                 // Put the old expiry back, if the hold is still ours.
                 if let Some(previous) = undo_to {
@@ -561,7 +561,7 @@ impl AppContext {
         pin.disarm();
         self.inner.locks.book(&keys, hold);
         self.inner.counters.bump(Counter::Confirms);
-        Ok(booking_view(&booking_id, &booking))
+        Ok(booking_view(booking_id, booking))
     }
 
     fn replay_confirm(
@@ -582,7 +582,7 @@ impl AppContext {
             .read()?
             .booking(booking_id)?
             .ok_or(ConfirmError::ReservationNotActive)?;
-        Ok(booking_view(booking_id, &booking))
+        Ok(booking_view(booking_id.to_owned(), booking))
     }
 
     /// A booking of this app by id.
@@ -604,7 +604,7 @@ impl AppContext {
         if rec.app_id != self.app.record.read().app_id {
             return Err(QueryError::BookingNotFound);
         }
-        Ok(booking_view(booking_id, &rec))
+        Ok(booking_view(booking_id.to_owned(), rec))
     }
 
     /// The user's bookings in this app (including FAILED attempts and
@@ -619,7 +619,7 @@ impl AppContext {
         let mut out = Vec::new();
         for id in tx.user_booking_ids(&app_id, session.user_id)? {
             if let Some(rec) = tx.booking(&id)? {
-                out.push(booking_view(&id, &rec));
+                out.push(booking_view(id, rec));
             }
         }
         Ok(out)
@@ -704,7 +704,7 @@ pub(crate) fn cancel(
         inner.locks.unbook(&app.keys(&rec.seat_ids));
     }
     inner.counters.bump(Counter::Cancellations);
-    Ok(booking_view(booking_id, &rec))
+    Ok(booking_view(booking_id.to_owned(), rec))
 }
 
 #[cfg(test)]
