@@ -413,9 +413,14 @@ fn row_with_ratio(figure: &str, ours: f64, peer: f64, ratio: f64, target: f64) {
     } else {
         "MISSED"
     };
+    let target = if target == 0.0 {
+        "-".to_owned()
+    } else {
+        format!(">= {target}x")
+    };
     record(
         "peers.txt",
-        &format!("| {figure} | {ours:.0} | {peer:.0} | {ratio:.1}x | >= {target}x | {verdict} |"),
+        &format!("| {figure} | {ours:.0} | {peer:.0} | {ratio:.1}x | {target} | {verdict} |"),
     );
 }
 

@@ -64,6 +64,12 @@ pub struct Config {
     /// Concurrent durable writes share one commit (one fsync) instead of
     /// one each (default `true`). Every write is still durable before its
     /// call returns; turn it off only to measure the difference.
+    ///
+    /// A commit may wait up to 100 µs (after the last write that joined
+    /// it) for threads that wrote in the previous commit to come back with
+    /// their next write, so that a rush of buyers shares a few large
+    /// commits instead of many small ones. A thread writing alone never
+    /// waits.
     pub group_commit: bool,
     /// Source of time (system clock by default; a `ManualClock` in tests).
     pub clock: Arc<dyn Clock>,
