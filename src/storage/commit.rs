@@ -290,11 +290,6 @@ impl Combiner {
         T: Send,
         E: From<StorageError> + Send,
     {
-        // Saturating: a caller that was not in the last round counts
-        // down one that will not come back, which only shortens a wait.
-        let _ = self
-            .returning
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         let mut f = Some(f);
         let mut result: Option<Result<T, E>> = None;
         let mut panicked: Option<Box<dyn std::any::Any + Send>> = None;
@@ -332,6 +327,14 @@ impl Combiner {
             let mut queue = self.queue.lock();
             job.slot = queue.stamp % SLOTS;
             queue.jobs.push_back(JobRef(&raw const job));
+            // Counted back only once queued, under the queue's lock: a
+            // combiner that sees nobody left to wait for then finds this
+            // job when it next takes. Saturating: a caller that was not
+            // in the last round counts down one that will not come back,
+            // which only shortens a wait.
+            let _ = self
+                .returning
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
             !std::mem::replace(&mut queue.combining, true)
         };
         let backend = Backend {
