@@ -102,9 +102,9 @@ use crate::error::StorageError;
 /// are queued (they form the next one).
 const MAX_BATCH: usize = 1024;
 
-/// How long a combiner waits for the last round's owners to come back
-/// with their next writes, counted from the last job that arrived (see the
-/// module's section on when a round stops taking). Several times what an
+/// How long a combiner that ran out of jobs waits for the last round's
+/// owners to come back with their next writes (see the module's section
+/// on when a round stops taking). Several times what an
 /// owner spends between two writes in the 64-buyer benchmark (10–20 µs),
 /// and a fifth of one journal sync.
 const STRAGGLER_WAIT: Duration = Duration::from_micros(100);
@@ -233,7 +233,7 @@ pub(crate) struct Combiner {
     sleepers: [AtomicU32; SLOTS],
     commits: AtomicU64,
     /// Owners of the last round's jobs that have not come back with
-    /// another write yet (a hint: any caller entering `write` counts one
+    /// another write yet (a hint: any caller queuing a job counts one
     /// down).
     returning: AtomicUsize,
     /// How long a round waits for them (tests lengthen it).
@@ -517,23 +517,19 @@ impl Combiner {
         self.end_round(t.slots);
     }
 
-    /// Waits while the queue is empty and owners of the last round are
-    /// still to come back, until none is left or [`STRAGGLER_WAIT`] passes
-    /// without a new job. Yields rather than sleeps: the owners it waits
-    /// for need this core to get here, and a sleep would cost them a wake.
+    /// Waits while owners of the last round are still to come back and
+    /// the queue is empty, for at most [`STRAGGLER_WAIT`]; the combiner
+    /// calls it each time it runs out of jobs, so the wait starts afresh
+    /// after every job that arrives. Yields rather than sleeps: the owners
+    /// it waits for need this core to get here, and a sleep would cost
+    /// them a wake.
     fn await_returners(&self) {
-        let mut queued = self.queue.lock().jobs.len();
-        let mut last_arrival = Instant::now();
-        while queued == 0
-            && self.returning.load(Ordering::Relaxed) > 0
-            && last_arrival.elapsed() < self.straggler_wait
+        let since = Instant::now();
+        while self.returning.load(Ordering::Relaxed) > 0
+            && self.queue.lock().jobs.is_empty()
+            && since.elapsed() < self.straggler_wait
         {
             thread::yield_now();
-            let now = self.queue.lock().jobs.len();
-            if now > queued {
-                last_arrival = Instant::now();
-            }
-            queued = now;
         }
     }
 
