@@ -86,6 +86,10 @@ fn c_booking_flow_static_and_valgrind_clean() {
     let out = run(&b, "flow.redb");
     assert!(out.contains("booked BK-"), "{out}");
     assert!(
+        out.contains("no verifier refused: invalid configuration: no payment verifier"),
+        "{out}"
+    );
+    assert!(
         out.contains("declined: payment declined: insufficient funds"),
         "{out}"
     );
@@ -120,6 +124,19 @@ fn cpp_booking_flow_shared() {
     );
     assert!(
         out.contains("declined: payment declined: over the card limit"),
+        "{out}"
+    );
+    assert!(
+        out.contains("no verifier refused: invalid configuration: no payment verifier"),
+        "{out}"
+    );
+    assert!(
+        out.contains("verifier outlived the engine until the last handle"),
+        "{out}"
+    );
+    assert!(out.contains("pay_undecided declined: "), "{out}");
+    assert!(
+        out.contains("pay_throws declined: payment declined: the payment verifier failed"),
         "{out}"
     );
     assert!(out.ends_with("C++ booking flow OK\n"), "{out}");
