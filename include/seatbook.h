@@ -473,8 +473,9 @@ typedef struct seatbook_payment_request {
  * The callback may unwind (its ABI is `"C-unwind"`): a Rust panic out of
  * it counts as a decline. A C++ exception must not escape it: Rust cannot
  * resume after catching a foreign exception, so the process aborts
- * (defined behaviour, never an approval). seatbook.hpp's wrapper catches
- * every exception of a C++ verifier and declines.
+ * (defined behaviour, never an approval). seatbook.hpp's `Engine` catches
+ * every exception of a C++ verifier and declines, and
+ * `seatbook::guarded<callback>` does the same for a raw C++ callback.
  */
 typedef uint32_t (*seatbook_payment_callback)(void *userdata,
                                               const struct seatbook_payment_request *request,

@@ -264,6 +264,22 @@ using Keepalive = std::shared_ptr<const PaymentVerifier>;
 
 }  // namespace detail
 
+/// For a raw C payment callback written in C++ (used without Engine):
+/// `cfg.payment_callback = seatbook::guarded<my_callback>;` calls
+/// `my_callback` and turns any exception out of it into a decline. An
+/// exception that escapes an unguarded callback aborts the process (the
+/// library cannot resume after a C++ exception).
+template <seatbook_payment_callback Callback>
+uint32_t guarded(void *userdata, const seatbook_payment_request *req,
+                 char *reason, size_t capacity) noexcept {
+  try {
+    return Callback(userdata, req, reason, capacity);
+  } catch (...) {
+    detail::write_reason("the payment callback failed", reason, capacity);
+  }
+  return SEATBOOK_PAYMENT_DECLINE;
+}
+
 /// Engine configuration. Zero numbers mean "default"; see seatbook_config.
 struct Config {
   std::string admin_email, admin_password_hash, admin_jwt_secret,

@@ -193,8 +193,9 @@ pub enum seatbook_payment_decision {
 /// The callback may unwind (its ABI is `"C-unwind"`): a Rust panic out of
 /// it counts as a decline. A C++ exception must not escape it: Rust cannot
 /// resume after catching a foreign exception, so the process aborts
-/// (defined behaviour, never an approval). seatbook.hpp's wrapper catches
-/// every exception of a C++ verifier and declines.
+/// (defined behaviour, never an approval). seatbook.hpp's `Engine` catches
+/// every exception of a C++ verifier and declines, and
+/// `seatbook::guarded<callback>` does the same for a raw C++ callback.
 pub type seatbook_payment_callback = Option<
     unsafe extern "C-unwind" fn(
         userdata: *mut c_void,
