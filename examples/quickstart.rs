@@ -7,22 +7,25 @@ use std::error::Error;
 
 use seatbook::{
     Argon2Params, Config, Engine, NewApp, NewSeat, SeatAttributes, SeatFilter, SeatState,
-    hash_password,
+    SimulatedPayments, hash_password,
 };
 
 fn main() -> Result<(), Box<dyn Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("quickstart.redb");
 
-    // 1. The host's configuration: the admin account and two JWT secrets.
-    //    (Real hosts load these from their secret store.)
+    // 1. The host's configuration: the admin account, two JWT secrets and
+    //    the payment verifier. (Real hosts load the secrets from their
+    //    secret store and pass a verifier that asks their payment provider;
+    //    this demo names the deterministic simulation.)
     let admin_hash = hash_password("admin-password", &Argon2Params::default())?;
     let config = Config::new(
         "admin@booking-backend.com",
         admin_hash,
         "replace-me-admin-secret-at-least-32-bytes",
         "replace-me-user-secret-at-least-32-bytes!",
-    );
+    )
+    .with_payments(SimulatedPayments::default());
     let engine = Engine::open(&path, config)?;
     println!("1. engine open on {}", path.display());
 

@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use parking_lot::Mutex;
 use seatbook::{
     AppContext, Argon2Params, Config, ConfirmError, Durability, Engine, NewApp, NewSeat,
-    ReserveError, SeatAttributes, SeatFilter, UserSession, hash_password,
+    ReserveError, SeatAttributes, SeatFilter, SimulatedPayments, UserSession, hash_password,
 };
 
 struct Options {
@@ -156,7 +156,10 @@ fn run(o: &Options) -> Result<u64, Box<dyn std::error::Error>> {
         hash_password(DEMO_PASSWORD, &argon2)?,
         "rush-demo-admin-secret-0123456789abcdef",
         "rush-demo-user-secret-0123456789abcdefgh",
-    );
+    )
+    // The deterministic simulation, picked by name: payment ids starting
+    // with "fail" are declined (a real host passes its provider's verifier).
+    .with_payments(SimulatedPayments::default());
     config.argon2 = argon2;
     config.durability = if o.fsync {
         Durability::Full

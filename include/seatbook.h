@@ -307,17 +307,22 @@ typedef uint32_t seatbook_durability;
 
 /**
  * A payment callback's answer (return value of `seatbook_payment_callback`).
+ * Only `SEATBOOK_PAYMENT_APPROVE` approves: zero, and every other value,
+ * declines, so a zero-initialised or defaulted answer never approves.
  */
 enum seatbook_payment_decision
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  SEATBOOK_PAYMENT_APPROVE = 0,
   /**
-   * Declined; any other return value counts as declined too.
+   * Declined (also the meaning of any value but `SEATBOOK_PAYMENT_APPROVE`).
    */
-  SEATBOOK_PAYMENT_DECLINE = 1,
+  SEATBOOK_PAYMENT_DECLINE = 0,
+  /**
+   * Approved: the payment was made, in full, for this reservation.
+   */
+  SEATBOOK_PAYMENT_APPROVE = 1,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -425,7 +430,9 @@ typedef struct seatbook_argon2_params {
 } seatbook_argon2_params;
 
 /**
- * What a payment callback is asked to check. Every pointer is borrowed for
+ * What a payment callback is asked to check: that the payment
+ * `payment_id` was made by this user for this reservation of this app,
+ * over exactly `amount_minor` in `currency`. Every pointer is borrowed for
  * the duration of the callback only.
  */
 typedef struct seatbook_payment_request {
@@ -449,12 +456,26 @@ typedef struct seatbook_payment_request {
 /**
  * Verifies a payment during `seatbook_app_confirm()`.
  *
- * Return `SEATBOOK_PAYMENT_APPROVE` or `SEATBOOK_PAYMENT_DECLINE`. To give
- * a reason (shown to the buyer through the error message), write a
- * NUL-terminated UTF-8 string of at most `reason_capacity` bytes (NUL
- * included) to `reason`. Called on the thread that called confirm, from
- * many threads at once if confirms run concurrently, with the seats pinned:
- * keep it prompt and thread-safe, and do not call seatbook from inside it.
+ * Check that the payment was made for this reservation: look it up at the
+ * provider and approve only if it succeeded, its metadata names this
+ * `reservation_id` and `app_id` (attach them when creating the payment),
+ * and its amount and currency equal the request's. A payment id alone
+ * proves nothing (it could be a payment for another reservation).
+ *
+ * Return `SEATBOOK_PAYMENT_APPROVE` or `SEATBOOK_PAYMENT_DECLINE` (any
+ * value but `SEATBOOK_PAYMENT_APPROVE` declines). To give a reason (shown
+ * to the buyer through the error message), write a NUL-terminated UTF-8
+ * string of at most `reason_capacity` bytes (NUL included) to `reason`.
+ * Called on the thread that called confirm, from many threads at once if
+ * confirms run concurrently, with the seats pinned: keep it prompt and
+ * thread-safe, and do not call seatbook from inside it.
+ *
+ * The callback may unwind (its ABI is `"C-unwind"`): a Rust panic out of
+ * it counts as a decline. A C++ exception must not escape it: Rust cannot
+ * resume after catching a foreign exception, so the process aborts
+ * (defined behaviour, never an approval). seatbook.hpp's `Engine` catches
+ * every exception of a C++ verifier and declines, and
+ * `seatbook::guarded<callback>` does the same for a raw C++ callback.
  */
 typedef uint32_t (*seatbook_payment_callback)(void *userdata,
                                               const struct seatbook_payment_request *request,
@@ -528,15 +549,24 @@ typedef struct seatbook_config {
    */
   uint64_t reaper_interval_ms;
   /**
-   * Payment verification; NULL uses the simulated verifier (payment ids
-   * starting with "fail" or "decline" are declined, all others approved).
+   * Payment verification: required. NULL is refused at open
+   * (`SEATBOOK_INVALID_CONFIG`) unless `use_simulated_payments` is set.
    */
   seatbook_payment_callback payment_callback;
   /**
-   * Passed to `payment_callback` untouched. Must stay valid until the
-   * engine is closed and no call made through it is still running.
+   * Passed to `payment_callback` untouched. Must stay valid, like the
+   * callback, until the engine is closed and every app and admin handle
+   * made from it is freed (a confirm running on an app handle may still
+   * call it after the engine was closed).
    */
   void *payment_userdata;
+  /**
+   * With a NULL `payment_callback`, `true` picks the deterministic
+   * simulated verifier (payment ids starting with "fail" or "decline"
+   * are declined, all others approved) for demos and tests. It checks
+   * nothing: never use it in production. Setting both is refused.
+   */
+  bool use_simulated_payments;
 } seatbook_config;
 
 /**
@@ -811,8 +841,10 @@ void seatbook_string_free(char *s);
 /**
  * Opens (or creates) the engine database at `path` (UTF-8) with `config`.
  * On success `*out_engine` is a new engine handle; on failure it is NULL.
- * Errors: `SEATBOOK_INVALID_CONFIG` (weak or equal JWT secrets, a bad admin
- * hash or email, inconsistent hold bounds), `SEATBOOK_DATABASE_ALREADY_OPEN`,
+ * Errors: `SEATBOOK_INVALID_CONFIG` (no payment verifier: a NULL
+ * `payment_callback` without `use_simulated_payments`, or both set; weak
+ * or equal JWT secrets, a bad admin hash or email, inconsistent hold
+ * bounds), `SEATBOOK_DATABASE_ALREADY_OPEN`,
  * `SEATBOOK_STORAGE`, `SEATBOOK_NULL_PARAMETER`, `SEATBOOK_INVALID_UTF8`.
  * The config (and its strings) may be freed once this returns.
  *

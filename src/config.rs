@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::auth::Argon2Params;
 use crate::clock::{Clock, SystemClock};
-use crate::payment::{PaymentVerifier, SimulatedPayments};
+use crate::payment::PaymentVerifier;
 use crate::secret::Secret;
 use crate::storage::Durability;
 
@@ -40,8 +40,9 @@ impl Default for HoldPolicy {
     }
 }
 
-/// Everything an engine needs to open. Build it with [`Config::new`] and
-/// adjust the public fields.
+/// Everything an engine needs to open. Build it with [`Config::new`], name
+/// the payment verifier ([`Config::with_payments`]) and adjust the public
+/// fields.
 #[derive(Clone)]
 pub struct Config {
     /// The admin's email (compared after trimming and lower-casing).
@@ -73,8 +74,13 @@ pub struct Config {
     pub group_commit: bool,
     /// Source of time (system clock by default; a `ManualClock` in tests).
     pub clock: Arc<dyn Clock>,
-    /// Payment verification (deterministic simulation by default).
-    pub payments: Arc<dyn PaymentVerifier>,
+    /// Payment verification. `None` by default, and
+    /// [`Engine::open`](crate::Engine::open) refuses `None`
+    /// ([`OpenError::NoPaymentVerifier`](crate::OpenError::NoPaymentVerifier)):
+    /// the host names its verifier, or the deterministic
+    /// [`SimulatedPayments`](crate::SimulatedPayments) for demos and tests.
+    /// See [`Config::with_payments`].
+    pub payments: Option<Arc<dyn PaymentVerifier>>,
     /// If set, a background thread sweeps expired reservations this often.
     pub reaper_interval: Option<Duration>,
     /// Most seats one bulk create may add (10 000).
@@ -102,10 +108,27 @@ impl Config {
             durability: Durability::Full,
             group_commit: true,
             clock: Arc::new(SystemClock),
-            payments: Arc::new(SimulatedPayments::default()),
+            payments: None,
             reaper_interval: None,
             max_seats_per_bulk: 10_000,
         }
+    }
+
+    /// Names the payment verifier confirms ask (sets [`Config::payments`]).
+    /// There is no default: a production host passes its own (see
+    /// [`PaymentVerifier`] for what it must check); demos and tests pass
+    /// [`SimulatedPayments`](crate::SimulatedPayments) by name.
+    ///
+    /// ```
+    /// # use seatbook::{Config, SimulatedPayments};
+    /// let config = Config::new("admin@example.com", "$argon2id$...", "s".repeat(32), "u".repeat(32))
+    ///     .with_payments(SimulatedPayments::default());
+    /// assert!(config.payments.is_some());
+    /// ```
+    #[must_use]
+    pub fn with_payments(mut self, verifier: impl PaymentVerifier + 'static) -> Self {
+        self.payments = Some(Arc::new(verifier));
+        self
     }
 }
 
@@ -123,6 +146,10 @@ impl fmt::Debug for Config {
             .field("durability", &self.durability)
             .field("group_commit", &self.group_commit)
             .field("clock", &self.clock)
+            .field(
+                "payments",
+                &self.payments.as_ref().map_or("none", |_| "set"),
+            )
             .field("reaper_interval", &self.reaper_interval)
             .field("max_seats_per_bulk", &self.max_seats_per_bulk)
             .finish_non_exhaustive()

@@ -203,14 +203,15 @@ impl Engine {
     /// write-ahead journal at `path` + `-journal`, which opening replays
     /// (keep the two files together; see the README's durability section).
     ///
-    /// Checks the configuration first (JWT secrets of at least 32 bytes and
-    /// different from each other, a parseable argon2 admin hash, sane hold
-    /// bounds), then rebuilds the in-memory state: every seat's key, every
+    /// Checks the configuration first (a named payment verifier, JWT
+    /// secrets of at least 32 bytes and different from each other, a
+    /// parseable argon2 admin hash, sane hold bounds), then rebuilds the in-memory state: every seat's key, every
     /// booked seat, and the holds of ACTIVE reservations that have not
     /// expired. Reservations that expired while the engine was closed
     /// become EXPIRED.
     ///
     /// # Errors
+    /// [`OpenError::NoPaymentVerifier`] if `config.payments` is `None`,
     /// [`OpenError::InvalidConfig`] / [`OpenError::WeakSecret`] for a bad
     /// configuration, [`OpenError::DatabaseAlreadyOpen`] if another engine
     /// has the file, [`OpenError::Storage`] for I/O or corruption.
@@ -220,6 +221,10 @@ impl Engine {
             config.user_jwt_secret.expose().as_bytes(),
         )?;
         validate_config(&config)?;
+        let payments = config
+            .payments
+            .clone()
+            .ok_or(OpenError::NoPaymentVerifier)?;
         let hasher = PasswordHasher::new(config.argon2)
             .map_err(|_| OpenError::InvalidConfig("argon2 parameters"))?;
         let storage = Storage::open_with(path.as_ref(), config.durability, config.group_commit)
@@ -280,7 +285,6 @@ impl Engine {
             }
         }
         let clock = Arc::clone(&config.clock);
-        let payments = Arc::clone(&config.payments);
         let inner = Arc::new(Inner {
             storage,
             locks,

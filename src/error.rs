@@ -143,6 +143,14 @@ pub enum OpenError {
     /// A JWT secret is too short or both are the same.
     #[error("invalid configuration: {0}")]
     WeakSecret(#[from] WeakSecretError),
+    /// The configuration names no payment verifier
+    /// ([`Config::payments`](crate::Config::payments) is `None`). There is
+    /// no default, so that no engine approves every payment by accident.
+    #[error(
+        "invalid configuration: no payment verifier; set Config::payments to the host's \
+         PaymentVerifier (or, for demos and tests only, `with_payments(SimulatedPayments::default())`)"
+    )]
+    NoPaymentVerifier,
     /// Another engine has this database file open.
     #[error("the database is already open by another engine or process")]
     DatabaseAlreadyOpen,
@@ -416,7 +424,9 @@ impl HasErrorCode for AuthError {
 impl HasErrorCode for OpenError {
     fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidConfig(_) | Self::WeakSecret(_) => ErrorCode::InvalidConfig,
+            Self::InvalidConfig(_) | Self::WeakSecret(_) | Self::NoPaymentVerifier => {
+                ErrorCode::InvalidConfig
+            }
             Self::DatabaseAlreadyOpen => ErrorCode::DatabaseAlreadyOpen,
             Self::Storage(_) => ErrorCode::Storage,
         }

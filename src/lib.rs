@@ -12,7 +12,7 @@
 //! books the seats, creates the booking and closes the reservation.
 //!
 //! ```
-//! use seatbook::{Config, Engine, ManualClock, NewApp, NewSeat, SeatAttributes, Argon2Params, hash_password};
+//! use seatbook::{Config, Engine, ManualClock, NewApp, NewSeat, SeatAttributes, SimulatedPayments, Argon2Params, hash_password};
 //! use std::sync::Arc;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,7 +23,11 @@
 //!     hash_password("admin-password", &fast)?,
 //!     "an-admin-secret-of-at-least-32-bytes!!",
 //!     "a-user-secret-of-at-least-32-bytes!!!!",
-//! );
+//! )
+//! // Payment verification is the host's explicit choice; the deterministic
+//! // simulation approves every payment id not starting with "fail" or
+//! // "decline" (demos and tests only: see `PaymentVerifier`).
+//! .with_payments(SimulatedPayments::default());
 //! config.argon2 = fast;
 //! let engine = Engine::open(dir.path().join("seats.redb"), config)?;
 //!

@@ -1167,7 +1167,8 @@ fn secrets_never_appear_in_debug_or_display_output() {
     let r = w.event.reserve(&w.alice, &["S1"], None).expect("reserve");
     let fast = Argon2Params::insecure_fast_for_tests();
     let admin_hash = hash_password(ADMIN_PASSWORD, &fast).expect("hash");
-    let mut cfg = Config::new(ADMIN_EMAIL, admin_hash.clone(), ADMIN_SECRET, USER_SECRET);
+    let mut cfg = Config::new(ADMIN_EMAIL, admin_hash.clone(), ADMIN_SECRET, USER_SECRET)
+        .with_payments(seatbook::SimulatedPayments::default());
     cfg.clock = Arc::new(w.clock.clone());
     let weak = {
         let mut c = cfg.clone();

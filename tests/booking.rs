@@ -422,7 +422,7 @@ fn a_hold_that_expires_during_confirm_is_honoured_once_pinned() {
     });
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(&clock);
-    cfg.payments = bank;
+    cfg.payments = Some(bank);
     let f = Fixture {
         engine: seatbook::Engine::open(dir.path().join("db.redb"), cfg).unwrap(),
         dir,
@@ -464,7 +464,7 @@ impl PaymentVerifier for CountingBank {
 fn a_custom_payment_verifier_decides() {
     let bank = Arc::new(CountingBank::default());
     let for_config = Arc::clone(&bank);
-    let f = Fixture::with(move |c| c.payments = for_config);
+    let f = Fixture::with(move |c| c.payments = Some(for_config));
     let app = f.app_with_seats("event-app", EVENT_ORIGIN, "E1", 2);
     let alice = f.buyer(&app, "alice@x.io");
     let small = app.reserve(&alice, &["E1-S0"], None).unwrap();

@@ -86,6 +86,7 @@ fn fast_config(hash: &CStr) -> seatbook_config {
     cfg.user_jwt_secret = c"a-user-secret-of-at-least-32-bytes!!!!".as_ptr();
     cfg.argon2 = fast();
     cfg.durability = seatbook_durability::SEATBOOK_DURABILITY_NONE as u32;
+    cfg.use_simulated_payments = true;
     cfg
 }
 

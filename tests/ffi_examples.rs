@@ -1,7 +1,7 @@
-//! Compiles the C and C++ examples with the machine's `cc`/`c++` against
-//! the static and shared library this `cargo test` built, runs them (fast
-//! argon2, no fsync, temp dirs), and runs the C ones under valgrind when it
-//! is installed.
+//! Compiles the C and C++ examples (and the C++ test programs under
+//! `tests/cpp`) with the machine's `cc`/`c++` against the static and shared
+//! library this `cargo test` built, runs them (fast argon2, no fsync, temp
+//! dirs), and runs the C ones under valgrind when it is installed.
 
 mod ffi_support;
 
@@ -86,6 +86,10 @@ fn c_booking_flow_static_and_valgrind_clean() {
     let out = run(&b, "flow.redb");
     assert!(out.contains("booked BK-"), "{out}");
     assert!(
+        out.contains("no verifier refused: invalid configuration: no payment verifier"),
+        "{out}"
+    );
+    assert!(
         out.contains("declined: payment declined: insufficient funds"),
         "{out}"
     );
@@ -122,5 +126,62 @@ fn cpp_booking_flow_shared() {
         out.contains("declined: payment declined: over the card limit"),
         "{out}"
     );
+    assert!(
+        out.contains("no verifier refused: invalid configuration: no payment verifier"),
+        "{out}"
+    );
+    assert!(
+        out.contains("verifier outlived the engine until the last handle"),
+        "{out}"
+    );
+    assert!(out.contains("pay_undecided declined: "), "{out}");
+    assert!(
+        out.contains("pay_throws declined: payment declined: the payment verifier failed"),
+        "{out}"
+    );
     assert!(out.ends_with("C++ booking flow OK\n"), "{out}");
+}
+
+/// A raw C++ callback that throws: wrapped in `seatbook::guarded<>` the
+/// throw is a decline; unwrapped, the exception reaches Rust through the
+/// `"C-unwind"` callback and the process aborts (defined behaviour, the
+/// payment is never approved).
+#[test]
+fn cpp_throwing_callback_declines_when_guarded_and_aborts_otherwise() {
+    let b = compile("c++", "tests/cpp/throwing_callback.cpp", false);
+    let guarded = run_ok(
+        Command::new(&b.exe)
+            .arg(b.dir.path().join("guarded.redb"))
+            .args(["--fast", "--guarded"]),
+        "throwing_callback --guarded",
+    );
+    let out = String::from_utf8(guarded.stdout).unwrap();
+    assert!(
+        out.contains("confirm returned SEATBOOK_PAYMENT_DECLINED: payment declined: the payment callback failed"),
+        "{out}"
+    );
+    assert!(out.ends_with("throwing callback OK\n"), "{out}");
+
+    let raw = Command::new(&b.exe)
+        .arg(b.dir.path().join("raw.redb"))
+        .arg("--fast")
+        .output()
+        .expect("run throwing_callback");
+    let (out, err) = (
+        String::from_utf8_lossy(&raw.stdout),
+        String::from_utf8_lossy(&raw.stderr),
+    );
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&raw.status),
+        Some(6),
+        "SIGABRT: {out}{err}"
+    );
+    assert!(
+        out.contains("confirming") && !out.contains("confirm returned"),
+        "{out}"
+    );
+    assert!(
+        err.contains("Rust cannot catch foreign exceptions"),
+        "{err}"
+    );
 }

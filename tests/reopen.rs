@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use common::*;
 use seatbook::{
-    BookingStatus, Engine, OpenError, ReservationStatus, ReserveError, SeatCounts, SeatFilter,
+    BookingStatus, Engine, HasErrorCode, OpenError, ReservationStatus, ReserveError, SeatCounts,
+    SeatFilter,
 };
 
 /// Creates `event-app` with seats E1-S0..E1-S3; returns its API key and
@@ -179,6 +180,30 @@ fn weak_or_malformed_configuration_is_refused() {
         );
         assert!(!err.to_string().contains(ADMIN_SECRET), "{name}");
     }
+}
+
+#[test]
+fn a_config_without_a_payment_verifier_is_refused_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.redb");
+    let mut cfg = config(&seatbook::ManualClock::default());
+    cfg.payments = None;
+    let err = Engine::open(&path, cfg).unwrap_err();
+    assert!(matches!(err, OpenError::NoPaymentVerifier), "{err:?}");
+    assert_eq!(err.code(), seatbook::ErrorCode::InvalidConfig);
+    let text = err.to_string();
+    assert!(
+        text.contains("no payment verifier") && text.contains("SimulatedPayments"),
+        "the message says how to pick one: {text}"
+    );
+    assert!(!path.exists(), "nothing was created");
+    // Naming the simulation (or any verifier) opens.
+    let cfg = seatbook::Config {
+        payments: None,
+        ..config(&seatbook::ManualClock::default())
+    }
+    .with_payments(seatbook::SimulatedPayments::default());
+    Engine::open(&path, cfg).expect("open with a named verifier");
 }
 
 #[test]

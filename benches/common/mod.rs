@@ -32,6 +32,7 @@ pub fn config(durability: Durability, group_commit: bool, clock: Arc<dyn Clock>)
         "bench-user-secret-0123456789-0123456789-x",
     );
     config.argon2 = fast;
+    config.payments = Some(Arc::new(seatbook::SimulatedPayments::default()));
     config.durability = durability;
     config.group_commit = group_commit;
     config.clock = clock;

@@ -8,12 +8,20 @@
 // Thread safety is the C API's: Engine, App and Admin may be used from many
 // threads at once; User and the value types are immutable.
 //
+// Payment verification is explicit: Config::payment (the host's verifier)
+// or Config::use_simulated_payments (demos and tests); neither makes the
+// Engine constructor throw SEATBOOK_INVALID_CONFIG. The verifier is shared
+// by the Engine and every App and Admin made from it, so it stays alive
+// while any of them does (a confirm may still run after the Engine is
+// closed).
+//
 // Link with -lseatbook (shared) or libseatbook.a plus
 // -lpthread -ldl -lm -lrt -lutil -lgcc_s (static), with -I for seatbook.h.
 #ifndef SEATBOOK_HPP
 #define SEATBOOK_HPP
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -144,18 +152,26 @@ using SeatCounts = seatbook_seat_counts;
 using Stats = seatbook_stats;
 using Audit = seatbook_audit;
 
-/// What a payment callback sees, and its answer.
+/// What a payment verifier is asked to check: that the payment
+/// `payment_id` was made for this reservation (`reservation_id` of
+/// `app_id`, by `user_id`) over exactly `amount_minor` in `currency`. Look
+/// the payment up at the provider and compare the metadata the host
+/// attached when creating it (e.g. a "reservation_id" key) and the amount;
+/// a payment id alone proves nothing.
 struct PaymentRequest {
   std::string app_id, user_id, payment_id, currency;
   uint64_t reservation_id = 0, amount_minor = 0;
 };
+/// A verifier's answer. Only approve() approves: a default-constructed
+/// decision declines.
 struct PaymentDecision {
-  bool approved = true;
-  std::string reason;  // when declined
+  bool approved = false;
+  std::string reason;  // when declined, shown to the buyer
   static PaymentDecision approve() { return {true, {}}; }
   static PaymentDecision decline(std::string why) { return {false, std::move(why)}; }
 };
-/// Must be thread-safe and must not throw (a throw counts as a decline).
+/// Called on the confirming thread, from many threads at once: must be
+/// thread-safe. Any exception it throws counts as a decline.
 using PaymentVerifier = std::function<PaymentDecision(const PaymentRequest &)>;
 
 namespace detail {
@@ -215,24 +231,54 @@ inline Reservation take_reservation(seatbook_reservation *p) {
   return r;
 }
 
+/// Writes `why` (truncated) as the decline reason; never throws.
+inline void write_reason(const char *why, char *reason, size_t capacity) noexcept {
+  if (reason == nullptr || capacity == 0) return;
+  size_t n = std::strlen(why);
+  if (n > capacity - 1) n = capacity - 1;
+  std::memcpy(reason, why, n);
+  reason[n] = '\0';
+}
+
+/// The C callback: calls the PaymentVerifier that userdata points to. No
+/// exception leaves it (the library cannot resume after a C++ exception):
+/// a throwing verifier declines.
 inline uint32_t payment_trampoline(void *userdata,
                                    const seatbook_payment_request *req,
-                                   char *reason, size_t capacity) {
+                                   char *reason, size_t capacity) noexcept {
   try {
     const auto &verify = *static_cast<const PaymentVerifier *>(userdata);
     PaymentDecision d = verify(PaymentRequest{str(req->app_id), str(req->user_id),
                                               str(req->payment_id), str(req->currency),
                                               req->reservation_id, req->amount_minor});
     if (d.approved) return SEATBOOK_PAYMENT_APPROVE;
-    std::string why = d.reason.substr(0, capacity - 1);
-    std::copy(why.begin(), why.end(), reason);
-    reason[why.size()] = '\0';
+    write_reason(d.reason.c_str(), reason, capacity);
   } catch (...) {
+    write_reason("the payment verifier failed", reason, capacity);
   }
   return SEATBOOK_PAYMENT_DECLINE;
 }
 
+/// Shared ownership of the payment verifier (may be null).
+using Keepalive = std::shared_ptr<const PaymentVerifier>;
+
 }  // namespace detail
+
+/// For a raw C payment callback written in C++ (used without Engine):
+/// `cfg.payment_callback = seatbook::guarded<my_callback>;` calls
+/// `my_callback` and turns any exception out of it into a decline. An
+/// exception that escapes an unguarded callback aborts the process (the
+/// library cannot resume after a C++ exception).
+template <seatbook_payment_callback Callback>
+uint32_t guarded(void *userdata, const seatbook_payment_request *req,
+                 char *reason, size_t capacity) noexcept {
+  try {
+    return Callback(userdata, req, reason, capacity);
+  } catch (...) {
+    detail::write_reason("the payment callback failed", reason, capacity);
+  }
+  return SEATBOOK_PAYMENT_DECLINE;
+}
 
 /// Engine configuration. Zero numbers mean "default"; see seatbook_config.
 struct Config {
@@ -243,7 +289,12 @@ struct Config {
   uint64_t hold_default_ttl_ms = 0, hold_min_ttl_ms = 0, hold_max_ttl_ms = 0,
            hold_max_total_ms = 0, reaper_interval_ms = 0;
   uint32_t max_seats_per_reservation = 0, max_seats_per_bulk = 0;
-  PaymentVerifier payment;  // empty: the simulated verifier
+  /// Required: the host's verifier, unless use_simulated_payments is set.
+  PaymentVerifier payment;
+  /// Picks the deterministic simulation instead (payment ids starting with
+  /// "fail" or "decline" are declined, others approved): demos and tests
+  /// only, it checks nothing. Setting both is refused.
+  bool use_simulated_payments = false;
 };
 
 /// Hashes a password for Config::admin_password_hash.
@@ -275,10 +326,12 @@ class User {
   uint64_t expires_at_ = 0;
 };
 
-/// An authenticated app context. Thread-safe.
+/// An authenticated app context. Thread-safe. Keeps the engine's payment
+/// verifier alive as long as it lives.
 class App {
  public:
-  explicit App(seatbook_app *p) : h_(p) {}
+  explicit App(seatbook_app *p, detail::Keepalive payment = nullptr)
+      : payment_(std::move(payment)), h_(p) {}
 
   std::string signup(const std::string &email, const std::string &password) const {
     char *t = nullptr;
@@ -375,13 +428,17 @@ class App {
   const seatbook_app *get() const { return h_.get(); }
 
  private:
+  // Declared first, released last: the handle is freed before the verifier.
+  detail::Keepalive payment_;
   detail::Owned<seatbook_app, seatbook_app_free> h_;
 };
 
-/// A verified admin token. Thread-safe.
+/// A verified admin token. Thread-safe. Keeps the engine's payment
+/// verifier alive as long as it lives.
 class Admin {
  public:
-  explicit Admin(seatbook_admin *p) : h_(p) {}
+  explicit Admin(seatbook_admin *p, detail::Keepalive payment = nullptr)
+      : payment_(std::move(payment)), h_(p) {}
 
   CreatedApp create_app(const std::string &app_id, const std::string &name,
                         const std::vector<std::string> &origins) const {
@@ -465,15 +522,19 @@ class Admin {
   const seatbook_admin *get() const { return h_.get(); }
 
  private:
+  // Declared first, released last: the handle is freed before the verifier.
+  detail::Keepalive payment_;
   detail::Owned<seatbook_admin, seatbook_admin_free> h_;
 };
 
 /// An open engine. Thread-safe. Closed by its destructor (or close()); App
-/// and Admin objects made from it then throw SEATBOOK_ENGINE_CLOSED.
+/// and Admin objects made from it then throw SEATBOOK_ENGINE_CLOSED. Throws
+/// SEATBOOK_INVALID_CONFIG if the config names no payment verifier.
 class Engine {
  public:
-  Engine(const std::string &path, Config config)
-      : payment_(std::make_unique<PaymentVerifier>(std::move(config.payment))) {
+  Engine(const std::string &path, Config config) {
+    if (config.payment)
+      payment_ = std::make_shared<const PaymentVerifier>(std::move(config.payment));
     seatbook_config c{};
     c.admin_email = config.admin_email.c_str();
     c.admin_password_hash = config.admin_password_hash.c_str();
@@ -488,10 +549,12 @@ class Engine {
     c.reaper_interval_ms = config.reaper_interval_ms;
     c.max_seats_per_reservation = config.max_seats_per_reservation;
     c.max_seats_per_bulk = config.max_seats_per_bulk;
-    if (*payment_) {
+    if (payment_) {
       c.payment_callback = detail::payment_trampoline;
-      c.payment_userdata = payment_.get();
+      // The trampoline only reads through it.
+      c.payment_userdata = const_cast<PaymentVerifier *>(payment_.get());
     }
+    c.use_simulated_payments = config.use_simulated_payments;
     seatbook_engine *e = nullptr;
     detail::check(seatbook_engine_open(path.c_str(), &c, &e));
     h_.reset(e);
@@ -505,13 +568,13 @@ class Engine {
   Admin admin(const std::string &token) const {
     seatbook_admin *a = nullptr;
     detail::check(seatbook_engine_admin(get(), token.c_str(), &a));
-    return Admin(a);
+    return Admin(a, payment_);
   }
   App app(const std::string &app_id, const std::string &api_key,
           const std::string &origin) const {
     seatbook_app *a = nullptr;
     detail::check(seatbook_engine_app(get(), app_id.c_str(), api_key.c_str(), origin.c_str(), &a));
-    return App(a);
+    return App(a, payment_);
   }
   Stats stats() const {
     Stats s{};
@@ -535,8 +598,9 @@ class Engine {
   }
 
  private:
-  // Declared first, destroyed last: the callback outlives the engine.
-  std::unique_ptr<PaymentVerifier> payment_;
+  // Declared first, released last: the verifier outlives the engine
+  // handle, and every App and Admin made from it shares it.
+  detail::Keepalive payment_;
   detail::Owned<seatbook_engine, seatbook_engine_close> h_;
 };
 

@@ -10,8 +10,11 @@
 
 #define ORIGIN "https://event-app.com"
 
-/* A host payment verifier: approves everything except payment ids that
- * start with "card_declined"; counts its calls through userdata. */
+/* A stand-in for a host payment verifier: approves everything except
+ * payment ids that start with "card_declined"; counts its calls through
+ * userdata. A real one looks the payment up at its provider and approves
+ * only if it succeeded and its metadata names req->reservation_id (and
+ * req->app_id), with req->amount_minor in req->currency. */
 static uint32_t verify_payment(void *userdata,
                                const seatbook_payment_request *req,
                                char *reason, size_t reason_capacity) {
@@ -49,11 +52,17 @@ int main(int argc, char **argv) {
   char *admin_hash = NULL;
   example_config(argc, argv, &db_path, &cfg, &admin_hash);
   int payment_calls = 0;
-  cfg.payment_callback = verify_payment;
-  cfg.payment_userdata = &payment_calls;
 
   printf("seatbook %s\n", seatbook_version());
   seatbook_engine *engine = NULL;
+  /* No payment verifier named: refused (there is no approve-all default). */
+  EXPECT_STATUS(SEATBOOK_INVALID_CONFIG,
+                seatbook_engine_open(db_path, &cfg, &engine));
+  ASSERT(engine == NULL);
+  printf("no verifier refused: %s\n", seatbook_last_error_message());
+
+  cfg.payment_callback = verify_payment;
+  cfg.payment_userdata = &payment_calls;
   CHECK(seatbook_engine_open(db_path, &cfg, &engine));
   seatbook_string_free(admin_hash); /* the engine keeps its own copy */
 

@@ -6,6 +6,9 @@
 //   ./booking_flow_cpp /tmp/seats-cpp.redb --fast
 #include <cstring>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <stdexcept>
 
 #include "seatbook.hpp"
 
@@ -17,6 +20,34 @@
       return 1;                                                         \
     }                                                                   \
   } while (0)
+
+// The payment verifier is shared by the engine and every App and Admin made
+// from it: it stays alive until the last of them is gone.
+static int verifier_lives_as_long_as_any_handle(const std::string &path,
+                                                seatbook::Config config) {
+  auto token = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = token;
+  config.payment = [token](const seatbook::PaymentRequest &) {
+    return seatbook::PaymentDecision::approve();
+  };
+  token.reset();
+  ASSERT(!watch.expired());
+  std::optional<seatbook::Admin> admin;
+  std::optional<seatbook::App> app;
+  {
+    seatbook::Engine engine(path, std::move(config));
+    admin.emplace(engine.admin(engine.admin_login("admin@example.com", "admin-password")));
+    auto created = admin->create_app("life-app", "Life App", {"https://life.example"});
+    app.emplace(engine.app("life-app", created.api_key, "https://life.example"));
+  }  // the engine is closed and destroyed here
+  ASSERT(!watch.expired());
+  admin.reset();
+  ASSERT(!watch.expired());  // the App still holds it
+  app.reset();
+  ASSERT(watch.expired());
+  std::cout << "verifier outlived the engine until the last handle\n";
+  return 0;
+}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -34,8 +65,24 @@ int main(int argc, char **argv) {
     config.admin_password_hash = seatbook::hash_password("admin-password", config.argon2);
     config.admin_jwt_secret = "an-admin-secret-of-at-least-32-bytes!!";
     config.user_jwt_secret = "a-user-secret-of-at-least-32-bytes!!!!";
+    // No payment verifier named: refused (there is no approve-all default).
+    try {
+      seatbook::Engine refused(argv[1], config);
+      ASSERT(false);
+    } catch (const seatbook::Error &e) {
+      ASSERT(e.status() == SEATBOOK_INVALID_CONFIG);
+      std::cout << "no verifier refused: " << e.message() << "\n";
+    }
+    if (verifier_lives_as_long_as_any_handle(std::string(argv[1]) + "-lifetime", config) != 0)
+      return 1;
     int declines = 0;
+    // A stand-in for a host verifier. A real one looks req.payment_id up at
+    // its provider and approves only if the payment succeeded, its metadata
+    // names req.reservation_id (and req.app_id), and its amount and
+    // currency equal req.amount_minor and req.currency.
     config.payment = [&declines](const seatbook::PaymentRequest &req) {
+      if (req.payment_id == "pay_undecided") return seatbook::PaymentDecision{};
+      if (req.payment_id == "pay_throws") throw std::runtime_error("provider unreachable");
       if (req.amount_minor > 100000) {
         ++declines;
         return seatbook::PaymentDecision::decline("over the card limit");
@@ -109,6 +156,20 @@ int main(int argc, char **argv) {
 
     auto mine = app.user_bookings(viewer);
     ASSERT(mine.size() == 2);  // the success and the recorded failed attempt
+
+    // Only an explicit approval approves: a default-constructed decision
+    // and an exception from the verifier both decline.
+    for (const char *payment_id : {"pay_undecided", "pay_throws"}) {
+      seatbook::Reservation h = app.reserve(viewer, {"SHOW_7-B5"});
+      try {
+        app.confirm(viewer, h.token, payment_id, h.total_minor);
+        ASSERT(false);
+      } catch (const seatbook::Error &e) {
+        ASSERT(e.status() == SEATBOOK_PAYMENT_DECLINED);
+        std::cout << payment_id << " declined: " << e.message() << "\n";
+      }
+    }
+    ASSERT(app.seat_counts("SHOW_7").available == 4);
     ASSERT(admin.list_apps().size() == 1);
     auto cancelled = app.cancel_booking(booking.booking_id);
     ASSERT(cancelled.status == seatbook::BookingStatus::Cancelled);

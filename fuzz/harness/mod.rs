@@ -36,6 +36,7 @@ fn config() -> Config {
         USER_SECRET,
     );
     c.argon2 = fast;
+    c.payments = Some(Arc::new(seatbook::SimulatedPayments::default()));
     c.durability = Durability::None;
     c.clock = Arc::new(ManualClock::default());
     c.holds.min_ttl = std::time::Duration::from_millis(10);
@@ -406,6 +407,7 @@ fn c_world() -> &'static CWorld {
         };
         cfg.durability = 1; // NONE
         cfg.hold_min_ttl_ms = 10;
+        cfg.use_simulated_payments = true;
         let cpath = cstr(path.to_str().expect("utf-8 path"));
         let mut engine = ptr::null_mut();
         let mut app = ptr::null_mut();

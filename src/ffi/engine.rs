@@ -8,6 +8,7 @@
 //! handles answer `SEATBOOK_ENGINE_CLOSED` from then on.
 
 use std::ffi::{c_char, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use super::boundary::{
 use super::status::seatbook_status;
 use crate::{
     Argon2Params, Config, Durability, Engine, HoldPolicy, PaymentOutcome, PaymentRequest,
-    PaymentVerifier, hash_password,
+    PaymentVerifier, SimulatedPayments, hash_password,
 };
 
 /// An open engine: one database file, its lock table and counters.
@@ -144,7 +145,9 @@ impl seatbook_argon2_params {
     }
 }
 
-/// What a payment callback is asked to check. Every pointer is borrowed for
+/// What a payment callback is asked to check: that the payment
+/// `payment_id` was made by this user for this reservation of this app,
+/// over exactly `amount_minor` in `currency`. Every pointer is borrowed for
 /// the duration of the callback only.
 #[repr(C)]
 pub struct seatbook_payment_request {
@@ -160,24 +163,41 @@ pub struct seatbook_payment_request {
 }
 
 /// A payment callback's answer (return value of `seatbook_payment_callback`).
+/// Only `SEATBOOK_PAYMENT_APPROVE` approves: zero, and every other value,
+/// declines, so a zero-initialised or defaulted answer never approves.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum seatbook_payment_decision {
-    SEATBOOK_PAYMENT_APPROVE = 0,
-    /// Declined; any other return value counts as declined too.
-    SEATBOOK_PAYMENT_DECLINE = 1,
+    /// Declined (also the meaning of any value but `SEATBOOK_PAYMENT_APPROVE`).
+    SEATBOOK_PAYMENT_DECLINE = 0,
+    /// Approved: the payment was made, in full, for this reservation.
+    SEATBOOK_PAYMENT_APPROVE = 1,
 }
 
 /// Verifies a payment during `seatbook_app_confirm()`.
 ///
-/// Return `SEATBOOK_PAYMENT_APPROVE` or `SEATBOOK_PAYMENT_DECLINE`. To give
-/// a reason (shown to the buyer through the error message), write a
-/// NUL-terminated UTF-8 string of at most `reason_capacity` bytes (NUL
-/// included) to `reason`. Called on the thread that called confirm, from
-/// many threads at once if confirms run concurrently, with the seats pinned:
-/// keep it prompt and thread-safe, and do not call seatbook from inside it.
+/// Check that the payment was made for this reservation: look it up at the
+/// provider and approve only if it succeeded, its metadata names this
+/// `reservation_id` and `app_id` (attach them when creating the payment),
+/// and its amount and currency equal the request's. A payment id alone
+/// proves nothing (it could be a payment for another reservation).
+///
+/// Return `SEATBOOK_PAYMENT_APPROVE` or `SEATBOOK_PAYMENT_DECLINE` (any
+/// value but `SEATBOOK_PAYMENT_APPROVE` declines). To give a reason (shown
+/// to the buyer through the error message), write a NUL-terminated UTF-8
+/// string of at most `reason_capacity` bytes (NUL included) to `reason`.
+/// Called on the thread that called confirm, from many threads at once if
+/// confirms run concurrently, with the seats pinned: keep it prompt and
+/// thread-safe, and do not call seatbook from inside it.
+///
+/// The callback may unwind (its ABI is `"C-unwind"`): a Rust panic out of
+/// it counts as a decline. A C++ exception must not escape it: Rust cannot
+/// resume after catching a foreign exception, so the process aborts
+/// (defined behaviour, never an approval). seatbook.hpp's `Engine` catches
+/// every exception of a C++ verifier and declines, and
+/// `seatbook::guarded<callback>` does the same for a raw C++ callback.
 pub type seatbook_payment_callback = Option<
-    unsafe extern "C" fn(
+    unsafe extern "C-unwind" fn(
         userdata: *mut c_void,
         request: *const seatbook_payment_request,
         reason: *mut c_char,
@@ -220,17 +240,24 @@ pub struct seatbook_config {
     pub user_token_ttl_ms: u64,
     /// If non-zero, a background thread sweeps expired reservations this often.
     pub reaper_interval_ms: u64,
-    /// Payment verification; NULL uses the simulated verifier (payment ids
-    /// starting with "fail" or "decline" are declined, all others approved).
+    /// Payment verification: required. NULL is refused at open
+    /// (`SEATBOOK_INVALID_CONFIG`) unless `use_simulated_payments` is set.
     pub payment_callback: seatbook_payment_callback,
-    /// Passed to `payment_callback` untouched. Must stay valid until the
-    /// engine is closed and no call made through it is still running.
+    /// Passed to `payment_callback` untouched. Must stay valid, like the
+    /// callback, until the engine is closed and every app and admin handle
+    /// made from it is freed (a confirm running on an app handle may still
+    /// call it after the engine was closed).
     pub payment_userdata: *mut c_void,
+    /// With a NULL `payment_callback`, `true` picks the deterministic
+    /// simulated verifier (payment ids starting with "fail" or "decline"
+    /// are declined, all others approved) for demos and tests. It checks
+    /// nothing: never use it in production. Setting both is refused.
+    pub use_simulated_payments: bool,
 }
 
 /// The C callback as a [`PaymentVerifier`].
 struct CallbackVerifier {
-    callback: unsafe extern "C" fn(
+    callback: unsafe extern "C-unwind" fn(
         *mut c_void,
         *const seatbook_payment_request,
         *mut c_char,
@@ -262,15 +289,23 @@ impl PaymentVerifier for CallbackVerifier {
             currency: currency.as_ptr(),
         };
         let mut reason = [0u8; REASON_CAPACITY];
-        // SAFETY: the host promised a callback of this signature; every
-        // pointer we pass is valid for the call.
-        let decision = unsafe {
-            (self.callback)(
-                self.userdata,
-                &raw const c_request,
-                reason.as_mut_ptr().cast(),
-                REASON_CAPACITY,
-            )
+        // An unwind out of the callback (its ABI allows one) is a decline.
+        // A foreign (C++) exception reaching `catch_unwind` aborts the
+        // process instead: Rust cannot resume after one.
+        let called = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the host promised a callback of this signature; every
+            // pointer we pass is valid for the call.
+            unsafe {
+                (self.callback)(
+                    self.userdata,
+                    &raw const c_request,
+                    reason.as_mut_ptr().cast(),
+                    REASON_CAPACITY,
+                )
+            }
+        }));
+        let Ok(decision) = called else {
+            return PaymentOutcome::Declined("the payment callback failed".to_owned());
         };
         if decision == seatbook_payment_decision::SEATBOOK_PAYMENT_APPROVE as u32 {
             return PaymentOutcome::Approved;
@@ -340,19 +375,36 @@ unsafe fn to_config(c: &seatbook_config) -> FfiResult<Config> {
     config.user_token_ttl = ms(c.user_token_ttl_ms, config.user_token_ttl);
     config.reaper_interval =
         (c.reaper_interval_ms != 0).then(|| Duration::from_millis(c.reaper_interval_ms));
-    if let Some(callback) = c.payment_callback {
-        config.payments = Arc::new(CallbackVerifier {
+    config.payments = match (c.payment_callback, c.use_simulated_payments) {
+        (Some(callback), false) => Some(Arc::new(CallbackVerifier {
             callback,
             userdata: c.payment_userdata,
-        });
-    }
+        })),
+        (None, true) => Some(Arc::new(SimulatedPayments::default())),
+        (Some(_), true) => {
+            return Err(Failure::new(
+                seatbook_status::SEATBOOK_INVALID_CONFIG,
+                "invalid configuration: payment_callback and use_simulated_payments are both \
+                 set; pick one",
+            ));
+        }
+        (None, false) => {
+            return Err(Failure::new(
+                seatbook_status::SEATBOOK_INVALID_CONFIG,
+                "invalid configuration: no payment verifier; set payment_callback (or, for \
+                 demos and tests only, use_simulated_payments = true)",
+            ));
+        }
+    };
     Ok(config)
 }
 
 /// Opens (or creates) the engine database at `path` (UTF-8) with `config`.
 /// On success `*out_engine` is a new engine handle; on failure it is NULL.
-/// Errors: `SEATBOOK_INVALID_CONFIG` (weak or equal JWT secrets, a bad admin
-/// hash or email, inconsistent hold bounds), `SEATBOOK_DATABASE_ALREADY_OPEN`,
+/// Errors: `SEATBOOK_INVALID_CONFIG` (no payment verifier: a NULL
+/// `payment_callback` without `use_simulated_payments`, or both set; weak
+/// or equal JWT secrets, a bad admin hash or email, inconsistent hold
+/// bounds), `SEATBOOK_DATABASE_ALREADY_OPEN`,
 /// `SEATBOOK_STORAGE`, `SEATBOOK_NULL_PARAMETER`, `SEATBOOK_INVALID_UTF8`.
 /// The config (and its strings) may be freed once this returns.
 ///

@@ -32,6 +32,7 @@ pub fn config(clock: &ManualClock) -> Config {
         USER_SECRET,
     );
     config.argon2 = fast;
+    config.payments = Some(Arc::new(seatbook::SimulatedPayments::default()));
     config.durability = Durability::None;
     config.clock = Arc::new(clock.clone());
     config

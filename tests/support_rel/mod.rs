@@ -78,6 +78,7 @@ pub fn config(clock: &ManualClock, durability: Durability) -> Config {
         USER_SECRET,
     );
     config.argon2 = fast;
+    config.payments = Some(Arc::new(seatbook::SimulatedPayments::default()));
     config.durability = durability;
     config.clock = Arc::new(clock.clone());
     // Tiny holds, so expiry races everything else.

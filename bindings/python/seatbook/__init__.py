@@ -10,6 +10,7 @@
         admin_jwt_secret="an-admin-secret-of-at-least-32-bytes!!",
         user_jwt_secret="a-user-secret-of-at-least-32-bytes!!!!",
         argon2=fast,
+        payment=seatbook.SimulatedPayments(),  # demos and tests only
     ) as engine, engine.admin(engine.admin_login("admin@example.com", "admin-password")) as admin:
         created = admin.create_app("event-app", "Event App", ["https://event-app.com"])
         ...
@@ -29,6 +30,7 @@ from .engine import (
     PaymentRequest,
     Reservation,
     Seat,
+    SimulatedPayments,
     User,
     hash_password,
     version,
@@ -47,6 +49,7 @@ __all__ = [
     "PaymentRequest",
     "Reservation",
     "Seat",
+    "SimulatedPayments",
     "User",
     "hash_password",
     "version",

@@ -74,6 +74,10 @@ class PaymentRequestC(Structure):
 
 
 PAYMENT_CALLBACK = CFUNCTYPE(c_uint32, c_void_p, POINTER(PaymentRequestC), POINTER(c_char), c_size_t)
+# seatbook_payment_decision. Zero declines: a ctypes callback that fails
+# returns 0, so a failure can never approve.
+PAYMENT_DECLINE = 0
+PAYMENT_APPROVE = 1
 
 
 class Config(Structure):
@@ -95,6 +99,7 @@ class Config(Structure):
         ("reaper_interval_ms", c_uint64),
         ("payment_callback", PAYMENT_CALLBACK),
         ("payment_userdata", c_void_p),
+        ("use_simulated_payments", c_bool),
     ]
 
 

@@ -1,9 +1,21 @@
 """The Pythonic API over the C ABI: Engine, Admin, App, User and plain
 dataclasses for results. Every handle is closed by ``close()`` or by leaving
-its ``with`` block (and, as a last resort, when garbage-collected)."""
+its ``with`` block (and, as a last resort, when garbage-collected).
+
+``close()`` is thread-safe and idempotent: whichever of several threads (or
+the garbage collector) closes a handle first frees it, exactly once, and
+every ``close()`` returns only once the handle is freed. As in C, other
+calls on a handle must not race with closing that same handle; closing the
+Engine while its App and Admin objects are in use elsewhere is fine (they
+raise EngineClosedError from then on).
+
+The payment verifier passed to Engine is kept alive by the Engine and by
+every App and Admin made from it, until the last of them is closed: a
+confirm still running when the Engine is closed can still call it."""
 
 import ctypes
 import dataclasses
+import threading
 from ctypes import byref, c_size_t, c_void_p
 from typing import Callable, List, Optional, Sequence, Union
 
@@ -57,11 +69,19 @@ def _take_string(ptr: c_void_p) -> str:
 
 
 class _Handle:
-    """Owns one C handle; ``close()`` frees it once."""
+    """Owns one C handle; ``close()`` frees it once, whichever thread calls
+    it (or ``__del__``) and however many times."""
 
     _free = None
+    _ptr = None
+    _lock = None
+    # What the handle's C object may call back into (the payment
+    # verifier), released only after the handle is freed.
+    _keepalive = None
 
-    def __init__(self, ptr: c_void_p):
+    def __init__(self, ptr: c_void_p, keepalive=None):
+        self._lock = threading.Lock()
+        self._keepalive = keepalive
         self._ptr = ptr
 
     @property
@@ -75,9 +95,16 @@ class _Handle:
         return self._ptr is None
 
     def close(self) -> None:
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and ptr.value is not None:
-            type(self)._free(ptr)
+        lock = self._lock
+        if lock is None:  # __init__ never ran (e.g. bad arguments)
+            return
+        # Held while freeing, so a concurrent close() returns only once the
+        # handle is freed, and the pointer is taken exactly once.
+        with lock:
+            ptr, self._ptr = self._ptr, None
+            if ptr is not None and ptr.value is not None:
+                type(self)._free(ptr)
+            self._keepalive = None
 
     def __enter__(self):
         return self
@@ -459,15 +486,34 @@ _owned(Admin, _lib.seatbook_admin_free)
 PaymentVerifier = Callable[[PaymentRequest], Union[bool, str, None]]
 
 
+class SimulatedPayments:
+    """Names the library's deterministic payment simulation, for demos and
+    tests only (it checks nothing): ``Engine(..., payment=SimulatedPayments())``.
+    Payment ids starting with "fail" or "decline" are declined, all others
+    approved."""
+
+    def __repr__(self):
+        return "SimulatedPayments()"
+
+
 class Engine(_Handle):
     """An open engine on one database file. Thread-safe.
 
     ``with Engine(path, ...) as engine:`` closes it at the end; App and
     Admin objects made from it then raise EngineClosedError.
 
-    ``payment``, if given, is called as ``payment(PaymentRequest)`` and
-    returns True/None to approve, or False or a reason string to decline.
-    It runs on the confirming thread and must not call seatbook.
+    ``payment`` is required: the host's verifier, or ``SimulatedPayments()``
+    for demos and tests. Without it the library refuses to open
+    (InvalidConfigError). A verifier is called as ``payment(PaymentRequest)``
+    and must check that the payment was made for that reservation (look it
+    up at the provider; compare the metadata you attached when creating it,
+    e.g. ``reservation_id``, and the amount and currency). Only ``True``
+    approves; a string declines with that reason; anything else (``None``,
+    ``False``, other values) declines, and so does any exception it raises,
+    ``BaseException`` subclasses such as KeyboardInterrupt and SystemExit
+    included (the exception is swallowed: the confirm raises
+    PaymentDeclinedError). It runs on the confirming thread, possibly many
+    at once, and must not call seatbook.
     """
 
     def __init__(
@@ -487,8 +533,9 @@ class Engine(_Handle):
         max_seats_per_reservation: int = 0,
         max_seats_per_bulk: int = 0,
         reaper_interval_ms: int = 0,
-        payment: Optional[PaymentVerifier] = None,
+        payment: Union[PaymentVerifier, SimulatedPayments, None] = None,
     ):
+        super().__init__(None)
         cfg = n.Config()
         cfg.admin_email = _b(admin_email)
         cfg.admin_password_hash = _b(admin_password_hash)
@@ -504,13 +551,16 @@ class Engine(_Handle):
         cfg.max_seats_per_reservation = max_seats_per_reservation
         cfg.max_seats_per_bulk = max_seats_per_bulk
         cfg.reaper_interval_ms = reaper_interval_ms
-        # Kept alive as long as this object: the library calls it.
-        self._callback = None
-        if payment is not None:
-            self._callback = n.PAYMENT_CALLBACK(_trampoline(payment))
-            cfg.payment_callback = self._callback
+        if isinstance(payment, SimulatedPayments):
+            cfg.use_simulated_payments = True
+        elif payment is not None:
+            if not callable(payment):
+                raise TypeError("payment must be a callable or SimulatedPayments()")
+            # The library calls it: kept alive by this object and by every
+            # App and Admin made from it (see the module doc).
+            self._keepalive = n.PAYMENT_CALLBACK(_trampoline(payment))
+            cfg.payment_callback = self._keepalive
         out = c_void_p()
-        super().__init__(None)
         _check(_lib.seatbook_engine_open(_b(path), byref(cfg), byref(out)))
         self._ptr = out
 
@@ -522,12 +572,12 @@ class Engine(_Handle):
     def admin(self, token: str) -> Admin:
         out = c_void_p()
         _check(_lib.seatbook_engine_admin(self, _b(token), byref(out)))
-        return Admin(out)
+        return Admin(out, self._keepalive)
 
     def app(self, app_id: str, api_key: str, origin: str) -> App:
         out = c_void_p()
         _check(_lib.seatbook_engine_app(self, _b(app_id), _b(api_key), _b(origin), byref(out)))
-        return App(out)
+        return App(out, self._keepalive)
 
     def stats(self) -> dict:
         s = n.Stats()
@@ -549,21 +599,30 @@ _owned(Engine, _lib.seatbook_engine_close)
 
 
 def _trampoline(payment: PaymentVerifier):
+    """The C callback around ``payment``: only ``True`` approves. Nothing
+    escapes it (ctypes would print the exception and return 0, which also
+    declines, but without a reason)."""
+
     def callback(_userdata, request, reason, capacity):
         try:
-            r = request.contents
-            answer = payment(
-                PaymentRequest(
-                    _s(r.app_id), _s(r.user_id), r.reservation_id, _s(r.payment_id), r.amount_minor, _s(r.currency)
+            try:
+                r = request.contents
+                answer = payment(
+                    PaymentRequest(
+                        _s(r.app_id), _s(r.user_id), r.reservation_id, _s(r.payment_id), r.amount_minor, _s(r.currency)
+                    )
                 )
-            )
-            if answer is True or answer is None:
-                return 0  # SEATBOOK_PAYMENT_APPROVE
-            why = (answer if isinstance(answer, str) else "declined").encode("utf-8")[: capacity - 1]
-        except Exception as e:  # a failing verifier declines, never approves
-            why = f"payment verifier raised {type(e).__name__}".encode()[: capacity - 1]
-        ctypes.memmove(reason, why + b"\0", len(why) + 1)
-        return 1  # SEATBOOK_PAYMENT_DECLINE
+                if answer is True:
+                    return n.PAYMENT_APPROVE
+                why = answer if isinstance(answer, str) and answer else "declined by the payment verifier"
+            except BaseException as e:  # a failing verifier declines, never approves
+                why = f"payment verifier raised {type(e).__name__}"
+            if capacity > 0:
+                data = why.encode("utf-8", "replace")[: capacity - 1]
+                ctypes.memmove(reason, data + b"\0", len(data) + 1)
+        except BaseException:  # noqa: S110 - even writing the reason failed
+            pass
+        return n.PAYMENT_DECLINE
 
     return callback
 

@@ -1,11 +1,13 @@
 """Tests of the Python binding. Run with SEATBOOK_LIB=/path/to/libseatbook.so
 python3 -m unittest discover -s bindings/python/tests -t bindings/python"""
 
+import gc
 import os
 import sys
 import tempfile
 import threading
 import unittest
+import weakref
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -19,6 +21,7 @@ ADMIN_HASH = seatbook.hash_password("admin-password", FAST)
 
 class Fixture(unittest.TestCase):
     def open_engine(self, **extra):
+        extra.setdefault("payment", seatbook.SimulatedPayments())
         return seatbook.Engine(
             os.path.join(self.dir.name, f"db{len(self.engines)}.redb"),
             admin_email="admin@example.com",
@@ -162,6 +165,7 @@ class Errors(Fixture):
                 admin_password_hash=ADMIN_HASH,
                 admin_jwt_secret="short",
                 user_jwt_secret="a-user-secret-of-at-least-32-bytes!!!!",
+                payment=seatbook.SimulatedPayments(),
             )
 
 
@@ -235,6 +239,165 @@ class PaymentCallback(Fixture):
         self.assertEqual(self.engine.stats()["payment_failures"], 2)
 
 
+class ExplicitVerifier(Fixture):
+    def engine_kwargs(self, name, **extra):
+        return dict(
+            path=os.path.join(self.dir.name, name),
+            admin_email="admin@example.com",
+            admin_password_hash=ADMIN_HASH,
+            admin_jwt_secret="an-admin-secret-of-at-least-32-bytes!!",
+            user_jwt_secret="a-user-secret-of-at-least-32-bytes!!!!",
+            argon2=FAST,
+            durable=False,
+            **extra,
+        )
+
+    def test_no_verifier_is_refused(self):
+        with self.assertRaises(seatbook.InvalidConfigError) as ctx:
+            seatbook.Engine(**self.engine_kwargs("none.redb"))
+        self.assertIn("no payment verifier", ctx.exception.message)
+        with self.assertRaises(TypeError):
+            seatbook.Engine(**self.engine_kwargs("odd.redb", payment="approve everything"))
+
+    def test_simulation_is_picked_by_name(self):
+        with self.buyer() as user:
+            hold = self.app.reserve(user, ["EVENT_001-A1"])
+            with self.assertRaises(seatbook.PaymentDeclinedError):
+                self.app.confirm(user, hold.token, "fail_1", 5000)
+            hold = self.app.reserve(user, ["EVENT_001-A1"])
+            self.assertEqual(self.app.confirm(user, hold.token, "pay_1", 5000).status, "SUCCESS")
+
+
+class _Boom(BaseException):
+    pass
+
+
+def _raise(exc):
+    raise exc
+
+
+class OnlyTrueApproves(Fixture):
+    answers = {
+        "none": lambda: None,
+        "false": lambda: False,
+        "one": lambda: 1,
+        "truthy-string": lambda: "yes",
+        "empty-string": lambda: "",
+        "object": lambda: object(),
+        "keyboard-interrupt": lambda: _raise(KeyboardInterrupt()),
+        "system-exit": lambda: _raise(SystemExit(0)),
+        "base-exception": lambda: _raise(_Boom()),
+        "value-error": lambda: _raise(ValueError("bug")),
+        "true": lambda: True,
+    }
+
+    @property
+    def engine_options(self):
+        return {"payment": lambda req: OnlyTrueApproves.answers[req.payment_id]()}
+
+    def test_only_true_approves_and_everything_else_declines(self):
+        with self.buyer() as user:
+            for payment_id in self.answers:
+                hold = self.app.reserve(user, ["EVENT_001-A1"])
+                if payment_id == "true":
+                    self.assertEqual(self.app.confirm(user, hold.token, payment_id, 5000).status, "SUCCESS")
+                    continue
+                with self.assertRaises(seatbook.PaymentDeclinedError, msg=payment_id) as ctx:
+                    self.app.confirm(user, hold.token, payment_id, 5000)
+                if payment_id == "truthy-string":
+                    self.assertIn("yes", ctx.exception.message)
+                if payment_id == "keyboard-interrupt":
+                    self.assertIn("KeyboardInterrupt", ctx.exception.message)
+        self.assertEqual(self.engine.stats()["payment_failures"], len(self.answers) - 1)
+        self.assertEqual(self.engine.stats()["confirms"], 1)
+
+
+class BindingLifetimes(Fixture):
+    def test_the_verifier_lives_while_any_handle_made_from_the_engine_lives(self):
+        def verify(req):
+            return True
+
+        watch = weakref.ref(verify)
+        engine = self.open_engine(payment=verify)
+        del verify
+        admin = engine.admin(engine.admin_login("admin@example.com", "admin-password"))
+        created = admin.create_app("life-app", "Life App", [ORIGIN])
+        app = engine.app("life-app", created.api_key, ORIGIN)
+        engine.close()
+        del engine
+        gc.collect()
+        self.assertIsNotNone(watch(), "the admin and app handles keep the verifier")
+        admin.close()
+        gc.collect()
+        self.assertIsNotNone(watch(), "the app handle keeps the verifier")
+        del app  # released by __del__ as well as by close()
+        gc.collect()
+        self.assertIsNone(watch(), "released once the last handle is gone")
+
+    def test_concurrent_close_frees_each_handle_exactly_once(self):
+        frees = []
+        real_free = seatbook.User._free
+
+        def counting_free(ptr):
+            frees.append(ptr.value)
+            real_free(ptr)
+
+        old_interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            seatbook.User._free = staticmethod(counting_free)
+            token = self.app.signup("closer@example.com", "correct horse battery")
+            for _ in range(30):
+                user = self.app.user(token)
+                barrier = threading.Barrier(8)
+
+                def close(u=user, b=barrier):
+                    b.wait()
+                    u.close()
+
+                threads = [threading.Thread(target=close) for _ in range(8)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                user.close()
+                del user  # __del__ after close: no second free
+                gc.collect()
+        finally:
+            seatbook.User._free = staticmethod(real_free)
+            sys.setswitchinterval(old_interval)
+        self.assertEqual(len(frees), 30)
+
+    def test_close_returns_only_once_the_handle_is_freed(self):
+        inside, release, freed = threading.Event(), threading.Event(), []
+        real_free = seatbook.User._free
+
+        def slow_free(ptr):
+            inside.set()
+            release.wait()
+            real_free(ptr)
+            freed.append(ptr.value)
+
+        user = self.buyer("slow@example.com")
+        seatbook.User._free = staticmethod(slow_free)
+        try:
+            first = threading.Thread(target=user.close)
+            first.start()
+            self.assertTrue(inside.wait(10))
+            second_returned = []
+            second = threading.Thread(target=lambda: (user.close(), second_returned.append(len(freed))))
+            second.start()
+            second.join(0.3)
+            self.assertTrue(second.is_alive(), "the second close waits for the first to free")
+            release.set()
+            first.join()
+            second.join()
+            self.assertEqual(second_returned, [1], "the second close returned after the free, without freeing")
+        finally:
+            release.set()
+            seatbook.User._free = staticmethod(real_free)
+
+
 class Lifecycle(Fixture):
     def test_close_makes_derived_handles_fail(self):
         user = self.buyer()
@@ -258,6 +421,7 @@ class Lifecycle(Fixture):
             user_jwt_secret="a-user-secret-of-at-least-32-bytes!!!!",
             argon2=FAST,
             durable=False,
+            payment=seatbook.SimulatedPayments(),
         )
         with seatbook.Engine(path, **kwargs) as engine:
             with self.assertRaises(seatbook.DatabaseAlreadyOpenError):

@@ -1,0 +1,435 @@
+//! Payment verification through the C ABI, called directly from Rust: the
+//! verifier is an explicit choice (a NULL callback is refused unless the
+//! config picks the simulation by name), only `SEATBOOK_PAYMENT_APPROVE`
+//! approves, a panic unwinding out of an `extern "C-unwind"` callback is a
+//! decline, and the callback sees the reservation it must check.
+
+use std::ffi::{CStr, CString, c_char, c_void};
+use std::ptr::{null, null_mut};
+use std::sync::Mutex;
+
+use seatbook::ffi::seatbook_status::{
+    SEATBOOK_INVALID_CONFIG, SEATBOOK_OK, SEATBOOK_PAYMENT_DECLINED,
+};
+use seatbook::ffi::*;
+
+const ORIGIN: &CStr = c"https://event-app.com";
+const SEAT: &CStr = c"EVENT_001-A1";
+
+fn last_error() -> String {
+    // SAFETY: never NULL, valid until the next call on this thread.
+    unsafe { CStr::from_ptr(seatbook_last_error_message()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[track_caller]
+fn expect(status: seatbook_status, want: seatbook_status) {
+    assert_eq!(status, want, "message: {}", last_error());
+}
+
+fn fast() -> seatbook_argon2_params {
+    seatbook_argon2_params {
+        memory_kib: 8,
+        iterations: 1,
+        parallelism: 1,
+    }
+}
+
+fn admin_hash() -> CString {
+    let mut out = null_mut();
+    // SAFETY: valid arguments.
+    unsafe {
+        expect(
+            seatbook_hash_password(c"admin-password".as_ptr(), &fast(), &raw mut out),
+            SEATBOOK_OK,
+        );
+        let hash = CStr::from_ptr(out).to_owned();
+        seatbook_string_free(out);
+        hash
+    }
+}
+
+/// A config with no payment verifier named (zero-initialised otherwise).
+fn bare_config(hash: &CStr) -> seatbook_config {
+    // SAFETY: all-zero is a valid seatbook_config (NULL strings, defaults).
+    let mut cfg: seatbook_config = unsafe { std::mem::zeroed() };
+    cfg.admin_email = c"admin@example.com".as_ptr();
+    cfg.admin_password_hash = hash.as_ptr();
+    cfg.admin_jwt_secret = c"an-admin-secret-of-at-least-32-bytes!!".as_ptr();
+    cfg.user_jwt_secret = c"a-user-secret-of-at-least-32-bytes!!!!".as_ptr();
+    cfg.argon2 = fast();
+    cfg.durability = seatbook_durability::SEATBOOK_DURABILITY_NONE as u32;
+    cfg
+}
+
+struct Owned(*mut c_char);
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // SAFETY: from a seatbook `char **` out-parameter (or NULL).
+        unsafe { seatbook_string_free(self.0) };
+    }
+}
+
+/// An engine with one app, one seat (50.00 EUR) and one signed-up buyer.
+struct World {
+    _dir: tempfile::TempDir,
+    engine: *mut seatbook_engine,
+    app: *mut seatbook_app,
+    user: *mut seatbook_user,
+}
+
+impl World {
+    fn open(adjust: impl FnOnce(&mut seatbook_config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = CString::new(dir.path().join("db.redb").to_str().unwrap()).unwrap();
+        let hash = admin_hash();
+        let mut cfg = bare_config(&hash);
+        adjust(&mut cfg);
+        // SAFETY: every pointer is valid for its call.
+        unsafe {
+            let mut engine = null_mut();
+            expect(
+                seatbook_engine_open(path.as_ptr(), &cfg, &raw mut engine),
+                SEATBOOK_OK,
+            );
+            let mut tok = null_mut();
+            expect(
+                seatbook_engine_admin_login(
+                    engine,
+                    c"admin@example.com".as_ptr(),
+                    c"admin-password".as_ptr(),
+                    &raw mut tok,
+                ),
+                SEATBOOK_OK,
+            );
+            let tok = Owned(tok);
+            let mut admin = null_mut();
+            expect(
+                seatbook_engine_admin(engine, tok.0, &raw mut admin),
+                SEATBOOK_OK,
+            );
+            let origins = [ORIGIN.as_ptr()];
+            let mut key = null_mut();
+            expect(
+                seatbook_admin_create_app(
+                    admin,
+                    c"event-app".as_ptr(),
+                    c"Event App".as_ptr(),
+                    origins.as_ptr(),
+                    1,
+                    &raw mut key,
+                    null_mut(),
+                ),
+                SEATBOOK_OK,
+            );
+            let key = Owned(key);
+            let seats = [seatbook_new_seat {
+                seat_id: SEAT.as_ptr(),
+                price_minor: 5000,
+                currency: c"EUR".as_ptr(),
+                section: null(),
+                row: null(),
+                category: null(),
+            }];
+            expect(
+                seatbook_admin_create_seats(
+                    admin,
+                    c"event-app".as_ptr(),
+                    c"EVENT_001".as_ptr(),
+                    seats.as_ptr(),
+                    1,
+                    null_mut(),
+                ),
+                SEATBOOK_OK,
+            );
+            seatbook_admin_free(admin);
+            let mut app = null_mut();
+            expect(
+                seatbook_engine_app(
+                    engine,
+                    c"event-app".as_ptr(),
+                    key.0,
+                    ORIGIN.as_ptr(),
+                    &raw mut app,
+                ),
+                SEATBOOK_OK,
+            );
+            let mut token = null_mut();
+            expect(
+                seatbook_app_signup(
+                    app,
+                    c"buyer@example.com".as_ptr(),
+                    c"correct horse battery".as_ptr(),
+                    &raw mut token,
+                ),
+                SEATBOOK_OK,
+            );
+            let token = Owned(token);
+            let mut user = null_mut();
+            expect(seatbook_app_user(app, token.0, &raw mut user), SEATBOOK_OK);
+            World {
+                _dir: dir,
+                engine,
+                app,
+                user,
+            }
+        }
+    }
+
+    /// Reserves the seat and confirms it with `payment_id`; returns the
+    /// confirm's status and the reservation id.
+    fn reserve_and_confirm(&self, payment_id: &CStr) -> (seatbook_status, u64) {
+        let ids = [SEAT.as_ptr()];
+        // SAFETY: valid handles and out-parameters.
+        unsafe {
+            let mut res = null_mut();
+            expect(
+                seatbook_app_reserve(self.app, self.user, ids.as_ptr(), 1, 0, &raw mut res),
+                SEATBOOK_OK,
+            );
+            let mut view: seatbook_reservation_view = std::mem::zeroed();
+            expect(seatbook_reservation_get(res, &raw mut view), SEATBOOK_OK);
+            let id = view.reservation_id;
+            let mut booking = null_mut();
+            let status = seatbook_app_confirm(
+                self.app,
+                self.user,
+                view.token,
+                payment_id.as_ptr(),
+                view.total_minor,
+                &raw mut booking,
+            );
+            seatbook_booking_free(booking);
+            seatbook_reservation_free(res);
+            (status, id)
+        }
+    }
+
+    fn stats(&self) -> seatbook_stats {
+        let mut s = seatbook_stats::default();
+        // SAFETY: valid handle and out-parameter.
+        expect(
+            unsafe { seatbook_engine_stats(self.engine, &raw mut s) },
+            SEATBOOK_OK,
+        );
+        s
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        // SAFETY: handles from `open`, freed once.
+        unsafe {
+            seatbook_user_free(self.user);
+            seatbook_app_free(self.app);
+            seatbook_engine_close(self.engine);
+        }
+    }
+}
+
+fn open_status(adjust: impl FnOnce(&mut seatbook_config)) -> (seatbook_status, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = CString::new(dir.path().join("db.redb").to_str().unwrap()).unwrap();
+    let hash = admin_hash();
+    let mut cfg = bare_config(&hash);
+    adjust(&mut cfg);
+    let mut engine = null_mut();
+    // SAFETY: valid arguments.
+    let status = unsafe { seatbook_engine_open(path.as_ptr(), &cfg, &raw mut engine) };
+    let message = last_error();
+    if status == SEATBOOK_OK {
+        // SAFETY: the engine just opened.
+        unsafe { seatbook_engine_close(engine) };
+    } else {
+        assert!(engine.is_null(), "no engine on failure");
+    }
+    (status, message)
+}
+
+unsafe extern "C-unwind" fn approve(
+    _: *mut c_void,
+    _: *const seatbook_payment_request,
+    _: *mut c_char,
+    _: usize,
+) -> u32 {
+    seatbook_payment_decision::SEATBOOK_PAYMENT_APPROVE as u32
+}
+
+#[test]
+fn a_null_callback_is_refused_unless_the_simulation_is_named() {
+    let (status, message) = open_status(|_| {});
+    assert_eq!(status, SEATBOOK_INVALID_CONFIG);
+    assert!(
+        message.contains("no payment verifier") && message.contains("use_simulated_payments"),
+        "{message}"
+    );
+
+    let (status, message) = open_status(|c| {
+        c.payment_callback = Some(approve);
+        c.use_simulated_payments = true;
+    });
+    assert_eq!(status, SEATBOOK_INVALID_CONFIG);
+    assert!(message.contains("pick one"), "{message}");
+
+    assert_eq!(
+        open_status(|c| c.payment_callback = Some(approve)).0,
+        SEATBOOK_OK
+    );
+
+    // The simulation, picked by name, approves and declines by payment id.
+    let w = World::open(|c| c.use_simulated_payments = true);
+    assert_eq!(
+        w.reserve_and_confirm(c"fail-1").0,
+        SEATBOOK_PAYMENT_DECLINED
+    );
+    assert_eq!(w.reserve_and_confirm(c"pay-1").0, SEATBOOK_OK);
+}
+
+/// Returns the `u32` that userdata points to.
+unsafe extern "C-unwind" fn answer_from_userdata(
+    userdata: *mut c_void,
+    _: *const seatbook_payment_request,
+    _: *mut c_char,
+    _: usize,
+) -> u32 {
+    // SAFETY: the tests pass a pointer to a live u32.
+    unsafe { *userdata.cast::<u32>() }
+}
+
+#[test]
+fn only_the_approve_value_approves() {
+    assert_eq!(
+        seatbook_payment_decision::SEATBOOK_PAYMENT_DECLINE as u32,
+        0,
+        "a zeroed answer declines"
+    );
+    for (answer, approved) in [
+        (0, false),
+        (
+            seatbook_payment_decision::SEATBOOK_PAYMENT_DECLINE as u32,
+            false,
+        ),
+        (2, false),
+        (u32::MAX, false),
+        (
+            seatbook_payment_decision::SEATBOOK_PAYMENT_APPROVE as u32,
+            true,
+        ),
+    ] {
+        let mut value: u32 = answer;
+        let userdata = (&raw mut value).cast::<c_void>();
+        let w = World::open(|c| {
+            c.payment_callback = Some(answer_from_userdata);
+            c.payment_userdata = userdata;
+        });
+        let (status, _) = w.reserve_and_confirm(c"pay-1");
+        let want = if approved {
+            SEATBOOK_OK
+        } else {
+            SEATBOOK_PAYMENT_DECLINED
+        };
+        assert_eq!(status, want, "answer {answer}: {}", last_error());
+    }
+}
+
+unsafe extern "C-unwind" fn panics(
+    _: *mut c_void,
+    _: *const seatbook_payment_request,
+    _: *mut c_char,
+    _: usize,
+) -> u32 {
+    panic!("the payment provider's client panicked");
+}
+
+#[test]
+fn a_panicking_callback_declines_and_the_engine_stays_usable() {
+    let w = World::open(|c| c.payment_callback = Some(panics));
+    let (status, _) = w.reserve_and_confirm(c"pay-1");
+    assert_eq!(status, SEATBOOK_PAYMENT_DECLINED);
+    assert!(
+        last_error().contains("the payment callback failed"),
+        "{}",
+        last_error()
+    );
+    // The seat was released: it can be held again, and declined again.
+    let (status, _) = w.reserve_and_confirm(c"pay-2");
+    assert_eq!(status, SEATBOOK_PAYMENT_DECLINED);
+    let s = w.stats();
+    assert_eq!((s.confirms, s.payment_failures), (0, 2));
+    let mut audit = seatbook_audit::default();
+    // SAFETY: valid handle and out-parameter.
+    expect(
+        unsafe { seatbook_engine_audit(w.engine, &raw mut audit) },
+        SEATBOOK_OK,
+    );
+    assert!(audit.clean);
+}
+
+/// What the recording callback saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    app_id: String,
+    user_id: String,
+    reservation_id: u64,
+    payment_id: String,
+    amount_minor: u64,
+    currency: String,
+}
+
+unsafe extern "C-unwind" fn record(
+    userdata: *mut c_void,
+    request: *const seatbook_payment_request,
+    _: *mut c_char,
+    _: usize,
+) -> u32 {
+    // SAFETY: the tests pass a live Mutex<Vec<Seen>>; the request and its
+    // strings are valid for the call.
+    unsafe {
+        let seen = &*userdata.cast::<Mutex<Vec<Seen>>>();
+        let r = &*request;
+        let s = |p: *const c_char| CStr::from_ptr(p).to_string_lossy().into_owned();
+        seen.lock().unwrap().push(Seen {
+            app_id: s(r.app_id),
+            user_id: s(r.user_id),
+            reservation_id: r.reservation_id,
+            payment_id: s(r.payment_id),
+            amount_minor: r.amount_minor,
+            currency: s(r.currency),
+        });
+    }
+    seatbook_payment_decision::SEATBOOK_PAYMENT_APPROVE as u32
+}
+
+#[test]
+fn the_callback_sees_the_reservation_it_must_check() {
+    let seen = Mutex::new(Vec::<Seen>::new());
+    let userdata = (&raw const seen).cast_mut().cast::<c_void>();
+    let w = World::open(|c| {
+        c.payment_callback = Some(record);
+        c.payment_userdata = userdata;
+    });
+    let (status, reservation_id) = w.reserve_and_confirm(c"pi_123");
+    assert_eq!(status, SEATBOOK_OK);
+    let mut view = seatbook_user_view::default();
+    // SAFETY: valid handle and out-parameter; the view borrows the handle.
+    expect(
+        unsafe { seatbook_user_get(w.user, &raw mut view) },
+        SEATBOOK_OK,
+    );
+    // SAFETY: valid while the user handle lives.
+    let user_id = unsafe { CStr::from_ptr(view.user_id) }
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![Seen {
+            app_id: "event-app".into(),
+            user_id,
+            reservation_id,
+            payment_id: "pi_123".into(),
+            amount_minor: 5000,
+            currency: "EUR".into(),
+        }]
+    );
+}
