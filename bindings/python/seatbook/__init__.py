@@ -23,6 +23,7 @@ from .engine import (
     App,
     AppInfo,
     Booking,
+    CheckReport,
     CreatedApp,
     Engine,
     NewSeat,
@@ -30,6 +31,7 @@ from .engine import (
     Reservation,
     Seat,
     User,
+    check,
     hash_password,
     version,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "App",
     "AppInfo",
     "Booking",
+    "CheckReport",
     "CreatedApp",
     "Engine",
     "NewSeat",
@@ -48,6 +51,7 @@ __all__ = [
     "Reservation",
     "Seat",
     "User",
+    "check",
     "hash_password",
     "version",
 ] + list(_error_names)
