@@ -124,3 +124,18 @@ fn cpp_booking_flow_shared() {
     );
     assert!(out.ends_with("C++ booking flow OK\n"), "{out}");
 }
+
+#[test]
+fn cpp_backup_and_check() {
+    let b = compile("c++", "examples/cpp/backup_check.cpp", false);
+    let out = run(&b, "backup.redb");
+    assert!(
+        out.contains("second backup refused: SEATBOOK_BACKUP_TARGET_EXISTS"),
+        "{out}"
+    );
+    assert!(
+        out.contains("backup checks healthy: 1 seat(s), 1 booking(s)"),
+        "{out}"
+    );
+    assert!(out.ends_with("C++ backup and check OK\n"), "{out}");
+}
