@@ -428,3 +428,146 @@ fn a_backup_checks_healthy_without_a_journal() {
     assert!(report.is_healthy(), "{report:?}");
     assert_eq!(report.audit.unwrap().live_bookings, 3);
 }
+
+/// The C ABI: backup and check through the exported functions, with
+/// NULLs, a wrong handle kind, an out-of-range index and free(NULL).
+#[test]
+#[allow(clippy::too_many_lines)]
+fn c_abi_backup_check_and_report_accessors() {
+    use std::ffi::{CStr, CString, c_char};
+    use std::ptr::{null, null_mut};
+
+    use seatbook::ffi::seatbook_status::{
+        SEATBOOK_BACKUP_TARGET_EXISTS, SEATBOOK_DATABASE_ALREADY_OPEN, SEATBOOK_DATABASE_NOT_FOUND,
+        SEATBOOK_INVALID_HANDLE, SEATBOOK_INVALID_INPUT, SEATBOOK_NULL_PARAMETER, SEATBOOK_OK,
+    };
+    use seatbook::ffi::*;
+
+    let dir = tempfile::tempdir().unwrap();
+    let c = |p: &Path| CString::new(p.to_str().unwrap()).unwrap();
+    let (path, copy) = (dir.path().join("c.redb"), dir.path().join("c-copy.redb"));
+    let fast = seatbook_argon2_params {
+        memory_kib: 8,
+        iterations: 1,
+        parallelism: 1,
+    };
+    // SAFETY: every pointer passed is valid or deliberately NULL, every
+    // handle is live until freed once.
+    unsafe {
+        let mut hash: *mut c_char = null_mut();
+        assert_eq!(
+            seatbook_hash_password(c"admin-password".as_ptr(), &fast, &raw mut hash),
+            SEATBOOK_OK
+        );
+        let mut cfg: seatbook_config = std::mem::zeroed();
+        cfg.admin_email = c"admin@example.com".as_ptr();
+        cfg.admin_password_hash = hash;
+        cfg.admin_jwt_secret = c"an-admin-secret-of-at-least-32-bytes!!".as_ptr();
+        cfg.user_jwt_secret = c"a-user-secret-of-at-least-32-bytes!!!!".as_ptr();
+        cfg.argon2 = fast;
+        let mut engine = null_mut();
+        assert_eq!(
+            seatbook_engine_open(c(&path).as_ptr(), &cfg, &raw mut engine),
+            SEATBOOK_OK
+        );
+        seatbook_string_free(hash);
+
+        assert_eq!(
+            seatbook_engine_backup(null(), c(&copy).as_ptr()),
+            SEATBOOK_NULL_PARAMETER
+        );
+        assert_eq!(
+            seatbook_engine_backup(engine, null()),
+            SEATBOOK_NULL_PARAMETER
+        );
+        assert_eq!(
+            seatbook_engine_backup(engine, c(&copy).as_ptr()),
+            SEATBOOK_OK
+        );
+        assert_eq!(
+            seatbook_engine_backup(engine, c(&copy).as_ptr()),
+            SEATBOOK_BACKUP_TARGET_EXISTS
+        );
+        assert_eq!(
+            seatbook_engine_backup(engine, c(&path).as_ptr()),
+            SEATBOOK_BACKUP_TARGET_EXISTS
+        );
+
+        let mut report = null_mut();
+        assert_eq!(
+            seatbook_check(c(&path).as_ptr(), &raw mut report),
+            SEATBOOK_DATABASE_ALREADY_OPEN
+        );
+        assert!(report.is_null());
+        assert_eq!(
+            seatbook_check(c(&dir.path().join("none.redb")).as_ptr(), &raw mut report),
+            SEATBOOK_DATABASE_NOT_FOUND
+        );
+        assert_eq!(
+            seatbook_check(null(), &raw mut report),
+            SEATBOOK_NULL_PARAMETER
+        );
+        assert_eq!(
+            seatbook_check(c(&copy).as_ptr(), null_mut()),
+            SEATBOOK_NULL_PARAMETER
+        );
+        assert_eq!(
+            seatbook_check(c(&copy).as_ptr(), &raw mut report),
+            SEATBOOK_OK
+        );
+        assert!(!report.is_null());
+
+        let mut view = std::mem::zeroed::<seatbook_check_view>();
+        assert_eq!(
+            seatbook_check_report_get(report, &raw mut view),
+            SEATBOOK_OK
+        );
+        assert_eq!(view.recovery, seatbook_recovery::SEATBOOK_RECOVERY_AS_IS);
+        assert!(!view.journal_present && !view.replays_journal && view.open_error.is_null());
+        assert!(view.audited && view.audit.clean && view.healthy);
+        assert_eq!(
+            seatbook_check_report_get(report, null_mut()),
+            SEATBOOK_NULL_PARAMETER
+        );
+        assert_eq!(
+            seatbook_check_report_get(null(), &raw mut view),
+            SEATBOOK_NULL_PARAMETER
+        );
+        // An engine handle is not a report.
+        assert_eq!(
+            seatbook_check_report_get(engine.cast(), &raw mut view),
+            SEATBOOK_INVALID_HANDLE
+        );
+        let mut line: *const c_char = c"stale".as_ptr();
+        assert_eq!(
+            seatbook_check_report_violation(report, 0, &raw mut line),
+            SEATBOOK_INVALID_INPUT,
+            "a clean audit has no violation 0"
+        );
+        assert!(line.is_null());
+        seatbook_check_report_free(report);
+        seatbook_check_report_free(null_mut());
+        seatbook_engine_close(engine);
+
+        // A damaged file: a report, not a failure.
+        let damaged = dir.path().join("damaged.redb");
+        std::fs::write(&damaged, vec![0xA5; 8192]).unwrap();
+        let mut report = null_mut();
+        assert_eq!(
+            seatbook_check(c(&damaged).as_ptr(), &raw mut report),
+            SEATBOOK_OK
+        );
+        let mut view = std::mem::zeroed::<seatbook_check_view>();
+        assert_eq!(
+            seatbook_check_report_get(report, &raw mut view),
+            SEATBOOK_OK
+        );
+        assert_eq!(
+            view.recovery,
+            seatbook_recovery::SEATBOOK_RECOVERY_NOT_RECOVERABLE
+        );
+        assert!(!view.audited && !view.healthy);
+        assert!(!CStr::from_ptr(view.open_error).to_bytes().is_empty());
+        seatbook_check_report_free(report);
+    }
+}
