@@ -16,6 +16,16 @@
 //! opening it finds no journal and starts a new one, with nothing to
 //! replay. That is also why a target whose `-journal` exists is refused:
 //! a stray journal next to the copy must never be replayed into it.
+//!
+//! The copy carries the source's `meta` rows as they are (schema version,
+//! the journal generation last checkpointed). Opening it without a journal
+//! creates one with a new generation, so none of that matters today.
+//! Should opening ever insist that a database and its journal belong
+//! together, the copy must be given the state of a cleanly closed database
+//! with no journal: [`run`] is the one place to do that.
+//!
+//! Linking into place needs a file system with hard links (every Unix
+//! one); elsewhere the backup fails with a storage error and leaves nothing.
 
 use std::fs::File;
 use std::io;
@@ -89,6 +99,7 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
 }
 
 fn io(e: io::Error) -> StorageError {
+    #![allow(clippy::needless_pass_by_value)] // used as `map_err(io)`
     StorageError(format!("backup: {e}"))
 }
 

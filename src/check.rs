@@ -121,13 +121,11 @@ pub fn check(path: impl AsRef<Path>) -> Result<CheckReport, CheckError> {
         Err(e) => {
             report.open_error = Some(e.to_string());
             let _ = std::fs::remove_file(journal_path(&db));
-            match open_storage(&db) {
-                Ok(_) => report.recovery = Recovery::DiscardingJournal,
-                Err(_) => {
-                    report.recovery = Recovery::NotRecoverable;
-                    return Ok(report);
-                }
+            if open_storage(&db).is_err() {
+                report.recovery = Recovery::NotRecoverable;
+                return Ok(report);
             }
+            report.recovery = Recovery::DiscardingJournal;
         }
     }
     match throwaway_config().and_then(|c| Engine::open(&db, c).map_err(|e| e.to_string())) {
