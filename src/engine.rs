@@ -19,7 +19,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::auth::{PasswordHasher, TokenSigner};
 use crate::clock::{Clock, UnixMillis};
 use crate::config::Config;
-use crate::error::{OpenError, StorageError};
+use crate::error::{BackupError, OpenError, StorageError};
 use crate::locks::{HoldId, LockTable, SeatKey, SeatState};
 use crate::model::{ReservationStatus, Stats};
 use crate::payment::PaymentVerifier;
@@ -368,7 +368,7 @@ impl Engine {
     /// exists (backups never overwrite, so the engine's own files are
     /// refused too); [`BackupError::Storage`] if reading or writing fails
     /// (nothing is left at `target`).
-    pub fn backup(&self, target: impl AsRef<Path>) -> Result<(), crate::error::BackupError> {
+    pub fn backup(&self, target: impl AsRef<Path>) -> Result<(), BackupError> {
         crate::backup::run(&self.inner.storage, target.as_ref())
     }
 }
