@@ -177,6 +177,15 @@ enum seatbook_status
    */
   SEATBOOK_RANDOM_FAILURE = 29,
   /**
+   * A backup's target path (or its `-journal`) exists already; nothing
+   * was written.
+   */
+  SEATBOOK_BACKUP_TARGET_EXISTS = 56,
+  /**
+   * No database file at the path given to `seatbook_check()`.
+   */
+  SEATBOOK_DATABASE_NOT_FOUND = 57,
+  /**
    * A required pointer argument was NULL.
    */
   SEATBOOK_NULL_PARAMETER = 100,
@@ -276,6 +285,37 @@ enum seatbook_booking_status
 typedef enum seatbook_booking_status seatbook_booking_status;
 #else
 typedef uint32_t seatbook_booking_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Whether and how a checked database can be opened
+ * (`seatbook_check_view.recovery`).
+ */
+enum seatbook_recovery
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * It opens as it is (replaying its journal if `replays_journal`).
+   */
+  SEATBOOK_RECOVERY_AS_IS = 0,
+  /**
+   * It opens only without its journal: move the journal aside, then
+   * open; the writes only the journal held are lost.
+   */
+  SEATBOOK_RECOVERY_DISCARDING_JOURNAL = 1,
+  /**
+   * The database file cannot be opened: restore a backup.
+   */
+  SEATBOOK_RECOVERY_NOT_RECOVERABLE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum seatbook_recovery seatbook_recovery;
+#else
+typedef uint32_t seatbook_recovery;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -382,6 +422,14 @@ typedef struct seatbook_booking seatbook_booking;
  * `seatbook_booking_list_free()`.
  */
 typedef struct seatbook_booking_list seatbook_booking_list;
+
+/**
+ * The result of `seatbook_check()`.
+ *
+ * Thread safety: immutable; read it from any thread. Release with
+ * `seatbook_check_report_free()`.
+ */
+typedef struct seatbook_check_report seatbook_check_report;
 
 /**
  * An open engine: one database file, its lock table and counters.
@@ -797,6 +845,39 @@ typedef struct seatbook_booking_view {
    */
   uint64_t cancelled_at;
 } seatbook_booking_view;
+
+/**
+ * The fields of a check report. Every pointer is borrowed from the report
+ * and stays valid until it is freed.
+ */
+typedef struct seatbook_check_view {
+  seatbook_recovery recovery;
+  /**
+   * Whether `<path>-journal` exists, and its size.
+   */
+  bool journal_present;
+  uint64_t journal_bytes;
+  /**
+   * Opening replays writes the database file does not hold yet.
+   */
+  bool replays_journal;
+  /**
+   * Why the first failed open failed; NULL when `recovery` is AS_IS.
+   */
+  const char *open_error;
+  /**
+   * False when not recoverable (then `audit` is all zero).
+   */
+  bool audited;
+  /**
+   * The audit of the database as opened.
+   */
+  struct seatbook_audit audit;
+  /**
+   * True when it opens as it is and its audit is clean.
+   */
+  bool healthy;
+} seatbook_check_view;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1457,6 +1538,63 @@ seatbook_status seatbook_booking_list_get(const struct seatbook_booking_list *li
  * `list` is NULL or a live booking list, not freed before.
  */
 void seatbook_booking_list_free(struct seatbook_booking_list *list);
+
+/**
+ * Writes a consistent copy of the engine's database to `path` while the
+ * engine keeps serving (writers are not blocked). The copy is a complete
+ * database with no journal: restore by opening it (see the README's
+ * "Backup and restore"). Never overwrites: `SEATBOOK_BACKUP_TARGET_EXISTS`
+ * if `path` or `path` + "-journal" exists (so the engine's own files are
+ * refused); `SEATBOOK_STORAGE` if reading or writing fails (nothing is
+ * left at `path`).
+ *
+ * # Safety
+ * `engine` is NULL or a live engine handle; `path` is NULL or a C string.
+ */
+seatbook_status seatbook_engine_backup(const struct seatbook_engine *engine, const char *path);
+
+/**
+ * Checks the CLOSED database at `path` and its journal without changing
+ * them: they are copied into a temporary directory (`TMPDIR`), opened
+ * there as `seatbook_engine_open()` would, and audited. `*out_report`:
+ * free with `seatbook_check_report_free()`. A damaged database is not a
+ * failure (the report says so). Errors: `SEATBOOK_DATABASE_NOT_FOUND` (no
+ * file at `path`), `SEATBOOK_DATABASE_ALREADY_OPEN` (a live engine has
+ * it), `SEATBOOK_STORAGE` (the files could not be copied).
+ *
+ * # Safety
+ * `path` is NULL or a C string; `out_report` is NULL or writable.
+ */
+seatbook_status seatbook_check(const char *path, struct seatbook_check_report **out_report);
+
+/**
+ * Reads a check report's fields into `*out`.
+ *
+ * # Safety
+ * `report` is NULL or a live check report; `out` is NULL or writable.
+ */
+seatbook_status seatbook_check_report_get(const struct seatbook_check_report *report,
+                                          struct seatbook_check_view *out);
+
+/**
+ * The `index`-th audit violation of a check report (`0 <=` index `<`
+ * `view.audit.violations`) into `*out`, borrowed from the report.
+ * `SEATBOOK_INVALID_INPUT` if `index` is out of range.
+ *
+ * # Safety
+ * `report` is NULL or a live check report; `out` is NULL or writable.
+ */
+seatbook_status seatbook_check_report_violation(const struct seatbook_check_report *report,
+                                                size_t index,
+                                                const char **out);
+
+/**
+ * Frees a check report. NULL is a no-op.
+ *
+ * # Safety
+ * `report` is NULL or a live check report, not freed before.
+ */
+void seatbook_check_report_free(struct seatbook_check_report *report);
 
 #ifdef __cplusplus
 }  // extern "C"

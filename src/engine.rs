@@ -19,7 +19,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::auth::{PasswordHasher, TokenSigner};
 use crate::clock::{Clock, UnixMillis};
 use crate::config::Config;
-use crate::error::{OpenError, StorageError};
+use crate::error::{BackupError, OpenError, StorageError};
 use crate::locks::{HoldId, LockTable, SeatKey, SeatState};
 use crate::model::{ReservationStatus, Stats};
 use crate::payment::PaymentVerifier;
@@ -351,6 +351,29 @@ impl Engine {
     /// [`StorageError`] if the database cannot be read.
     pub fn audit(&self) -> Result<crate::audit::AuditReport, StorageError> {
         crate::audit::run(&self.inner)
+    }
+
+    /// Writes a consistent copy of the database to `target` while the
+    /// engine keeps serving: the copy is one read snapshot, holding every
+    /// write acknowledged before the call and no part of a write that was
+    /// not. Writers are never blocked by it (a snapshot is not a lock),
+    /// though the file may grow while the backup runs, since redb keeps
+    /// the snapshot's pages until it ends.
+    ///
+    /// The copy is a self-contained database with no journal: it opens
+    /// like any database (`Engine::open(target, config)`), with nothing to
+    /// replay. It is written under a temporary name next to `target`,
+    /// committed and synced, then linked into place and the directory
+    /// synced, so `target` either does not exist or is complete. See the
+    /// README's "Backup and restore" section.
+    ///
+    /// # Errors
+    /// [`BackupError::TargetExists`] if `target` or `<target>-journal`
+    /// exists (backups never overwrite, so the engine's own files are
+    /// refused too); [`BackupError::Storage`] if reading or writing fails
+    /// (nothing is left at `target`).
+    pub fn backup(&self, target: impl AsRef<Path>) -> Result<(), BackupError> {
+        crate::backup::run(&self.inner.storage, target.as_ref())
     }
 }
 

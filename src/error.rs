@@ -77,6 +77,10 @@ pub enum ErrorCode {
     CapacityExceeded = 28,
     /// The operating system's random generator failed.
     RandomFailure = 29,
+    /// A backup's target path (or its `-journal`) exists already.
+    BackupTargetExists = 56,
+    /// No database file at the path given to the offline check.
+    DatabaseNotFound = 57,
     /// A required pointer argument was NULL (C only).
     NullParameter = 100,
     /// A string argument was not valid UTF-8 (C only).
@@ -155,6 +159,36 @@ pub enum OpenError {
     #[error("the database is already open by another engine or process")]
     DatabaseAlreadyOpen,
     /// The file could not be opened or read.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// [`Engine::backup`](crate::Engine::backup) failed; no file was left at
+/// the target.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The target path, or the journal path next to it (`<target>-journal`),
+    /// exists already. Backups never overwrite; this also refuses the
+    /// engine's own database and journal.
+    #[error("the backup target exists already")]
+    TargetExists,
+    /// Reading the database or writing the copy failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// [`check`](crate::check) could not examine the database. A database that
+/// is damaged is not an error: the [`CheckReport`](crate::CheckReport) says so.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// There is no file at the path.
+    #[error("no database file at that path")]
+    DatabaseNotFound,
+    /// A live engine (in this or another process) has the database open:
+    /// only closed databases are checked.
+    #[error("the database is open by a live engine; close it before checking")]
+    DatabaseOpen,
+    /// Copying the files to a temporary directory failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -401,6 +435,10 @@ pub enum Error {
     #[error(transparent)]
     Cancel(#[from] CancelError),
     #[error(transparent)]
+    Backup(#[from] BackupError),
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
@@ -556,6 +594,25 @@ impl HasErrorCode for CancelError {
     }
 }
 
+impl HasErrorCode for BackupError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::TargetExists => ErrorCode::BackupTargetExists,
+            Self::Storage(_) => ErrorCode::Storage,
+        }
+    }
+}
+
+impl HasErrorCode for CheckError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::DatabaseNotFound => ErrorCode::DatabaseNotFound,
+            Self::DatabaseOpen => ErrorCode::DatabaseAlreadyOpen,
+            Self::Storage(_) => ErrorCode::Storage,
+        }
+    }
+}
+
 impl HasErrorCode for StorageError {
     fn code(&self) -> ErrorCode {
         ErrorCode::Storage
@@ -582,6 +639,8 @@ impl HasErrorCode for Error {
             Self::Confirm(e) => e.code(),
             Self::Query(e) => e.code(),
             Self::Cancel(e) => e.code(),
+            Self::Backup(e) => e.code(),
+            Self::Check(e) => e.code(),
             Self::Storage(e) => e.code(),
             Self::InvalidInput(e) => e.code(),
         }

@@ -62,7 +62,9 @@ mod admin;
 mod app;
 mod audit;
 mod auth;
+mod backup;
 mod booking;
+mod check;
 mod clock;
 mod config;
 mod engine;
@@ -83,13 +85,14 @@ pub use auth::{
     Argon2Params, OriginError, PasswordHashError, TokenError, WeakSecretError, hash_password,
     normalize_origin,
 };
+pub use check::{CheckReport, JournalFile, Recovery, check};
 pub use clock::{Clock, ManualClock, SystemClock, UnixMillis};
 pub use config::{Config, HoldPolicy};
 pub use engine::Engine;
 pub use error::{
-    AdminError, AppAuthError, AuthError, CancelError, ConfirmError, Error, ErrorCode, HasErrorCode,
-    HoldError, LoginError, OpenError, QueryError, ReserveError, SeatBlock, SignupError,
-    StorageError,
+    AdminError, AppAuthError, AuthError, BackupError, CancelError, CheckError, ConfirmError, Error,
+    ErrorCode, HasErrorCode, HoldError, LoginError, OpenError, QueryError, ReserveError, SeatBlock,
+    SignupError, StorageError,
 };
 pub use model::{
     AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, NewApp, NewSeat, Reservation,

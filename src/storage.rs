@@ -13,10 +13,13 @@
 //! Composite keys join validated ids with `0x1F` (unit separator), which the
 //! id charset excludes, so prefix ranges list an app's or an entity's rows.
 
+mod backup;
 mod commit;
 mod journal;
 mod write;
 
+pub(crate) use backup::content_digest;
+pub(crate) use journal::journal_path;
 pub(crate) use write::WriteTx;
 
 use std::path::Path;
@@ -64,6 +67,32 @@ const PENDING_USER_BOOKINGS: TableDefinition<&str, ()> =
     TableDefinition::new("user_bookings_pending");
 /// See [`PENDING_USER_BOOKINGS`].
 const PENDING_USER_BOOKINGS_MAX: u64 = 512;
+
+/// Code that treats every table alike (backup, offline check) visits them
+/// through [`visit_every_table`], so the list lives here, next to the
+/// definitions. A new table must be added to it: [`Storage::backup_into`]
+/// refuses a database holding a table this list does not name.
+pub(crate) trait TableVisitor {
+    fn visit<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &mut self,
+        table: TableDefinition<'static, K, V>,
+    ) -> Result<(), StorageError>;
+}
+
+/// Calls `visitor` once for every table of the schema.
+pub(crate) fn visit_every_table(visitor: &mut impl TableVisitor) -> Result<(), StorageError> {
+    visitor.visit(META)?;
+    visitor.visit(APPS)?;
+    visitor.visit(USERS)?;
+    visitor.visit(USER_EMAILS)?;
+    visitor.visit(SEATS)?;
+    visitor.visit(ENTITY_SEATS)?;
+    visitor.visit(RESERVATIONS)?;
+    visitor.visit(ACTIVE_HOLDS)?;
+    visitor.visit(BOOKINGS)?;
+    visitor.visit(USER_BOOKINGS)?;
+    visitor.visit(PENDING_USER_BOOKINGS)
+}
 
 const SCHEMA_VERSION: u64 = 1;
 

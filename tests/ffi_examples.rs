@@ -185,3 +185,18 @@ fn cpp_throwing_callback_declines_when_guarded_and_aborts_otherwise() {
         "{err}"
     );
 }
+
+#[test]
+fn cpp_backup_and_check() {
+    let b = compile("c++", "examples/cpp/backup_check.cpp", false);
+    let out = run(&b, "backup.redb");
+    assert!(
+        out.contains("second backup refused: SEATBOOK_BACKUP_TARGET_EXISTS"),
+        "{out}"
+    );
+    assert!(
+        out.contains("backup checks healthy: 1 seat(s), 1 booking(s)"),
+        "{out}"
+    );
+    assert!(out.ends_with("C++ backup and check OK\n"), "{out}");
+}

@@ -152,6 +152,24 @@ using SeatCounts = seatbook_seat_counts;
 using Stats = seatbook_stats;
 using Audit = seatbook_audit;
 
+/// Whether and how a checked database can be opened.
+enum class Recovery : uint32_t {
+  AsIs = SEATBOOK_RECOVERY_AS_IS,
+  DiscardingJournal = SEATBOOK_RECOVERY_DISCARDING_JOURNAL,
+  NotRecoverable = SEATBOOK_RECOVERY_NOT_RECOVERABLE,
+};
+
+/// What seatbook::check() found.
+struct CheckReport {
+  Recovery recovery = Recovery::NotRecoverable;
+  std::optional<uint64_t> journal_bytes;  // empty: no journal file
+  bool replays_journal = false;
+  std::optional<std::string> open_error;
+  std::optional<Audit> audit;  // empty when not recoverable
+  std::vector<std::string> violations;
+  bool healthy = false;
+};
+
 /// What a payment verifier is asked to check: that the payment
 /// `payment_id` was made for this reservation (`reservation_id` of
 /// `app_id`, by `user_id`) over exactly `amount_minor` in `currency`. Look
@@ -306,6 +324,32 @@ inline std::string hash_password(const std::string &password,
 }
 
 inline std::string version() { return seatbook_version(); }
+
+/// Checks the CLOSED database at `path` and its journal on a temporary copy
+/// (never changing them). Throws SEATBOOK_DATABASE_NOT_FOUND, or
+/// SEATBOOK_DATABASE_ALREADY_OPEN when a live engine has it open.
+inline CheckReport check(const std::string &path) {
+  seatbook_check_report *p = nullptr;
+  detail::check(seatbook_check(path.c_str(), &p));
+  detail::Owned<seatbook_check_report, seatbook_check_report_free> h(p);
+  seatbook_check_view v;
+  detail::check(seatbook_check_report_get(h.get(), &v));
+  CheckReport r;
+  r.recovery = static_cast<Recovery>(v.recovery);
+  if (v.journal_present) r.journal_bytes = v.journal_bytes;
+  r.replays_journal = v.replays_journal;
+  r.open_error = detail::opt(v.open_error);
+  if (v.audited) {
+    r.audit = v.audit;
+    for (uint64_t i = 0; i < v.audit.violations; ++i) {
+      const char *line = nullptr;
+      detail::check(seatbook_check_report_violation(h.get(), i, &line));
+      r.violations.push_back(detail::str(line));
+    }
+  }
+  r.healthy = v.healthy;
+  return r;
+}
 
 /// A verified user token.
 class User {
@@ -590,6 +634,12 @@ class Engine {
     Audit a{};
     detail::check(seatbook_engine_audit(get(), &a));
     return a;
+  }
+  /// Writes a consistent copy of the database to `path` while the engine
+  /// keeps serving; the copy has no journal (restore by opening it).
+  /// Throws SEATBOOK_BACKUP_TARGET_EXISTS if `path` or its -journal exists.
+  void backup(const std::string &path) const {
+    detail::check(seatbook_engine_backup(get(), path.c_str()));
   }
   void close() { h_.reset(); }
   const seatbook_engine *get() const {

@@ -14,7 +14,8 @@
 //! - `engine`: configuration, open/close, stats, sweep, audit, payment callback;
 //! - `admin`: admin login and operations, app records;
 //! - `app`: app contexts, signup/login, user sessions;
-//! - `booking`: seats, reservations and bookings.
+//! - `booking`: seats, reservations and bookings;
+//! - `backup`: online backup and the offline check report.
 //!
 //! # Conventions (also stated in the header)
 //!
@@ -47,8 +48,11 @@ mod app;
 
 mod booking;
 
+mod backup;
+
 pub use admin::*;
 pub use app::*;
+pub use backup::*;
 pub use booking::*;
 pub use boundary::{
     MAX_STRING_BYTES, seatbook_last_error_message, seatbook_last_error_seat, seatbook_string_free,

@@ -24,6 +24,7 @@ from .engine import (
     App,
     AppInfo,
     Booking,
+    CheckReport,
     CreatedApp,
     Engine,
     NewSeat,
@@ -32,6 +33,7 @@ from .engine import (
     Seat,
     SimulatedPayments,
     User,
+    check,
     hash_password,
     version,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "App",
     "AppInfo",
     "Booking",
+    "CheckReport",
     "CreatedApp",
     "Engine",
     "NewSeat",
@@ -51,6 +54,7 @@ __all__ = [
     "Seat",
     "SimulatedPayments",
     "User",
+    "check",
     "hash_password",
     "version",
 ] + list(_error_names)

@@ -161,6 +161,19 @@ class SeatView(Structure):
     ]
 
 
+class CheckView(Structure):
+    _fields_ = [
+        ("recovery", c_uint32),
+        ("journal_present", c_bool),
+        ("journal_bytes", c_uint64),
+        ("replays_journal", c_bool),
+        ("open_error", c_char_p),
+        ("audited", c_bool),
+        ("audit", Audit),
+        ("healthy", c_bool),
+    ]
+
+
 class SeatCounts(Structure):
     _fields_ = [("available", c_uint64), ("held", c_uint64), ("booked", c_uint64)]
 
@@ -278,6 +291,11 @@ _PROTOTYPES = {
     "seatbook_booking_list_count": ([P, POINTER(c_size_t)], c_uint32),
     "seatbook_booking_list_get": ([P, c_size_t, POINTER(BookingView)], c_uint32),
     "seatbook_booking_list_free": ([P], None),
+    "seatbook_engine_backup": ([P, S], c_uint32),
+    "seatbook_check": ([S, PP], c_uint32),
+    "seatbook_check_report_get": ([P, POINTER(CheckView)], c_uint32),
+    "seatbook_check_report_violation": ([P, c_size_t, POINTER(c_char_p)], c_uint32),
+    "seatbook_check_report_free": ([P], None),
 }
 
 for _name, (_args, _res) in _PROTOTYPES.items():

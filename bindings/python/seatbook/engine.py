@@ -594,6 +594,13 @@ class Engine(_Handle):
         _check(_lib.seatbook_engine_audit(self, byref(a)))
         return _struct_dict(a)
 
+    def backup(self, path: str) -> None:
+        """Writes a consistent copy of the database to ``path`` while the
+        engine keeps serving. The copy has no journal; restore by opening
+        it. Raises BackupTargetExistsError if ``path`` (or ``path +
+        "-journal"``) exists."""
+        _check(_lib.seatbook_engine_backup(self, _b(path)))
+
 
 _owned(Engine, _lib.seatbook_engine_close)
 
@@ -625,6 +632,51 @@ def _trampoline(payment: PaymentVerifier):
         return n.PAYMENT_DECLINE
 
     return callback
+
+
+_RECOVERY = {0: "AS_IS", 1: "DISCARDING_JOURNAL", 2: "NOT_RECOVERABLE"}
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckReport:
+    """What :func:`check` found. ``recovery`` is "AS_IS", "DISCARDING_JOURNAL"
+    (open after moving the journal aside; its writes are lost) or
+    "NOT_RECOVERABLE" (restore a backup)."""
+
+    recovery: str
+    journal_bytes: Optional[int]  # None when there is no journal file
+    replays_journal: bool
+    open_error: Optional[str]
+    audit: Optional[dict]  # None when not recoverable
+    violations: List[str]
+    healthy: bool
+
+
+def check(path: str) -> CheckReport:
+    """Checks the CLOSED database at ``path`` (and its journal) on a
+    temporary copy, never changing the files. Raises DatabaseNotFoundError
+    or DatabaseAlreadyOpenError (a live engine has it open)."""
+    out = c_void_p()
+    _check(_lib.seatbook_check(_b(path), byref(out)))
+    try:
+        v = n.CheckView()
+        _check(_lib.seatbook_check_report_get(out, byref(v)))
+        violations = []
+        for i in range(v.audit.violations if v.audited else 0):
+            line = ctypes.c_char_p()
+            _check(_lib.seatbook_check_report_violation(out, i, byref(line)))
+            violations.append(_s(line.value))
+        return CheckReport(
+            recovery=_RECOVERY[v.recovery],
+            journal_bytes=v.journal_bytes if v.journal_present else None,
+            replays_journal=v.replays_journal,
+            open_error=_s(v.open_error),
+            audit=_struct_dict(v.audit) if v.audited else None,
+            violations=violations,
+            healthy=v.healthy,
+        )
+    finally:
+        _lib.seatbook_check_report_free(out)
 
 
 def hash_password(password: str, argon2: Optional[Sequence[int]] = None) -> str:

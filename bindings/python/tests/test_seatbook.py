@@ -462,5 +462,57 @@ class Lifecycle(Fixture):
         self.assertRegex(seatbook.version(), r"^\d+\.\d+\.\d+")
 
 
+class BackupAndCheck(Fixture):
+    def test_backup_restores_and_checks_healthy(self):
+        with self.buyer() as user:
+            hold = self.app.reserve(user, ["EVENT_001-A1", "EVENT_001-A2"])
+            booking = self.app.confirm(user, hold.token, "pay_1", 10000)
+        copy = os.path.join(self.dir.name, "copy.redb")
+        self.engine.backup(copy)
+        with self.assertRaises(seatbook.BackupTargetExistsError) as e:
+            self.engine.backup(copy)
+        self.assertEqual(e.exception.status, seatbook.Status.BACKUP_TARGET_EXISTS)
+        self.assertFalse(os.path.exists(copy + "-journal"))
+
+        report = seatbook.check(copy)
+        self.assertEqual(report.recovery, "AS_IS")
+        self.assertIsNone(report.journal_bytes)
+        self.assertFalse(report.replays_journal)
+        self.assertIsNone(report.open_error)
+        self.assertTrue(report.healthy)
+        self.assertEqual(report.violations, [])
+        self.assertEqual(report.audit["live_bookings"], 1)
+        self.assertTrue(report.audit["clean"])
+
+        # Restore: open the copy like any database.
+        restored = seatbook.Engine(
+            copy,
+            admin_email="admin@example.com",
+            admin_password_hash=ADMIN_HASH,
+            admin_jwt_secret="an-admin-secret-of-at-least-32-bytes!!",
+            user_jwt_secret="a-user-secret-of-at-least-32-bytes!!!!",
+            argon2=FAST,
+            payment=seatbook.SimulatedPayments(),
+        )
+        self.engines.append(restored)
+        with restored.app("event-app", self.api_key, ORIGIN) as app:
+            self.assertEqual(app.booking(booking.booking_id), booking)
+        self.assertTrue(restored.audit()["clean"])
+
+    def test_check_refuses_live_and_missing_databases(self):
+        with self.assertRaises(seatbook.DatabaseAlreadyOpenError):
+            seatbook.check(os.path.join(self.dir.name, "db0.redb"))
+        with self.assertRaises(seatbook.DatabaseNotFoundError):
+            seatbook.check(os.path.join(self.dir.name, "nothing.redb"))
+        damaged = os.path.join(self.dir.name, "damaged.redb")
+        with open(damaged, "wb") as f:
+            f.write(b"\xa5" * 8192)
+        report = seatbook.check(damaged)
+        self.assertEqual(report.recovery, "NOT_RECOVERABLE")
+        self.assertIsNotNone(report.open_error)
+        self.assertIsNone(report.audit)
+        self.assertFalse(report.healthy)
+
+
 if __name__ == "__main__":
     unittest.main()
