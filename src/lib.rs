@@ -76,16 +76,16 @@ pub use admin::{Admin, MAX_ORIGINS, MAX_PRICE_MINOR};
 pub use app::{AppContext, UserSession};
 pub use audit::AuditReport;
 pub use auth::{
-    Argon2Params, OriginError, PasswordHashError, TokenError, WeakSecretError, hash_password,
-    normalize_origin,
+    Argon2Params, OriginError, PasswordHashError, PasswordWork, TokenError, WeakSecretError,
+    hash_password, normalize_origin,
 };
 pub use clock::{Clock, ManualClock, SystemClock, UnixMillis};
 pub use config::{Config, HoldPolicy};
 pub use engine::Engine;
 pub use error::{
     AdminError, AppAuthError, AuthError, CancelError, ConfirmError, Error, ErrorCode, HasErrorCode,
-    HoldError, LoginError, OpenError, QueryError, ReserveError, SeatBlock, SignupError,
-    StorageError,
+    HoldError, LoginError, OpenError, PasswordChangeError, QueryError, ReserveError, SeatBlock,
+    SignupError, StorageError,
 };
 pub use model::{
     AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, NewApp, NewSeat, Reservation,
