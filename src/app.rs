@@ -418,3 +418,154 @@ pub(crate) fn random_u128() -> Result<u128, getrandom::Error> {
     getrandom::fill(&mut buf)?;
     Ok(u128::from_le_bytes(buf))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::{Argon2Params, Config, Engine, LoginError, ManualClock, NewApp, hash_password};
+
+    const ORIGIN: &str = "https://event-app.com";
+
+    fn config(params: Argon2Params) -> Config {
+        let fast = Argon2Params::insecure_fast_for_tests();
+        let mut config = Config::new(
+            "admin@example.com",
+            hash_password("admin-password", &fast).unwrap(),
+            "an-admin-secret-of-at-least-32-bytes!!",
+            "a-user-secret-of-at-least-32-bytes!!!!",
+        );
+        config.argon2 = params;
+        config.clock = Arc::new(ManualClock::default());
+        config.durability = crate::Durability::None;
+        config
+    }
+
+    /// The argon2 runs (as `(m, t, p)`) that `f` caused.
+    fn runs_of(engine: &Engine, f: impl FnOnce()) -> Vec<(u32, u32, u32)> {
+        let before = engine.inner.hasher.runs().len();
+        f();
+        engine.inner.hasher.runs()[before..].to_vec()
+    }
+
+    #[test]
+    fn unknown_email_and_wrong_password_cost_the_same_after_a_param_change() {
+        let old = Argon2Params::insecure_fast_for_tests();
+        let new = Argon2Params {
+            memory_kib: 16,
+            iterations: 2,
+            parallelism: 1,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        let engine = Engine::open(&path, config(old)).unwrap();
+        let admin = engine
+            .admin(
+                engine
+                    .admin_login("admin@example.com", "admin-password")
+                    .unwrap()
+                    .expose(),
+            )
+            .unwrap();
+        let key = admin
+            .create_app(&NewApp {
+                app_id: "event-app",
+                name: "Event",
+                allowed_origins: &[ORIGIN],
+            })
+            .unwrap()
+            .api_key;
+        let app = engine.app("event-app", key.expose(), ORIGIN).unwrap();
+        app.signup("ann@x.io", "ann-password").unwrap();
+        drop((app, admin));
+        engine.close();
+
+        let engine = Engine::open(&path, config(new)).unwrap();
+        let app = engine.app("event-app", key.expose(), ORIGIN).unwrap();
+        let wrong = || {
+            assert!(matches!(
+                app.login("ann@x.io", "not-her-password"),
+                Err(LoginError::InvalidCredentials)
+            ));
+        };
+        let unknown = || {
+            assert!(matches!(
+                app.login("nobody@x.io", "not-her-password"),
+                Err(LoginError::InvalidCredentials)
+            ));
+        };
+        let new_cost = (16, 2, 1);
+        // Before her next login her hash still has the old cost, and the
+        // dummy the new one: this is the gap rehashing closes.
+        assert_eq!(runs_of(&engine, wrong), vec![(8, 1, 1)]);
+        assert_eq!(runs_of(&engine, unknown), vec![new_cost]);
+        // A successful login verifies at the old cost and stores a new hash.
+        let login = || assert!(app.login("ann@x.io", "ann-password").is_ok());
+        assert_eq!(runs_of(&engine, login), vec![(8, 1, 1), new_cost]);
+        // From now on both failures do exactly one run at the same cost.
+        assert_eq!(runs_of(&engine, wrong), vec![new_cost]);
+        assert_eq!(runs_of(&engine, unknown), vec![new_cost]);
+        // And logins at the current cost do not rehash again.
+        assert_eq!(runs_of(&engine, login), vec![new_cost]);
+    }
+
+    #[test]
+    fn signup_and_login_answer_busy_when_no_turn_comes() {
+        let mut cfg = config(Argon2Params::insecure_fast_for_tests());
+        cfg.password_work = crate::PasswordWork {
+            max_concurrent: 1,
+            max_wait: std::time::Duration::ZERO,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path().join("db.redb"), cfg).unwrap();
+        let admin = engine
+            .admin(
+                engine
+                    .admin_login("admin@example.com", "admin-password")
+                    .unwrap()
+                    .expose(),
+            )
+            .unwrap();
+        let key = admin
+            .create_app(&NewApp {
+                app_id: "event-app",
+                name: "Event",
+                allowed_origins: &[ORIGIN],
+            })
+            .unwrap()
+            .api_key;
+        let app = engine.app("event-app", key.expose(), ORIGIN).unwrap();
+        let token = app.signup("ann@x.io", "ann-password").unwrap();
+        let session = app.user(token.expose()).unwrap();
+        // Every turn is taken: password work is refused with Busy, and
+        // nothing changes.
+        let turn = engine.inner.hasher.take_turn_for_tests();
+        assert!(matches!(
+            app.signup("bob@x.io", "bob-password"),
+            Err(crate::SignupError::Busy)
+        ));
+        assert!(matches!(
+            app.login("ann@x.io", "ann-password"),
+            Err(LoginError::Busy)
+        ));
+        assert!(matches!(
+            app.login("nobody@x.io", "ann-password"),
+            Err(LoginError::Busy)
+        ));
+        assert!(matches!(
+            engine.admin_login("admin@example.com", "admin-password"),
+            Err(LoginError::Busy)
+        ));
+        assert!(matches!(
+            app.change_password(&session, "ann-password", "new-password"),
+            Err(crate::PasswordChangeError::Busy)
+        ));
+        drop(turn);
+        assert!(matches!(
+            app.login("bob@x.io", "bob-password"),
+            Err(LoginError::InvalidCredentials)
+        ));
+        assert!(app.user(token.expose()).is_ok());
+        assert!(app.login("ann@x.io", "ann-password").is_ok());
+    }
+}

@@ -668,4 +668,33 @@ mod tests {
         assert!(!dbg.contains("0123456789"), "{dbg}");
         assert!(dbg.contains("***"));
     }
+
+    #[test]
+    fn version_claim_round_trips_and_defaults_to_zero() {
+        let s = signer();
+        let t = match s.issue_versioned(TokenKind::User, "u", 7, NOW, 60) {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(s.verify(TokenKind::User, &t, NOW).map(|v| v.version), Ok(7));
+        #[derive(Serialize)]
+        struct NoVer<'a> {
+            sub: &'a str,
+            typ: &'a str,
+            exp: u64,
+        }
+        let old = sign_raw(
+            Algorithm::HS256,
+            USER_SECRET,
+            &NoVer {
+                sub: "u",
+                typ: "user",
+                exp: NOW + 60,
+            },
+        );
+        assert_eq!(
+            s.verify(TokenKind::User, &old, NOW).map(|v| v.version),
+            Ok(0)
+        );
+    }
 }

@@ -359,6 +359,15 @@ impl PasswordHasher {
         !(same_cost && same_kind)
     }
 
+    /// Takes one turn, as a running hash would (tests of `Busy`).
+    #[cfg(test)]
+    pub(crate) fn take_turn_for_tests(&self) -> impl Drop + '_ {
+        match self.turns.take() {
+            Ok(turn) => turn,
+            Err(Busy) => panic!("no turn free"),
+        }
+    }
+
     /// The most argon2 runs seen at once since this hasher was made.
     #[cfg(test)]
     pub(crate) fn peak_concurrency(&self) -> usize {
