@@ -421,14 +421,19 @@ impl Engine {
             }
         }
         inner.sweep()?;
+        Ok(Self::started(inner))
+    }
+
+    /// The engine around `inner`, with its reaper if one is configured.
+    fn started(inner: Arc<Inner>) -> Self {
         let reaper = inner
             .config
             .reaper_interval
             .and_then(|every| Reaper::start(Arc::downgrade(&inner), every));
-        Ok(Self {
+        Self {
             inner,
             reaper: Mutex::new(reaper),
-        })
+        }
     }
 
     /// Marks every ACTIVE reservation past its expiry as EXPIRED and frees

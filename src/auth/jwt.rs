@@ -671,18 +671,18 @@ mod tests {
 
     #[test]
     fn version_claim_round_trips_and_defaults_to_zero() {
-        let s = signer();
-        let t = match s.issue_versioned(TokenKind::User, "u", 7, NOW, 60) {
-            Ok(t) => t,
-            Err(e) => panic!("{e}"),
-        };
-        assert_eq!(s.verify(TokenKind::User, &t, NOW).map(|v| v.version), Ok(7));
         #[derive(Serialize)]
         struct NoVer<'a> {
             sub: &'a str,
             typ: &'a str,
             exp: u64,
         }
+        let s = signer();
+        let t = match s.issue_versioned(TokenKind::User, "u", 7, NOW, 60) {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(s.verify(TokenKind::User, &t, NOW).map(|v| v.version), Ok(7));
         let old = sign_raw(
             Algorithm::HS256,
             USER_SECRET,
