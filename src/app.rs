@@ -75,9 +75,10 @@ impl std::fmt::Debug for AppContext {
 /// a host cannot forge or alter a session); verify once, then pass it to
 /// every call. Each call re-checks the expiry (a clock read) and whether a
 /// password change revoked the session (one atomic load unless some
-/// password changed since the engine opened). A session works only with
-/// the engine instance that verified it: after a reopen, verify the token
-/// again.
+/// password changed since the engine opened). A session made by an
+/// earlier engine on the same file (before a reopen) keeps working, but
+/// each call then reads the user's record to check for password changes:
+/// verify the token again after a reopen to get the fast path back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserSession {
     pub(crate) user_id: UserId,
@@ -221,6 +222,27 @@ impl AppContext {
         })
     }
 
+    /// A session verified by another engine instance (before a reopen):
+    /// this engine may not have seen the password changes made since, so
+    /// the user's record decides, on every call (verify the token again
+    /// with [`user`](Self::user) to get the fast path back).
+    #[cold]
+    fn recheck_foreign(&self, session: &UserSession) -> Result<(), AuthError> {
+        let record = self
+            .inner
+            .storage
+            .read()
+            .and_then(|tx| tx.user(session.user_id))
+            .map_err(|_| self.closed_or(AuthError::InvalidToken))?
+            .ok_or(AuthError::InvalidToken)?;
+        if record.token_generation != session.generation {
+            return Err(AuthError::InvalidToken);
+        }
+        self.inner
+            .raise_user_generation(session.user_id, record.token_generation);
+        Ok(())
+    }
+
     /// `EngineClosed` if the engine was closed meanwhile, else `otherwise`.
     fn closed_or(&self, otherwise: AuthError) -> AuthError {
         if self.inner.is_closed() {
@@ -234,9 +256,9 @@ impl AppContext {
     /// revoked by a password change, and its expiry.
     pub(crate) fn session(&self, session: &UserSession) -> Result<UnixMillis, AuthError> {
         self.check()?;
-        if session.instance != self.inner.instance
-            || session.generation < self.inner.user_generation(session.user_id)
-        {
+        if session.instance != self.inner.instance {
+            self.recheck_foreign(session)?;
+        } else if session.generation < self.inner.user_generation(session.user_id) {
             return Err(AuthError::InvalidToken);
         }
         let now = self.inner.now();

@@ -135,7 +135,8 @@ pub(crate) struct Inner {
     pub(crate) closed: AtomicBool,
     /// Unique per opened engine in this process: a
     /// [`UserSession`](crate::UserSession) carries the instance that
-    /// verified it and works only there.
+    /// verified it; `user_generations` vouches only for sessions of this
+    /// instance, others are checked against the stored user record.
     pub(crate) instance: u64,
     /// The token generation of every user whose password changed since
     /// open, or whose token was verified with a generation above 0 (only
