@@ -70,7 +70,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let buyer = app.user(user_token.expose())?;
     println!(
         "4. user {} signed up through {}",
-        buyer.user_id,
+        buyer.user_id(),
         app.app_id()
     );
 

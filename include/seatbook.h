@@ -177,6 +177,19 @@ enum seatbook_status
    */
   SEATBOOK_RANDOM_FAILURE = 29,
   /**
+   * The app handle was revoked after it was made (API key rotated, app
+   * deactivated or its origin removed): authenticate the app again
+   * with `seatbook_engine_app()`, which names the reason. The user's
+   * token is not at fault.
+   */
+  SEATBOOK_APP_CONTEXT_REVOKED = 41,
+  /**
+   * Too many password hashes/verifies are running and this one waited
+   * `seatbook_config.password_work_max_wait_ms` without a turn. Nothing
+   * changed; retry later.
+   */
+  SEATBOOK_PASSWORD_WORK_BUSY = 42,
+  /**
    * A backup's target path (or its `-journal`) exists already; nothing
    * was written.
    */
@@ -386,8 +399,9 @@ typedef struct seatbook_admin seatbook_admin;
  *
  * Thread safety: fully thread-safe; use it from any number of threads at
  * once. If the admin rotates the key, deactivates the app or removes the
- * origin, its next call fails. Fails with `SEATBOOK_ENGINE_CLOSED` after its
- * engine is closed. Release with `seatbook_app_free()`.
+ * origin, its next call (`seatbook_app_user()` included) fails with
+ * `SEATBOOK_APP_CONTEXT_REVOKED`: authenticate the app again. Fails with
+ * `SEATBOOK_ENGINE_CLOSED` after its engine is closed. Release with `seatbook_app_free()`.
  */
 typedef struct seatbook_app seatbook_app;
 
@@ -556,6 +570,16 @@ typedef struct seatbook_config {
    * Cost of hashing user passwords.
    */
   struct seatbook_argon2_params argon2;
+  /**
+   * Most argon2 hashes/verifies running at once (default 0: the number
+   * of cores). At most 1024.
+   */
+  uint32_t password_work_max_concurrent;
+  /**
+   * Longest wait for a turn before `SEATBOOK_PASSWORD_WORK_BUSY`
+   * (default 0: 5000 ms). At most 60000.
+   */
+  uint64_t password_work_max_wait_ms;
   /**
    * A `seatbook_durability` value (0 = FULL).
    */
@@ -940,10 +964,12 @@ seatbook_status seatbook_engine_open(const char *path,
 
 /**
  * Closes the engine and frees its handle (the one release function of
- * `seatbook_engine`). The database file is released at once. App and admin
- * handles made from this engine stay valid memory but fail with
- * `SEATBOOK_ENGINE_CLOSED`; free them as usual. Calls already running on
- * them finish first (the file is released when the last one returns).
+ * `seatbook_engine`). App and admin handles made from this engine stay
+ * valid memory but fail with `SEATBOOK_ENGINE_CLOSED`; free them as usual.
+ * Waits for storage accesses in progress; the file is released once the
+ * calls running on those handles return (a call already past its checks
+ * when the close began may still complete, or fail with
+ * `SEATBOOK_ENGINE_CLOSED` or `SEATBOOK_STORAGE`).
  * NULL is a no-op. Using `engine` afterwards is undefined behaviour.
  *
  * # Safety
@@ -1276,9 +1302,34 @@ seatbook_status seatbook_app_login(const struct seatbook_app *app,
                                    char **out_token);
 
 /**
- * Verifies a user token (from signup or login) into `*out_user` (free
- * with `seatbook_user_free()`). Errors: `SEATBOOK_INVALID_TOKEN` (forged,
- * an admin token), `SEATBOOK_TOKEN_EXPIRED`.
+ * Changes the password of `user`'s account (`current_password` must
+ * match; the new one is 8..=128 characters) and revokes every token and
+ * user handle of that user issued before, in every app: they answer
+ * `SEATBOOK_INVALID_TOKEN` from then on, `user` included. `*out_token`
+ * receives a fresh user token (free with `seatbook_string_free()`).
+ * Errors: `SEATBOOK_INVALID_CREDENTIALS` (wrong current password),
+ * `SEATBOOK_INVALID_INPUT`, `SEATBOOK_INVALID_TOKEN`,
+ * `SEATBOOK_TOKEN_EXPIRED`, `SEATBOOK_PASSWORD_WORK_BUSY`. Nothing changes
+ * on error.
+ *
+ * # Safety
+ * `app` is NULL or a live app handle; `user` is NULL or a live user
+ * handle; the strings are NULL or C strings; `out_token` is NULL or
+ * writable.
+ */
+seatbook_status seatbook_app_change_password(const struct seatbook_app *app,
+                                             const struct seatbook_user *user,
+                                             const char *current_password,
+                                             const char *new_password,
+                                             char **out_token);
+
+/**
+ * Verifies a user token (from signup, login or a password change) into
+ * `*out_user` (free with `seatbook_user_free()`). Errors:
+ * `SEATBOOK_INVALID_TOKEN` (forged, an admin token, an unknown user, or
+ * revoked by a password change), `SEATBOOK_TOKEN_EXPIRED`,
+ * `SEATBOOK_APP_CONTEXT_REVOKED` (the app handle itself was revoked),
+ * `SEATBOOK_ENGINE_CLOSED`.
  *
  * # Safety
  * `app` is NULL or a live app handle; `token` is NULL or a C string;

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use crate::auth::{TokenKind, generate_api_key, hash_secret, normalize_origin};
+use crate::auth::{Busy, TokenKind, fingerprint, generate_api_key, hash_secret, normalize_origin};
 use crate::clock::{UnixMillis, millis};
 use crate::engine::{AppState, Engine, Inner, SeatEntry};
 use crate::error::{AdminError, AuthError, CancelError, LoginError, StorageError};
@@ -22,7 +22,9 @@ use crate::validate::{self, InvalidInput};
 /// Most allowed origins per app.
 pub const MAX_ORIGINS: usize = 32;
 
-/// A verified admin token. Every operation re-checks its expiry.
+/// A verified admin token. Every operation re-checks its expiry and that
+/// the engine is open ([`AuthError::EngineClosed`] after
+/// [`Engine::close`](crate::Engine::close)).
 #[derive(Clone)]
 pub struct Admin {
     inner: Arc<Inner>,
@@ -40,12 +42,18 @@ impl std::fmt::Debug for Admin {
 impl Engine {
     /// Logs the admin in and returns an admin token (24 h by default).
     /// Wrong email and wrong password give the same error after the same
-    /// argon2 work.
+    /// argon2 work. The token is bound to the configured admin password
+    /// hash: once the engine is opened with another hash, older admin
+    /// tokens answer [`AuthError::InvalidToken`].
     ///
     /// # Errors
     /// [`LoginError::InvalidCredentials`], [`LoginError::InvalidInput`] for
-    /// an over-long email or password.
+    /// an over-long email or password, [`LoginError::Busy`],
+    /// [`LoginError::Auth`] with [`AuthError::EngineClosed`].
     pub fn admin_login(&self, email: &str, password: &str) -> Result<Secret, LoginError> {
+        if self.inner.is_closed() {
+            return Err(AuthError::EngineClosed.into());
+        }
         if email.len() > 254 || password.len() > 512 {
             return Err(InvalidInput::new("credentials", "too long").into());
         }
@@ -54,7 +62,8 @@ impl Engine {
         let password_ok = self
             .inner
             .hasher
-            .verify(password, cfg.admin_password_hash.expose());
+            .verify(password, cfg.admin_password_hash.expose())
+            .map_err(|Busy| LoginError::Busy)?;
         let email_ok = email.trim().eq_ignore_ascii_case(cfg.admin_email.trim());
         if !(password_ok && email_ok) {
             return Err(LoginError::InvalidCredentials);
@@ -63,9 +72,10 @@ impl Engine {
         let token = self
             .inner
             .signer
-            .issue(
+            .issue_versioned(
                 TokenKind::Admin,
                 &cfg.admin_email.trim().to_ascii_lowercase(),
+                admin_fingerprint(&self.inner),
                 now / 1000,
                 millis(cfg.admin_token_ttl) / 1000,
             )
@@ -76,14 +86,19 @@ impl Engine {
     /// Verifies an admin token.
     ///
     /// # Errors
-    /// [`AuthError::InvalidToken`] (forged, user token, other algorithm),
-    /// [`AuthError::TokenExpired`].
+    /// [`AuthError::InvalidToken`] (forged, user token, other algorithm,
+    /// issued for another admin email or password hash),
+    /// [`AuthError::TokenExpired`], [`AuthError::EngineClosed`].
     pub fn admin(&self, token: &str) -> Result<Admin, AuthError> {
+        if self.inner.is_closed() {
+            return Err(AuthError::EngineClosed);
+        }
         let now_s = self.inner.now() / 1000;
         let verified = self.inner.signer.verify(TokenKind::Admin, token, now_s)?;
         if !verified
             .subject
             .eq_ignore_ascii_case(self.inner.config.admin_email.trim())
+            || verified.version != admin_fingerprint(&self.inner)
         {
             return Err(AuthError::InvalidToken);
         }
@@ -92,6 +107,17 @@ impl Engine {
             expires_at: verified.expires_at_s.saturating_mul(1000),
         })
     }
+}
+
+/// The admin token's `ver` claim: a fingerprint of the configured admin
+/// password hash, keyed with the admin JWT secret (so the claim reveals
+/// nothing about the hash). Changing the hash invalidates older tokens.
+fn admin_fingerprint(inner: &Inner) -> u64 {
+    let cfg = &inner.config;
+    fingerprint(
+        cfg.admin_jwt_secret.expose().as_bytes(),
+        cfg.admin_password_hash.expose().as_bytes(),
+    )
 }
 
 fn info(rec: &AppRecord) -> AppInfo {
@@ -124,6 +150,9 @@ fn origins(list: &[&str]) -> Result<Vec<String>, InvalidInput> {
 
 impl Admin {
     fn check(&self) -> Result<UnixMillis, AuthError> {
+        if self.inner.is_closed() {
+            return Err(AuthError::EngineClosed);
+        }
         let now = self.inner.now();
         if now >= self.expires_at {
             return Err(AuthError::TokenExpired);

@@ -23,8 +23,8 @@ use crate::audit::AuditReport;
 use crate::auth::{Argon2Params, hash_password};
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::payment::{PaymentOutcome, PaymentRequest, PaymentVerifier};
 use crate::error::{CheckError, StorageError};
+use crate::payment::{PaymentOutcome, PaymentRequest, PaymentVerifier};
 use crate::storage::{Durability, OpenFailure, Storage, content_digest, journal_path};
 
 /// The journal file next to the database, as found.

@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::Argon2Params;
+use crate::auth::{Argon2Params, PasswordWork};
 use crate::clock::{Clock, SystemClock};
 use crate::payment::PaymentVerifier;
 use crate::secret::Secret;
@@ -61,6 +61,10 @@ pub struct Config {
     /// Cost of hashing user passwords (OWASP minimum by default). Lower it
     /// only in tests.
     pub argon2: Argon2Params,
+    /// Bounds on concurrent argon2 work (hashes and verifies of user and
+    /// admin passwords): at most as many at once as the process has cores,
+    /// excess callers wait at most 5 s, then get a `Busy` error.
+    pub password_work: PasswordWork,
     pub durability: Durability,
     /// Concurrent durable writes share one commit (one fsync) instead of
     /// one each (default `true`). Every write is still durable before its
@@ -105,6 +109,7 @@ impl Config {
             user_token_ttl: Duration::from_secs(7 * 24 * 3600),
             holds: HoldPolicy::default(),
             argon2: Argon2Params::default(),
+            password_work: PasswordWork::default(),
             durability: Durability::Full,
             group_commit: true,
             clock: Arc::new(SystemClock),
@@ -143,6 +148,7 @@ impl fmt::Debug for Config {
             .field("user_token_ttl", &self.user_token_ttl)
             .field("holds", &self.holds)
             .field("argon2", &self.argon2)
+            .field("password_work", &self.password_work)
             .field("durability", &self.durability)
             .field("group_commit", &self.group_commit)
             .field("clock", &self.clock)

@@ -7,7 +7,7 @@
 //! `booking`, app and user authentication in `app`, admin work in `admin`.
 
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
@@ -21,10 +21,12 @@ use crate::clock::{Clock, UnixMillis};
 use crate::config::Config;
 use crate::error::{BackupError, OpenError, StorageError};
 use crate::locks::{HoldId, LockTable, SeatKey, SeatState};
-use crate::model::{ReservationStatus, Stats};
+use crate::model::{ReservationStatus, Stats, UserId};
 use crate::payment::PaymentVerifier;
 use crate::stats::{Counter, Counters};
-use crate::storage::{AppRecord, LoadedSeat, OpenFailure, ReservationRecord, Storage};
+use crate::storage::{
+    AppRecord, LoadedSeat, OpenFailure, ReadTx, ReservationRecord, Storage, WriteTx,
+};
 
 pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
@@ -69,8 +71,87 @@ impl AppState {
     }
 }
 
+/// The storage of an engine that [`Engine::close`] can release while
+/// contexts still hold the rest of the engine's state.
+///
+/// Every access takes a read lock for as long as it uses the storage (a
+/// read transaction is begun under it and then lives on its own; a write
+/// holds it until committed); close takes the write lock, so it waits for
+/// accesses in progress, then drops the storage, which checkpoints and
+/// releases the journal and the database file. Accesses after that fail
+/// with a storage error that says the engine is closed.
+pub(crate) struct ClosableStorage(RwLock<Option<Storage>>);
+
+impl ClosableStorage {
+    fn closed() -> StorageError {
+        StorageError("the engine was closed".into())
+    }
+
+    pub(crate) fn read(&self) -> Result<ReadTx, StorageError> {
+        // Recursive: an access never waits behind a pending close while
+        // another access of the same thread holds the lock.
+        self.0
+            .read_recursive()
+            .as_ref()
+            .ok_or_else(Self::closed)?
+            .read()
+    }
+
+    pub(crate) fn write<T, E>(
+        &self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send,
+    ) -> Result<T, E>
+    where
+        T: Send,
+        E: From<StorageError> + Send,
+    {
+        let guard = self.0.read_recursive();
+        let storage = guard.as_ref().ok_or_else(|| E::from(Self::closed()))?;
+        storage.write(f)
+    }
+
+    /// Runs `f` on the open storage; a close waits until it returns.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&Storage) -> T) -> Result<T, StorageError> {
+        let guard = self.0.read_recursive();
+        Ok(f(guard.as_ref().ok_or_else(Self::closed)?))
+    }
+
+    /// Waits for accesses in progress, then drops the storage.
+    fn close(&self) {
+        let storage = self.0.write().take();
+        drop(storage);
+    }
+}
+
+impl std::fmt::Debug for ClosableStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &*self.0.read_recursive() {
+            Some(s) => s.fmt(f),
+            None => f.write_str("Storage(closed)"),
+        }
+    }
+}
+
+/// Source of [`Inner::instance`] values: unique within the process.
+static INSTANCES: AtomicU64 = AtomicU64::new(1);
+
 pub(crate) struct Inner {
-    pub(crate) storage: Storage,
+    pub(crate) storage: ClosableStorage,
+    /// Set by [`Engine::close`]; every context checks it on its next call.
+    pub(crate) closed: AtomicBool,
+    /// Unique per opened engine in this process: a
+    /// [`UserSession`](crate::UserSession) carries the instance that
+    /// verified it; `user_generations` vouches only for sessions of this
+    /// instance, others are checked against the stored user record.
+    pub(crate) instance: u64,
+    /// The token generation of every user whose password changed since
+    /// open, or whose token was verified with a generation above 0 (only
+    /// ever raised). Sessions older than this are revoked; users never
+    /// seen here have generation 0.
+    pub(crate) user_generations: FastMap<UserId, u32>,
+    /// Whether `user_generations` has any entry, so the per-call session
+    /// check is one atomic load for engines without password changes.
+    pub(crate) any_generation: AtomicBool,
     pub(crate) locks: LockTable,
     pub(crate) apps: FastMap<Box<str>, Arc<AppState>>,
     pub(crate) signer: TokenSigner,
@@ -91,6 +172,32 @@ impl Inner {
 
     pub(crate) fn app_state(&self, app_id: &str) -> Option<Arc<AppState>> {
         self.apps.get(app_id).map(|a| Arc::clone(a.value()))
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The user's current token generation as far as this engine knows
+    /// (see `user_generations`).
+    pub(crate) fn user_generation(&self, user: UserId) -> u32 {
+        if !self.any_generation.load(Ordering::Acquire) {
+            return 0;
+        }
+        self.user_generations.get(&user).map_or(0, |g| *g)
+    }
+
+    /// Raises the user's known generation to at least `generation`.
+    pub(crate) fn raise_user_generation(&self, user: UserId, generation: u32) {
+        if generation == 0 {
+            return;
+        }
+        let mut entry = self.user_generations.entry(user).or_insert(0);
+        if *entry < generation {
+            *entry = generation;
+        }
+        drop(entry);
+        self.any_generation.store(true, Ordering::Release);
     }
 
     /// Marks ACTIVE reservations whose expiry has passed as EXPIRED and frees
@@ -179,13 +286,21 @@ pub(crate) struct Swept {
 /// An open seat-booking engine on one redb file.
 ///
 /// `Send + Sync`: share one engine between all threads (`Arc<Engine>` or
-/// `&Engine`). The file stays open until the engine and every handle made
-/// from it ([`AppContext`](crate::AppContext), [`Admin`](crate::Admin)) are
-/// dropped; a second engine on the same file gets
-/// [`OpenError::DatabaseAlreadyOpen`].
+/// `&Engine`).
+///
+/// **Closing.** [`close`](Self::close) closes the engine for good: every
+/// [`AppContext`](crate::AppContext) and [`Admin`](crate::Admin) made from
+/// it answers [`AuthError::EngineClosed`](crate::AuthError::EngineClosed)
+/// from then on, and the file is released once the calls already running
+/// return, so the same path can be reopened. **Dropping** an engine does
+/// not close it while a context or admin made from it is alive: they keep
+/// the engine's state, the file stays open and a reopen of the same path
+/// gets [`OpenError::DatabaseAlreadyOpen`] until the last of them is
+/// dropped too (only the background reaper stops at once). Call `close()`
+/// when the file must be released at a known point.
 pub struct Engine {
     pub(crate) inner: Arc<Inner>,
-    reaper: Option<Reaper>,
+    reaper: Mutex<Option<Reaper>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -225,7 +340,7 @@ impl Engine {
             .payments
             .clone()
             .ok_or(OpenError::NoPaymentVerifier)?;
-        let hasher = PasswordHasher::new(config.argon2)
+        let hasher = PasswordHasher::new(config.argon2, config.password_work)
             .map_err(|_| OpenError::InvalidConfig("argon2 parameters"))?;
         let storage = Storage::open_with(path.as_ref(), config.durability, config.group_commit)
             .map_err(|e| match e {
@@ -286,7 +401,11 @@ impl Engine {
         }
         let clock = Arc::clone(&config.clock);
         let inner = Arc::new(Inner {
-            storage,
+            storage: ClosableStorage(RwLock::new(Some(storage))),
+            closed: AtomicBool::new(false),
+            instance: INSTANCES.fetch_add(1, Ordering::Relaxed),
+            user_generations: FastMap::default(),
+            any_generation: AtomicBool::new(false),
             locks,
             apps,
             signer,
@@ -313,11 +432,19 @@ impl Engine {
             }
         }
         inner.sweep()?;
+        Ok(Self::started(inner))
+    }
+
+    /// The engine around `inner`, with its reaper if one is configured.
+    fn started(inner: Arc<Inner>) -> Self {
         let reaper = inner
             .config
             .reaper_interval
             .and_then(|every| Reaper::start(Arc::downgrade(&inner), every));
-        Ok(Self { inner, reaper })
+        Self {
+            inner,
+            reaper: Mutex::new(reaper),
+        }
     }
 
     /// Marks every ACTIVE reservation past its expiry as EXPIRED and frees
@@ -340,6 +467,41 @@ impl Engine {
     #[must_use]
     pub fn now(&self) -> UnixMillis {
         self.inner.now()
+    }
+
+    /// Closes the engine: afterwards every [`AppContext`](crate::AppContext)
+    /// and [`Admin`](crate::Admin) made from it, and the engine's own
+    /// operations, answer [`AuthError::EngineClosed`](crate::AuthError::EngineClosed)
+    /// ([`AppAuthError::EngineClosed`](crate::AppAuthError::EngineClosed)
+    /// from [`app`](Self::app); a storage error saying the engine is closed
+    /// from [`sweep_expired`](Self::sweep_expired) and [`audit`](Self::audit)).
+    ///
+    /// Waits for storage accesses in progress, then checkpoints and releases
+    /// the journal and the database file; a read transaction still open in
+    /// a running call holds the file until that call returns. A call that
+    /// was already past its context check when `close` began either
+    /// completes or fails (with `EngineClosed`, or with a storage error if
+    /// it reached storage after the release); nothing is half-done either
+    /// way. Idempotent; holds and counters are not persisted (reservations
+    /// are, and reopen restores their holds).
+    pub fn close(&self) {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Contexts re-check only when their app's generation moves.
+        for app in &self.inner.apps {
+            app.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        if let Some(reaper) = self.reaper.lock().take() {
+            reaper.stop();
+        }
+        self.inner.storage.close();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
     }
 
     /// Reads the whole database back and checks the booking invariants
@@ -371,15 +533,17 @@ impl Engine {
     /// [`BackupError::TargetExists`] if `target` or `<target>-journal`
     /// exists (backups never overwrite, so the engine's own files are
     /// refused too); [`BackupError::Storage`] if reading or writing fails
-    /// (nothing is left at `target`).
+    /// (nothing is left at `target`), also after [`close`](Self::close).
     pub fn backup(&self, target: impl AsRef<Path>) -> Result<(), BackupError> {
-        crate::backup::run(&self.inner.storage, target.as_ref())
+        self.inner
+            .storage
+            .with(|storage| crate::backup::run(storage, target.as_ref()))?
     }
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        if let Some(reaper) = self.reaper.take() {
+        if let Some(reaper) = self.reaper.get_mut().take() {
             reaper.stop();
         }
     }
@@ -390,6 +554,16 @@ fn validate_config(config: &Config) -> Result<(), OpenError> {
     if !PasswordHasher::is_valid_phc(config.admin_password_hash.expose()) {
         return Err(OpenError::InvalidConfig(
             "admin_password_hash is not an argon2 PHC string",
+        ));
+    }
+    if !PasswordHasher::is_bounded_admin_phc(config.admin_password_hash.expose()) {
+        return Err(OpenError::InvalidConfig(
+            "admin_password_hash costs more than m=262144 (256 MiB), t=64, p=16",
+        ));
+    }
+    if !config.password_work.is_valid() {
+        return Err(OpenError::InvalidConfig(
+            "password_work: max_concurrent must be 1..=1024 and max_wait at most 60 s",
         ));
     }
     if crate::validate::email(&config.admin_email).is_err() {

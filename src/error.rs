@@ -77,6 +77,14 @@ pub enum ErrorCode {
     CapacityExceeded = 28,
     /// The operating system's random generator failed.
     RandomFailure = 29,
+    /// The app context was revoked after it was made (API key rotated, app
+    /// deactivated or its origin removed): authenticate the app again
+    /// (which names the reason); the user's token is not at fault.
+    AppContextRevoked = 41,
+    /// Too many password hashes/verifies are running; this one waited
+    /// `Config::password_work.max_wait` without a turn. Nothing changed;
+    /// retry later.
+    PasswordWorkBusy = 42,
     /// A backup's target path (or its `-journal`) exists already.
     BackupTargetExists = 56,
     /// No database file at the path given to the offline check.
@@ -87,7 +95,9 @@ pub enum ErrorCode {
     InvalidUtf8 = 101,
     /// A panic was caught at the C boundary (a bug; please report it).
     Panic = 102,
-    /// The handle was used after its engine was closed (C only).
+    /// The engine was closed ([`Engine::close`](crate::Engine::close) or
+    /// `seatbook_engine_close()`); every context and handle made from it
+    /// answers this.
     EngineClosed = 103,
     /// A handle of another kind was passed (C only), e.g. an admin handle
     /// where an app handle is expected.
@@ -118,15 +128,29 @@ storage_from!(
     redb::SetDurabilityError,
 );
 
-/// Failure to authenticate a token (admin or user).
+/// A token, session or context can no longer act: every operation of an
+/// [`AppContext`](crate::AppContext) or [`Admin`](crate::Admin) can fail
+/// with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
-    /// Malformed, forged, wrong kind, wrong algorithm, or for an unknown user.
+    /// Malformed, forged, wrong kind, wrong algorithm, for an unknown user,
+    /// revoked by a password change (user tokens and sessions), or made
+    /// for another admin password hash (admin tokens). The user or admin
+    /// must log in again.
     #[error("invalid token")]
     InvalidToken,
     /// Past its `exp`.
     #[error("token expired")]
     TokenExpired,
+    /// The app context itself was revoked: the admin rotated the app's API
+    /// key, deactivated the app or removed the context's origin. The user's
+    /// token is not at fault; authenticate the app again with
+    /// [`Engine::app`](crate::Engine::app), whose error names the reason.
+    #[error("the app context was revoked (key rotated, app deactivated or origin removed)")]
+    AppContextRevoked,
+    /// The engine was closed ([`Engine::close`](crate::Engine::close)).
+    #[error("the engine was closed")]
+    EngineClosed,
 }
 
 impl From<TokenError> for AuthError {
@@ -199,9 +223,14 @@ pub enum CheckError {
 pub enum LoginError {
     #[error("invalid email or password")]
     InvalidCredentials,
-    /// The app context was revoked (key rotated, app deactivated).
+    /// The app context was revoked or the engine closed.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// Too many password checks are running (see
+    /// [`Config::password_work`](crate::Config::password_work)); nothing
+    /// was checked. Retry later.
+    #[error("too many password checks are running; retry later")]
+    Busy,
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error(transparent)]
@@ -213,9 +242,34 @@ pub enum LoginError {
 pub enum SignupError {
     #[error("an account with this email exists already")]
     EmailTaken,
-    /// The app context was revoked (key rotated, app deactivated).
+    /// The app context was revoked or the engine closed.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// Too many password hashes are running (see
+    /// [`Config::password_work`](crate::Config::password_work)); no account
+    /// was created. Retry later.
+    #[error("too many password checks are running; retry later")]
+    Busy,
+    #[error(transparent)]
+    InvalidInput(#[from] InvalidInput),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A user's password change failed; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    /// The current password is wrong.
+    #[error("invalid password")]
+    InvalidCredentials,
+    /// The session is expired or revoked, the app context was revoked or
+    /// the engine closed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// Too many password checks are running; retry later.
+    #[error("too many password checks are running; retry later")]
+    Busy,
+    /// The new password is out of bounds (8..=128 characters).
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error(transparent)]
@@ -234,6 +288,9 @@ pub enum AppAuthError {
     OriginNotAllowed,
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
+    /// The engine was closed.
+    #[error("the engine was closed")]
+    EngineClosed,
 }
 
 /// An admin operation failed.
@@ -419,6 +476,8 @@ pub enum Error {
     #[error(transparent)]
     Signup(#[from] SignupError),
     #[error(transparent)]
+    PasswordChange(#[from] PasswordChangeError),
+    #[error(transparent)]
     AppAuth(#[from] AppAuthError),
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -455,6 +514,8 @@ impl HasErrorCode for AuthError {
         match self {
             Self::InvalidToken => ErrorCode::InvalidToken,
             Self::TokenExpired => ErrorCode::TokenExpired,
+            Self::AppContextRevoked => ErrorCode::AppContextRevoked,
+            Self::EngineClosed => ErrorCode::EngineClosed,
         }
     }
 }
@@ -476,6 +537,19 @@ impl HasErrorCode for LoginError {
         match self {
             Self::Auth(a) => a.code(),
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::Busy => ErrorCode::PasswordWorkBusy,
+            Self::InvalidInput(_) => ErrorCode::InvalidInput,
+            Self::Storage(_) => ErrorCode::Storage,
+        }
+    }
+}
+
+impl HasErrorCode for PasswordChangeError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Auth(a) => a.code(),
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::Busy => ErrorCode::PasswordWorkBusy,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::Storage(_) => ErrorCode::Storage,
         }
@@ -487,6 +561,7 @@ impl HasErrorCode for SignupError {
         match self {
             Self::Auth(a) => a.code(),
             Self::EmailTaken => ErrorCode::EmailTaken,
+            Self::Busy => ErrorCode::PasswordWorkBusy,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::Storage(_) => ErrorCode::Storage,
         }
@@ -500,6 +575,7 @@ impl HasErrorCode for AppAuthError {
             Self::AppInactive => ErrorCode::AppInactive,
             Self::OriginNotAllowed => ErrorCode::OriginNotAllowed,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
+            Self::EngineClosed => ErrorCode::EngineClosed,
         }
     }
 }
@@ -631,6 +707,7 @@ impl HasErrorCode for Error {
             Self::Open(e) => e.code(),
             Self::Login(e) => e.code(),
             Self::Signup(e) => e.code(),
+            Self::PasswordChange(e) => e.code(),
             Self::AppAuth(e) => e.code(),
             Self::Auth(e) => e.code(),
             Self::Admin(e) => e.code(),

@@ -82,8 +82,8 @@ pub use admin::{Admin, MAX_ORIGINS, MAX_PRICE_MINOR};
 pub use app::{AppContext, UserSession};
 pub use audit::AuditReport;
 pub use auth::{
-    Argon2Params, OriginError, PasswordHashError, TokenError, WeakSecretError, hash_password,
-    normalize_origin,
+    Argon2Params, OriginError, PasswordHashError, PasswordWork, TokenError, WeakSecretError,
+    hash_password, normalize_origin,
 };
 pub use check::{CheckReport, JournalFile, Recovery, check};
 pub use clock::{Clock, ManualClock, SystemClock, UnixMillis};
@@ -91,8 +91,8 @@ pub use config::{Config, HoldPolicy};
 pub use engine::Engine;
 pub use error::{
     AdminError, AppAuthError, AuthError, BackupError, CancelError, CheckError, ConfirmError, Error,
-    ErrorCode, HasErrorCode, HoldError, LoginError, OpenError, QueryError, ReserveError, SeatBlock,
-    SignupError, StorageError,
+    ErrorCode, HasErrorCode, HoldError, LoginError, OpenError, PasswordChangeError, QueryError,
+    ReserveError, SeatBlock, SignupError, StorageError,
 };
 pub use model::{
     AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, NewApp, NewSeat, Reservation,

@@ -123,6 +123,34 @@ pub(crate) struct UserRecord {
     pub(crate) email: String,
     pub(crate) password_hash: String,
     pub(crate) created_at: UnixMillis,
+    /// Bumped by every password change; user tokens carry the generation
+    /// they were issued under, and older ones no longer verify. Records
+    /// written before this field existed decode with 0 (see
+    /// [`decode_user`]).
+    pub(crate) token_generation: u32,
+}
+
+/// A [`UserRecord`] as written before `token_generation` existed
+/// (postcard is positional, so the shorter encoding needs its own type).
+#[derive(serde::Deserialize)]
+struct UserRecordV1 {
+    email: String,
+    password_hash: String,
+    created_at: UnixMillis,
+}
+
+/// Decodes a user record of either layout.
+pub(crate) fn decode_user(bytes: &[u8]) -> Result<UserRecord, StorageError> {
+    if let Ok(rec) = postcard::from_bytes::<UserRecord>(bytes) {
+        return Ok(rec);
+    }
+    let old: UserRecordV1 = decode(bytes)?;
+    Ok(UserRecord {
+        email: old.email,
+        password_hash: old.password_hash,
+        created_at: old.created_at,
+        token_generation: 0,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -612,7 +640,12 @@ macro_rules! getters {
             let rec = users
                 .get(id)?
                 .ok_or_else(|| StorageError("email index without user".into()))?;
-            Ok(Some((UserId(id), decode(rec.value())?)))
+            Ok(Some((UserId(id), decode_user(rec.value())?)))
+        }
+
+        pub(crate) fn user(&self, id: UserId) -> Result<Option<UserRecord>, StorageError> {
+            let t = self.inner.open_table(USERS)?;
+            t.get(id.0)?.map(|v| decode_user(v.value())).transpose()
         }
 
         pub(crate) fn seat(
@@ -846,6 +879,12 @@ mod tests {
             email: "a@b.example".into(),
             password_hash: "$argon2id$stub".into(),
             created_at: 3,
+            token_generation: 0,
+        };
+        let changed = UserRecord {
+            password_hash: "$argon2id$changed".into(),
+            token_generation: 2,
+            ..user.clone()
         };
         let booking = BookingRecord {
             app_id: "app".into(),
@@ -873,6 +912,7 @@ mod tests {
             tx.update_seat("app", "S1", &seat("E1", SeatStatus::Booked))?;
             tx.put_reservation(1, &reservation(500, ReservationStatus::Confirmed))?;
             tx.drop_holds(&[(500, 1)])?;
+            tx.put_user(UserId(7), &changed)?;
             tx.put_booking("BK-1", &booking, true)
         })
         .unwrap();
@@ -887,6 +927,11 @@ mod tests {
         );
         let (id, found) = r.user_by_email("a@b.example").unwrap().unwrap();
         assert_eq!((id, found.created_at), (UserId(7), 3));
+        assert_eq!(found.token_generation, 2);
+        assert_eq!(
+            r.user(UserId(7)).unwrap().unwrap().password_hash,
+            "$argon2id$changed"
+        );
         assert_eq!(
             r.seat("app", "S1").unwrap().unwrap().status,
             SeatStatus::Booked
@@ -1040,5 +1085,27 @@ mod tests {
         s.write(|tx| tx.drop_holds(&[(900, 1), (100, 1), (400, 4), (100, 1), (500, 5)]))
             .unwrap();
         assert_eq!(rows(&s), [(200, 2), (300, 3)]);
+    }
+
+    #[test]
+    fn user_records_of_the_first_layout_decode_with_generation_zero() {
+        #[derive(Serialize)]
+        struct V1<'a> {
+            email: &'a str,
+            password_hash: &'a str,
+            created_at: UnixMillis,
+        }
+        let bytes = encode(&V1 {
+            email: "old@b.example",
+            password_hash: "$argon2id$old",
+            created_at: 9,
+        })
+        .unwrap();
+        let rec = decode_user(&bytes).unwrap();
+        assert_eq!(
+            (rec.email.as_str(), rec.created_at, rec.token_generation),
+            ("old@b.example", 9, 0)
+        );
+        assert!(decode_user(&bytes[..bytes.len() - 1]).is_err());
     }
 }

@@ -157,11 +157,22 @@ fn rotating_the_key_stops_the_old_key_at_once() {
         f.engine.app("other-app", old_key.0.expose(), EVENT_ORIGIN),
         Err(AppAuthError::InvalidCredentials)
     ));
-    // The context authenticated with the old key fails its next call.
+    // The context authenticated with the old key fails its next call, with
+    // its own error (not the user's token), `user()` included.
     assert!(matches!(
         old_key.1.list_seats("E1", SeatFilter::All),
-        Err(seatbook::QueryError::Auth(AuthError::InvalidToken))
+        Err(seatbook::QueryError::Auth(AuthError::AppContextRevoked))
     ));
+    let token = old_key.1.login("b@x.io", "buyer-password");
+    assert!(matches!(
+        token,
+        Err(seatbook::LoginError::Auth(AuthError::AppContextRevoked))
+    ));
+    let token = app.login("b@x.io", "buyer-password").unwrap();
+    assert_eq!(
+        old_key.1.user(token.expose()),
+        Err(AuthError::AppContextRevoked)
+    );
     let fresh = f
         .engine
         .app("other-app", new_key.expose(), EVENT_ORIGIN)
@@ -192,7 +203,12 @@ fn deactivate_and_reactivate_an_app() {
     ));
     assert!(matches!(
         ctx.reserve(&buyer, &["E1-S0"], None),
-        Err(ReserveError::Auth(AuthError::InvalidToken))
+        Err(ReserveError::Auth(AuthError::AppContextRevoked))
+    ));
+    let token = ctx.signup("c@x.io", "correct horse battery");
+    assert!(matches!(
+        token,
+        Err(seatbook::SignupError::Auth(AuthError::AppContextRevoked))
     ));
     assert!(admin.set_app_active("event-app", true).unwrap().active);
     assert!(ctx.reserve(&buyer, &["E1-S0"], None).is_ok());
@@ -224,8 +240,15 @@ fn update_app_changes_name_and_origins() {
         Err(AppAuthError::OriginNotAllowed)
     ));
     assert!(
-        ctx.list_seats("E1", SeatFilter::All).is_err(),
+        matches!(
+            ctx.list_seats("E1", SeatFilter::All),
+            Err(seatbook::QueryError::Auth(AuthError::AppContextRevoked))
+        ),
         "removed origin revokes contexts"
+    );
+    assert_eq!(
+        ctx.user("any.token.at-all"),
+        Err(AuthError::AppContextRevoked)
     );
     assert!(
         f.engine

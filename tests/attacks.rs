@@ -149,7 +149,7 @@ fn assert_admin_refused(w: &World, token: &str, what: &str) {
 #[test]
 fn alg_none_tokens_are_refused() {
     let w = world();
-    let sub = w.alice.user_id.to_string();
+    let sub = w.alice.user_id().to_string();
     for header in [
         r#"{"alg":"none","typ":"JWT"}"#,
         r#"{"alg":"None","typ":"JWT"}"#,
@@ -168,7 +168,7 @@ fn alg_none_tokens_are_refused() {
 #[test]
 fn other_algorithms_are_refused_even_with_the_right_secret() {
     let w = world();
-    let sub = w.alice.user_id.to_string();
+    let sub = w.alice.user_id().to_string();
     for alg in [Algorithm::HS384, Algorithm::HS512] {
         let t = sign(alg, USER_SECRET, &claims(&sub, "user", later_s(&w)));
         assert_user_refused(&w, &t, &format!("{alg:?}"));
@@ -193,7 +193,10 @@ fn other_algorithms_are_refused_even_with_the_right_secret() {
         assert_user_refused(&w, &t, alg);
     }
     // Sanity: the same claims, honestly signed, pass.
-    assert_eq!(w.event.user(&good).map(|s| s.user_id), Ok(w.alice.user_id));
+    assert_eq!(
+        w.event.user(&good).map(|s| s.user_id()),
+        Ok(w.alice.user_id())
+    );
 }
 
 #[test]
@@ -206,7 +209,7 @@ fn admin_token_is_never_a_user_token_and_the_reverse() {
     assert_user_refused(&w, admin_token.expose(), "admin token as user token");
     assert_admin_refused(&w, &w.alice_token, "user token as admin token");
     // Right secret, wrong `typ`, and the reverse.
-    let sub = w.alice.user_id.to_string();
+    let sub = w.alice.user_id().to_string();
     let t = sign(
         Algorithm::HS256,
         USER_SECRET,
@@ -232,7 +235,7 @@ fn admin_token_is_never_a_user_token_and_the_reverse() {
 #[test]
 fn a_token_signed_with_the_other_secret_is_refused() {
     let w = world();
-    let sub = w.alice.user_id.to_string();
+    let sub = w.alice.user_id().to_string();
     let t = sign(
         Algorithm::HS256,
         ADMIN_SECRET,
@@ -262,7 +265,7 @@ fn expired_tokens_and_sessions_are_refused() {
         .expect("admin login");
     let admin = w.engine.admin(admin_token.expose()).expect("admin");
     // Exactly at `exp` a token is dead (exp <= now).
-    let sub = w.alice.user_id.to_string();
+    let sub = w.alice.user_id().to_string();
     let now_s = w.engine.now() / 1000;
     let t = sign(Algorithm::HS256, USER_SECRET, &claims(&sub, "user", now_s));
     assert_eq!(w.event.user(&t), Err(AuthError::TokenExpired));
@@ -306,9 +309,9 @@ fn tampered_tokens_are_refused() {
     assert_eq!(parts.len(), 3);
     // Payload swapped for Bob (or a longer life), signature kept.
     for payload in [
-        claims(&w.bob.user_id.to_string(), "user", later_s(&w)),
+        claims(&w.bob.user_id().to_string(), "user", later_s(&w)),
         claims(
-            &w.alice.user_id.to_string(),
+            &w.alice.user_id().to_string(),
             "user",
             later_s(&w) + 10_000_000,
         ),
@@ -344,8 +347,8 @@ fn tampered_tokens_are_refused() {
         assert_user_refused(&w, &t, &t);
     }
     assert_eq!(
-        w.event.user(tok).map(|s| s.user_id),
-        Ok(w.alice.user_id),
+        w.event.user(tok).map(|s| s.user_id()),
+        Ok(w.alice.user_id()),
         "the untouched token still works"
     );
 }
@@ -462,7 +465,7 @@ fn reservation_tokens_work_only_for_their_user_in_their_app() {
         .event
         .confirm(&w.alice, token, "pay-1", total)
         .expect("confirm");
-    assert_eq!(b.user_id, w.alice.user_id);
+    assert_eq!(b.user_id, w.alice.user_id());
     assert_audit_clean(&w.engine, "after cross-tenant attempts");
 }
 

@@ -205,7 +205,7 @@ fn a_hold_expires_lazily_and_another_buyer_takes_the_seat() {
             second.info.total_minor,
         )
         .unwrap();
-    assert_eq!(booking.user_id, bob.user_id);
+    assert_eq!(booking.user_id, bob.user_id());
     assert_eq!(
         app.reservation(&alice, first.token.expose())
             .unwrap()

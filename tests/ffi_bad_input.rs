@@ -966,3 +966,121 @@ fn status_names_and_version() {
         );
     }
 }
+
+#[test]
+fn change_password_revokes_earlier_user_handles_and_tokens() {
+    use seatbook::ffi::seatbook_status::{SEATBOOK_INVALID_CREDENTIALS, SEATBOOK_INVALID_TOKEN};
+    let w = World::new();
+    let (cur, new) = (c"correct horse battery", c"a brand new password");
+    // SAFETY: valid pointers; every string we get is freed once.
+    unsafe {
+        let mut fresh = null_mut();
+        each_null("seatbook_app_change_password", 5, |i| {
+            seatbook_app_change_password(
+                nul(i, 0, w.app),
+                nul(i, 1, w.user),
+                nul(i, 2, cur.as_ptr()),
+                nul(i, 3, new.as_ptr()),
+                nul_mut(i, 4, &raw mut fresh),
+            )
+        });
+        expect(
+            seatbook_app_change_password(w.app, w.user, new.as_ptr(), new.as_ptr(), &raw mut fresh),
+            SEATBOOK_INVALID_CREDENTIALS,
+        );
+        assert!(fresh.is_null());
+        expect(
+            seatbook_app_change_password(
+                w.app,
+                w.user,
+                cur.as_ptr(),
+                c"short".as_ptr(),
+                &raw mut fresh,
+            ),
+            SEATBOOK_INVALID_INPUT,
+        );
+        expect(
+            seatbook_app_change_password(w.app, w.user, cur.as_ptr(), new.as_ptr(), &raw mut fresh),
+            SEATBOOK_OK,
+        );
+        let fresh = Owned(fresh);
+        // The earlier user handle and token are revoked.
+        let mut list = null_mut();
+        expect(
+            seatbook_app_user_bookings(w.app, w.user, &raw mut list),
+            SEATBOOK_INVALID_TOKEN,
+        );
+        let mut user = null_mut();
+        expect(
+            seatbook_app_user(w.app, w.token.0, &raw mut user),
+            SEATBOOK_INVALID_TOKEN,
+        );
+        expect(
+            seatbook_app_user(w.app, fresh.0, &raw mut user),
+            SEATBOOK_OK,
+        );
+        expect(
+            seatbook_app_user_bookings(w.app, user, &raw mut list),
+            SEATBOOK_OK,
+        );
+        seatbook_booking_list_free(list);
+        seatbook_user_free(user);
+    }
+}
+
+#[test]
+fn a_revoked_app_handle_answers_app_context_revoked() {
+    use seatbook::ffi::seatbook_status::SEATBOOK_APP_CONTEXT_REVOKED;
+    let w = World::new();
+    // SAFETY: valid pointers.
+    unsafe {
+        let mut key = null_mut();
+        expect(
+            seatbook_admin_rotate_api_key(w.admin, c"event-app".as_ptr(), &raw mut key),
+            SEATBOOK_OK,
+        );
+        let _key = Owned(key);
+        let mut user = null_mut();
+        expect(
+            seatbook_app_user(w.app, w.token.0, &raw mut user),
+            SEATBOOK_APP_CONTEXT_REVOKED,
+        );
+        assert!(user.is_null());
+        assert!(last_error().contains("revoked"), "{}", last_error());
+        let mut counts = seatbook_seat_counts::default();
+        expect(
+            seatbook_app_seat_counts(w.app, c"EVENT_001".as_ptr(), &raw mut counts),
+            SEATBOOK_APP_CONTEXT_REVOKED,
+        );
+        assert_eq!(
+            CStr::from_ptr(seatbook_status_name(41)),
+            c"SEATBOOK_APP_CONTEXT_REVOKED"
+        );
+        assert_eq!(
+            CStr::from_ptr(seatbook_status_name(42)),
+            c"SEATBOOK_PASSWORD_WORK_BUSY"
+        );
+    }
+}
+
+#[test]
+fn password_work_bounds_in_the_c_config_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = CString::new(dir.path().join("db.redb").to_str().unwrap()).unwrap();
+    let hash = admin_hash();
+    for (n, wait) in [(2000, 0), (1, 60_001)] {
+        let mut cfg = fast_config(&hash);
+        cfg.password_work_max_concurrent = n;
+        cfg.password_work_max_wait_ms = wait;
+        let mut e = null_mut();
+        // SAFETY: valid pointers.
+        unsafe {
+            expect(
+                seatbook_engine_open(path.as_ptr(), &cfg, &raw mut e),
+                SEATBOOK_INVALID_CONFIG,
+            );
+        }
+        assert!(e.is_null());
+        assert!(last_error().contains("password_work"), "{}", last_error());
+    }
+}

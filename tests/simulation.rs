@@ -226,7 +226,7 @@ impl Sim {
         let s = self.live().apps[1]
             .user(token.expose())
             .map_err(|e| format!("session after reopen: {e}"))?;
-        check(s.user_id == self.sessions[0].user_id, || {
+        check(s.user_id() == self.sessions[0].user_id(), || {
             "login after reopen gave another user".into()
         })
     }
@@ -668,7 +668,7 @@ impl Sim {
             check(
                 got.status == b.status
                     && got.reservation_id == b.res_id
-                    && got.user_id == self.sessions[b.user].user_id
+                    && got.user_id == self.sessions[b.user].user_id()
                     && got.seat_ids == b.seats.iter().map(|&s| seat_id(s)).collect::<Vec<_>>(),
                 || format!("booking {id}: engine {got:?}, model {b:?}"),
             )?;

@@ -75,7 +75,10 @@ fn signup_normalises_email_and_refuses_duplicates_in_any_case() {
         Err(SignupError::EmailTaken)
     ));
     let login = app.login("alice@example.com", "alice-password").unwrap();
-    assert_eq!(app.user(login.expose()).unwrap().user_id, session.user_id);
+    assert_eq!(
+        app.user(login.expose()).unwrap().user_id(),
+        session.user_id()
+    );
 }
 
 #[test]
@@ -129,8 +132,8 @@ fn one_user_pool_is_shared_by_every_app() {
     // Same credentials log in through the other app, same user id.
     let via_bus = bus.login("traveller@example.com", "pass-word-1").unwrap();
     assert_eq!(
-        event.user(token.expose()).unwrap().user_id,
-        bus.user(via_bus.expose()).unwrap().user_id
+        event.user(token.expose()).unwrap().user_id(),
+        bus.user(via_bus.expose()).unwrap().user_id()
     );
     assert!(matches!(
         bus.signup("traveller@example.com", "pass-word-1"),

@@ -303,6 +303,10 @@ struct Config {
   std::string admin_email, admin_password_hash, admin_jwt_secret,
       user_jwt_secret;
   seatbook_argon2_params argon2{};  // zeros: OWASP default
+  // Most argon2 runs at once (0: the number of cores) and the longest wait
+  // for a turn before SEATBOOK_PASSWORD_WORK_BUSY (0: 5000 ms).
+  uint32_t password_work_max_concurrent = 0;
+  uint64_t password_work_max_wait_ms = 0;
   bool durable = true;              // false: no fsync (tests, demos)
   uint64_t hold_default_ttl_ms = 0, hold_min_ttl_ms = 0, hold_max_ttl_ms = 0,
            hold_max_total_ms = 0, reaper_interval_ms = 0;
@@ -371,7 +375,9 @@ class User {
 };
 
 /// An authenticated app context. Thread-safe. Keeps the engine's payment
-/// verifier alive as long as it lives.
+/// verifier alive as long as it lives. Once the admin rotates its key,
+/// deactivates the app or removes its origin, every call throws
+/// SEATBOOK_APP_CONTEXT_REVOKED: make a new App with Engine::app().
 class App {
  public:
   explicit App(seatbook_app *p, detail::Keepalive payment = nullptr)
@@ -391,6 +397,15 @@ class App {
     seatbook_user *u = nullptr;
     detail::check(seatbook_app_user(get(), token.c_str(), &u));
     return User(u);
+  }
+  /// Changes the user's password and returns a fresh token; the user's
+  /// earlier tokens and User objects throw SEATBOOK_INVALID_TOKEN from then on.
+  std::string change_password(const User &user, const std::string &current_password,
+                              const std::string &new_password) const {
+    char *t = nullptr;
+    detail::check(seatbook_app_change_password(get(), user.get(), current_password.c_str(),
+                                               new_password.c_str(), &t));
+    return detail::take(t);
   }
   std::vector<Seat> list_seats(const std::string &entity_id,
                                bool available_only = false) const {
@@ -585,6 +600,8 @@ class Engine {
     c.admin_jwt_secret = config.admin_jwt_secret.c_str();
     c.user_jwt_secret = config.user_jwt_secret.c_str();
     c.argon2 = config.argon2;
+    c.password_work_max_concurrent = config.password_work_max_concurrent;
+    c.password_work_max_wait_ms = config.password_work_max_wait_ms;
     c.durability = config.durable ? SEATBOOK_DURABILITY_FULL : SEATBOOK_DURABILITY_NONE;
     c.hold_default_ttl_ms = config.hold_default_ttl_ms;
     c.hold_min_ttl_ms = config.hold_min_ttl_ms;

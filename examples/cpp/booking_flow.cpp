@@ -174,6 +174,16 @@ int main(int argc, char **argv) {
     auto cancelled = app.cancel_booking(booking.booking_id);
     ASSERT(cancelled.status == seatbook::BookingStatus::Cancelled);
 
+    // A password change revokes the user's earlier tokens and User objects.
+    std::string fresh = app.change_password(other, "another-password", "a-newer-password");
+    try {
+      app.user_bookings(other);
+      ASSERT(false);
+    } catch (const seatbook::Error &e) {
+      ASSERT(e.status() == SEATBOOK_INVALID_TOKEN);
+    }
+    ASSERT(app.user(fresh).user_id() == other.user_id());
+
     auto audit = engine.audit();
     ASSERT(audit.clean && audit.double_booked_seats == 0);
     auto stats = engine.stats();

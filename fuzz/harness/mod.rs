@@ -183,7 +183,8 @@ pub fn jwt(data: &[u8]) {
     if let Ok(s) = w.app.user(&token) {
         assert!(!raw, "raw bytes authenticated as a user: {token:?}");
         assert_eq!(
-            s.user_id, w.alice.user_id,
+            s.user_id(),
+            w.alice.user_id(),
             "mutated token changed user: {token:?}"
         );
     }

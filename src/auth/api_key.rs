@@ -70,6 +70,24 @@ pub(crate) fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// A 64-bit fingerprint of `secret` (a JWT secret) and `value`, for a
+/// token claim that must change when `value` changes. Keyed with the
+/// secret, so the claim (readable by the token's holder) tells nothing
+/// about `value`. Parts are length-prefixed, so no two inputs collide by
+/// concatenation.
+pub(crate) fn fingerprint(secret: &[u8], value: &[u8]) -> u64 {
+    let mut h = Sha256::new();
+    h.update(b"seatbook-fingerprint-v1");
+    for part in [secret, value] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let digest: [u8; 32] = h.finalize().into();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
+}
+
 /// Compares two hashes in constant time, so response timing reveals nothing
 /// about how many leading bytes of a guess were right.
 pub(crate) fn hashes_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {

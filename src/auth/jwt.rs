@@ -49,6 +49,10 @@ pub(crate) struct VerifiedToken {
     pub(crate) subject: String,
     /// The `exp` claim, seconds since the Unix epoch.
     pub(crate) expires_at_s: u64,
+    /// The `ver` claim (0 if absent): what the token was issued against,
+    /// which the caller compares with the current value (a user's password
+    /// generation, a fingerprint of the admin password hash).
+    pub(crate) version: u64,
 }
 
 /// Why a token was refused. Deliberately coarse: telling a client *which*
@@ -81,6 +85,7 @@ struct ClaimsOut<'a> {
     typ: &'a str,
     iat: u64,
     exp: u64,
+    ver: u64,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +93,9 @@ struct ClaimsIn {
     sub: String,
     typ: String,
     exp: u64,
+    /// Tokens issued before this claim existed read as version 0.
+    #[serde(default)]
+    ver: u64,
 }
 
 struct KeyPair {
@@ -170,10 +178,23 @@ impl TokenSigner {
     ///
     /// [`TokenError::Invalid`] if `now_s + ttl_s` overflows, the subject is
     /// empty, or encoding fails.
+    #[cfg(test)]
     pub(crate) fn issue(
         &self,
         kind: TokenKind,
         subject: &str,
+        now_s: u64,
+        ttl_s: u64,
+    ) -> Result<String, TokenError> {
+        self.issue_versioned(kind, subject, 0, now_s, ttl_s)
+    }
+
+    /// [`issue`](Self::issue) with a `ver` claim of `version`.
+    pub(crate) fn issue_versioned(
+        &self,
+        kind: TokenKind,
+        subject: &str,
+        version: u64,
         now_s: u64,
         ttl_s: u64,
     ) -> Result<String, TokenError> {
@@ -187,6 +208,7 @@ impl TokenSigner {
             typ: kind.claim(),
             iat: now_s,
             exp,
+            ver: version,
         };
         let token = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -235,6 +257,7 @@ impl TokenSigner {
         Ok(VerifiedToken {
             subject: claims.sub,
             expires_at_s: claims.exp,
+            version: claims.ver,
         })
     }
 }
@@ -283,7 +306,8 @@ mod tests {
                 s.verify(kind, &t, NOW),
                 Ok(VerifiedToken {
                     subject: "subject-1".to_owned(),
-                    expires_at_s: NOW + 3600
+                    expires_at_s: NOW + 3600,
+                    version: 0,
                 })
             );
             assert!(s.verify(kind, &t, NOW + 3599).is_ok());
@@ -368,6 +392,7 @@ mod tests {
             typ: "admin",
             iat: NOW,
             exp: NOW + 60,
+            ver: 0,
         };
         for alg in [Algorithm::HS384, Algorithm::HS512] {
             let t = sign_raw(alg, ADMIN_SECRET, &claims);
@@ -419,6 +444,7 @@ mod tests {
             typ: "admin",
             iat: NOW,
             exp: NOW + 60,
+            ver: 0,
         };
         let t = sign_raw(Algorithm::HS256, USER_SECRET, &claims);
         assert_eq!(
@@ -434,6 +460,7 @@ mod tests {
             typ: "user",
             iat: NOW,
             exp: NOW + 60,
+            ver: 0,
         };
         let t = sign_raw(Algorithm::HS256, ADMIN_SECRET, &claims);
         assert_eq!(
@@ -563,6 +590,7 @@ mod tests {
                 typ: "user",
                 iat: NOW,
                 exp: NOW + 60,
+                ver: 0,
             },
         );
         for t in [a, b, c] {
@@ -639,5 +667,34 @@ mod tests {
         assert!(!dbg.contains("user-secret"), "{dbg}");
         assert!(!dbg.contains("0123456789"), "{dbg}");
         assert!(dbg.contains("***"));
+    }
+
+    #[test]
+    fn version_claim_round_trips_and_defaults_to_zero() {
+        #[derive(Serialize)]
+        struct NoVer<'a> {
+            sub: &'a str,
+            typ: &'a str,
+            exp: u64,
+        }
+        let s = signer();
+        let t = match s.issue_versioned(TokenKind::User, "u", 7, NOW, 60) {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(s.verify(TokenKind::User, &t, NOW).map(|v| v.version), Ok(7));
+        let old = sign_raw(
+            Algorithm::HS256,
+            USER_SECRET,
+            &NoVer {
+                sub: "u",
+                typ: "user",
+                exp: NOW + 60,
+            },
+        );
+        assert_eq!(
+            s.verify(TokenKind::User, &old, NOW).map(|v| v.version),
+            Ok(0)
+        );
     }
 }

@@ -15,9 +15,9 @@ mod jwt;
 mod origin;
 mod password;
 
-pub(crate) use api_key::{generate_api_key, hash_secret, hashes_equal, random_token};
+pub(crate) use api_key::{fingerprint, generate_api_key, hash_secret, hashes_equal, random_token};
 pub use jwt::{TokenError, WeakSecretError};
 pub(crate) use jwt::{TokenKind, TokenSigner};
 pub use origin::{OriginError, normalize_origin};
-pub(crate) use password::PasswordHasher;
-pub use password::{Argon2Params, PasswordHashError, hash_password};
+pub use password::{Argon2Params, PasswordHashError, PasswordWork, hash_password};
+pub(crate) use password::{Busy, HashFailure, PasswordHasher};

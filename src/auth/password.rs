@@ -130,7 +130,97 @@ fn parse_phc(phc: &str) -> Option<PasswordHash> {
     Some(parsed)
 }
 
-/// Hashes and verifies passwords with fixed argon2id parameters.
+/// Upper bounds on the cost of the configured admin hash, checked at open.
+/// The admin login is reachable without credentials, so its verify must
+/// not be able to ask for more than 256 MiB or a minutes-long run.
+const MAX_ADMIN_MEMORY_KIB: u32 = 256 * 1024;
+const MAX_ADMIN_ITERATIONS: u32 = 64;
+const MAX_ADMIN_PARALLELISM: u32 = 16;
+
+/// Bounds on concurrent password work (argon2 hashes and verifies).
+///
+/// Each argon2 run allocates `memory_kib` KiB (19 MiB by default), so a
+/// burst of logins could otherwise exhaust memory. At most
+/// `max_concurrent` runs at once; an excess caller waits for a turn at
+/// most `max_wait`, then gets a `Busy` error (`LoginError::Busy`,
+/// `SignupError::Busy`, `PasswordChangeError::Busy`; C status
+/// `SEATBOOK_PASSWORD_WORK_BUSY`) with nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordWork {
+    /// Most argon2 runs at once, 1..=1024 (default: the number of cores the
+    /// process may use, as `std::thread::available_parallelism` reports).
+    pub max_concurrent: usize,
+    /// Longest wait for a turn, at most 60 s (default 5 s; zero means
+    /// "do not wait").
+    pub max_wait: std::time::Duration,
+}
+
+impl Default for PasswordWork {
+    fn default() -> Self {
+        Self {
+            max_concurrent: std::thread::available_parallelism().map_or(1, usize::from),
+            max_wait: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+impl PasswordWork {
+    /// Largest accepted `max_concurrent`.
+    pub(crate) const MAX_CONCURRENT: usize = 1024;
+    /// Largest accepted `max_wait`.
+    pub(crate) const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+    pub(crate) fn is_valid(&self) -> bool {
+        (1..=Self::MAX_CONCURRENT).contains(&self.max_concurrent) && self.max_wait <= Self::MAX_WAIT
+    }
+}
+
+/// No turn for password work came within `PasswordWork::max_wait`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Busy;
+
+/// Hashing a password failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HashFailure {
+    /// No turn within the wait bound.
+    Busy,
+    /// The OS random generator failed (the parameters were validated).
+    Failed,
+}
+
+/// A counting semaphore: the turns for argon2 runs.
+struct Turns {
+    free: parking_lot::Mutex<usize>,
+    freed: parking_lot::Condvar,
+    max_wait: std::time::Duration,
+}
+
+/// One taken turn; given back on drop.
+struct Turn<'a>(&'a Turns);
+
+impl Turns {
+    fn take(&self) -> Result<Turn<'_>, Busy> {
+        let deadline = std::time::Instant::now() + self.max_wait;
+        let mut free = self.free.lock();
+        while *free == 0 {
+            if self.freed.wait_until(&mut free, deadline).timed_out() && *free == 0 {
+                return Err(Busy);
+            }
+        }
+        *free -= 1;
+        Ok(Turn(self))
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock() += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// Hashes and verifies passwords with fixed argon2id parameters, at most
+/// `PasswordWork::max_concurrent` at once.
 pub(crate) struct PasswordHasher {
     /// Argon2id with the configured costs, for new hashes. For verifying,
     /// the costs, variant and version come from the PHC string instead.
@@ -138,6 +228,13 @@ pub(crate) struct PasswordHasher {
     /// A PHC string made with the same parameters as real hashes, so a
     /// dummy verify costs what a real one costs.
     dummy_phc: String,
+    turns: Turns,
+    /// argon2 runs in progress (for the cap's tests) and the most seen.
+    running: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+    /// The `(m, t, p)` of every argon2 run, for the timing tests.
+    #[cfg(test)]
+    runs: parking_lot::Mutex<Vec<(u32, u32, u32)>>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -158,44 +255,129 @@ impl PasswordHasher {
     ///
     /// # Errors
     ///
-    /// [`PasswordHashError::InvalidParams`] if `params` are out of range.
-    pub(crate) fn new(params: Argon2Params) -> Result<Self, PasswordHashError> {
+    /// [`PasswordHashError::InvalidParams`] if `params` are out of range
+    /// (`work` is validated by the caller).
+    pub(crate) fn new(params: Argon2Params, work: PasswordWork) -> Result<Self, PasswordHashError> {
         let argon2 = argon2id(params.to_argon2()?);
         let dummy_phc = hash_with(&argon2, DUMMY_PASSWORD)?;
-        Ok(Self { argon2, dummy_phc })
+        Ok(Self {
+            argon2,
+            dummy_phc,
+            turns: Turns {
+                free: parking_lot::Mutex::new(work.max_concurrent.max(1)),
+                freed: parking_lot::Condvar::new(),
+                max_wait: work.max_wait,
+            },
+            running: std::sync::atomic::AtomicUsize::new(0),
+            peak: std::sync::atomic::AtomicUsize::new(0),
+            #[cfg(test)]
+            runs: parking_lot::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Runs one argon2 computation with costs `(m, t, p)` inside a turn.
+    fn run<T>(&self, cost: (u32, u32, u32), work: impl FnOnce() -> T) -> Result<T, Busy> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let _turn = self.turns.take()?;
+        let now = self.running.fetch_add(1, SeqCst) + 1;
+        self.peak.fetch_max(now, SeqCst);
+        #[cfg(test)]
+        self.runs.lock().push(cost);
+        #[cfg(not(test))]
+        let _ = cost;
+        let out = work();
+        self.running.fetch_sub(1, SeqCst);
+        Ok(out)
+    }
+
+    fn own_cost(&self) -> (u32, u32, u32) {
+        let p = self.argon2.params();
+        (p.m_cost(), p.t_cost(), p.p_cost())
     }
 
     /// Hashes `password` to an argon2id PHC string with a fresh salt.
     ///
     /// # Errors
     ///
-    /// [`PasswordHashError::InvalidParams`] if the OS random number generator
-    /// fails (the parameters were validated by [`PasswordHasher::new`]).
-    pub(crate) fn hash(&self, password: &str) -> Result<String, PasswordHashError> {
-        hash_with(&self.argon2, password)
+    /// [`HashFailure::Busy`] if no turn came in time,
+    /// [`HashFailure::Failed`] if the OS random number generator fails.
+    pub(crate) fn hash(&self, password: &str) -> Result<String, HashFailure> {
+        self.run(self.own_cost(), || hash_with(&self.argon2, password))
+            .map_err(|Busy| HashFailure::Busy)?
+            .map_err(|_| HashFailure::Failed)
     }
 
     /// True iff `password` matches `phc`.
     ///
     /// Uses the algorithm, version and costs encoded in `phc`, so hashes made
     /// with older parameters keep working. Malformed PHC strings, non-argon2
-    /// algorithms and costs above the caps give `false`.
-    pub(crate) fn verify(&self, password: &str, phc: &str) -> bool {
+    /// algorithms and costs above the caps give `false` (without a turn).
+    ///
+    /// # Errors
+    ///
+    /// [`Busy`] if no turn came in time.
+    pub(crate) fn verify(&self, password: &str, phc: &str) -> Result<bool, Busy> {
         let Some(parsed) = parse_phc(phc) else {
-            return false;
+            return Ok(false);
         };
-        self.argon2
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
+        let cost =
+            Params::try_from(&parsed).map_or((0, 0, 0), |p| (p.m_cost(), p.t_cost(), p.p_cost()));
+        self.run(cost, || {
+            self.argon2
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
     }
 
     /// Burns the same time as a real verify, by verifying against the dummy
     /// hash. Used when the email is unknown, so login timing does not reveal
-    /// whether an account exists.
-    pub(crate) fn verify_dummy(&self, password: &str) {
+    /// whether an account exists. (Stored hashes made with older parameters
+    /// are rehashed on the next successful login, so the dummy's cost is
+    /// what a wrong password costs too.)
+    ///
+    /// # Errors
+    ///
+    /// [`Busy`] if no turn came in time.
+    pub(crate) fn verify_dummy(&self, password: &str) -> Result<(), Busy> {
         // The result must not matter to anyone; black_box keeps the
         // optimiser from deciding the same.
-        std::hint::black_box(self.verify(password, &self.dummy_phc));
+        std::hint::black_box(self.verify(password, &self.dummy_phc)?);
+        Ok(())
+    }
+
+    /// True iff `phc` was not made with exactly the configured argon2id
+    /// parameters (variant, version and costs), so a login should store a
+    /// fresh hash.
+    pub(crate) fn needs_rehash(&self, phc: &str) -> bool {
+        let Some(parsed) = parse_phc(phc) else {
+            return true;
+        };
+        let same_cost = Params::try_from(&parsed)
+            .is_ok_and(|p| (p.m_cost(), p.t_cost(), p.p_cost()) == self.own_cost());
+        let same_kind = parsed.algorithm.as_str() == Algorithm::Argon2id.ident().as_str()
+            && parsed.version == Some(Version::V0x13.into());
+        !(same_cost && same_kind)
+    }
+
+    /// Takes one turn, as a running hash would (tests of `Busy`).
+    #[cfg(test)]
+    pub(crate) fn take_turn_for_tests(&self) -> impl Drop + '_ {
+        match self.turns.take() {
+            Ok(turn) => turn,
+            Err(Busy) => panic!("no turn free"),
+        }
+    }
+
+    /// The most argon2 runs seen at once since this hasher was made.
+    #[cfg(test)]
+    pub(crate) fn peak_concurrency(&self) -> usize {
+        self.peak.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The `(m, t, p)` of every argon2 run so far, oldest first.
+    #[cfg(test)]
+    pub(crate) fn runs(&self) -> Vec<(u32, u32, u32)> {
+        self.runs.lock().clone()
     }
 
     /// True iff `phc` parses as an argon2 PHC string with a salt, a hash and
@@ -204,6 +386,18 @@ impl PasswordHasher {
     pub(crate) fn is_valid_phc(phc: &str) -> bool {
         parse_phc(phc).is_some()
     }
+
+    /// True iff `phc`'s costs are within the tighter admin bounds (256 MiB,
+    /// 64 iterations, 16 lanes).
+    pub(crate) fn is_bounded_admin_phc(phc: &str) -> bool {
+        parse_phc(phc)
+            .and_then(|parsed| Params::try_from(&parsed).ok())
+            .is_some_and(|p| {
+                p.m_cost() <= MAX_ADMIN_MEMORY_KIB
+                    && p.t_cost() <= MAX_ADMIN_ITERATIONS
+                    && p.p_cost() <= MAX_ADMIN_PARALLELISM
+            })
+    }
 }
 
 #[cfg(test)]
@@ -211,16 +405,23 @@ mod tests {
     use super::*;
 
     fn fast() -> PasswordHasher {
-        match PasswordHasher::new(Argon2Params::insecure_fast_for_tests()) {
+        match PasswordHasher::new(
+            Argon2Params::insecure_fast_for_tests(),
+            PasswordWork::default(),
+        ) {
             Ok(h) => h,
             Err(e) => panic!("fast params must be valid: {e}"),
         }
     }
 
+    fn verified(h: &PasswordHasher, pwd: &str, phc: &str) -> bool {
+        h.verify(pwd, phc) == Ok(true)
+    }
+
     fn hash_ok(h: &PasswordHasher, pwd: &str) -> String {
         match h.hash(pwd) {
             Ok(s) => s,
-            Err(e) => panic!("hash failed: {e}"),
+            Err(e) => panic!("hash failed: {e:?}"),
         }
     }
 
@@ -260,9 +461,9 @@ mod tests {
         let h = fast();
         let phc = hash_ok(&h, "s3cret-password");
         assert!(phc.starts_with("$argon2id$v=19$m=8,t=1,p=1$"));
-        assert!(h.verify("s3cret-password", &phc));
-        assert!(!h.verify("s3cret-passworD", &phc));
-        assert!(!h.verify("", &phc));
+        assert!(verified(&h, "s3cret-password", &phc));
+        assert!(!verified(&h, "s3cret-passworD", &phc));
+        assert!(!verified(&h, "", &phc));
     }
 
     #[test]
@@ -271,16 +472,16 @@ mod tests {
         let a = hash_ok(&h, "same password");
         let b = hash_ok(&h, "same password");
         assert_ne!(a, b);
-        assert!(h.verify("same password", &a));
-        assert!(h.verify("same password", &b));
+        assert!(verified(&h, "same password", &a));
+        assert!(verified(&h, "same password", &b));
     }
 
     #[test]
     fn unicode_password_round_trips() {
         let h = fast();
         let phc = hash_ok(&h, "pässwörd-密码-🔑");
-        assert!(h.verify("pässwörd-密码-🔑", &phc));
-        assert!(!h.verify("passwörd-密码-🔑", &phc));
+        assert!(verified(&h, "pässwörd-密码-🔑", &phc));
+        assert!(!verified(&h, "passwörd-密码-🔑", &phc));
     }
 
     #[test]
@@ -292,14 +493,14 @@ mod tests {
         };
         let phc = hash_password("pw-with-other-params", &other).unwrap_or_default();
         assert!(phc.starts_with("$argon2id$v=19$m=16,t=2,p=2$"));
-        assert!(fast().verify("pw-with-other-params", &phc));
+        assert!(verified(&fast(), "pw-with-other-params", &phc));
     }
 
     #[test]
     fn free_function_matches_hasher() {
         let phc =
             hash_password("free-fn", &Argon2Params::insecure_fast_for_tests()).unwrap_or_default();
-        assert!(fast().verify("free-fn", &phc));
+        assert!(verified(&fast(), "free-fn", &phc));
     }
 
     #[test]
@@ -325,7 +526,7 @@ mod tests {
             good[..good.len() - 5].to_owned() + "!!!!!",
         ];
         for phc in &cases {
-            assert!(!h.verify("password123", phc), "accepted {phc:?}");
+            assert!(!verified(&h, "password123", phc), "accepted {phc:?}");
             assert!(!PasswordHasher::is_valid_phc(phc), "valid? {phc:?}");
         }
     }
@@ -337,7 +538,7 @@ mod tests {
         let huge_m = "$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
         let huge_t = "$argon2id$v=19$m=8,t=4294967295,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
         for phc in [huge_m, huge_t] {
-            assert!(!h.verify("x", phc));
+            assert!(!verified(&h, "x", phc));
             assert!(!PasswordHasher::is_valid_phc(phc));
         }
     }
@@ -355,7 +556,7 @@ mod tests {
         let argon2i = argon2i.map(|h| h.to_string()).unwrap_or_default();
         assert!(argon2i.starts_with("$argon2i$"));
         assert!(PasswordHasher::is_valid_phc(&argon2i));
-        assert!(h.verify("abc", &argon2i));
+        assert!(verified(&h, "abc", &argon2i));
     }
 
     #[test]
@@ -401,7 +602,7 @@ mod tests {
         for p in bad {
             assert!(
                 matches!(
-                    PasswordHasher::new(p),
+                    PasswordHasher::new(p, PasswordWork::default()),
                     Err(PasswordHashError::InvalidParams)
                 ),
                 "{p:?} accepted"
@@ -417,10 +618,10 @@ mod tests {
         assert!(PasswordHasher::is_valid_phc(&h.dummy_phc));
         // The dummy must be a real, matching hash: a verify that failed fast
         // on parsing would be quicker than a real one and leak existence.
-        assert!(h.verify(DUMMY_PASSWORD, &h.dummy_phc));
+        assert!(verified(&h, DUMMY_PASSWORD, &h.dummy_phc));
         // Must not panic for any input, including empty and long passwords.
-        h.verify_dummy("");
-        h.verify_dummy(&"x".repeat(10_000));
+        assert_eq!(h.verify_dummy(""), Ok(()));
+        assert_eq!(h.verify_dummy(&"x".repeat(10_000)), Ok(()));
     }
 
     #[test]
@@ -429,5 +630,149 @@ mod tests {
         let dbg = format!("{h:?}");
         assert!(!dbg.contains("$argon2"), "{dbg}");
         assert!(dbg.contains("memory_kib: 8"), "{dbg}");
+    }
+
+    fn capped(max_concurrent: usize, max_wait_ms: u64) -> PasswordHasher {
+        let work = PasswordWork {
+            max_concurrent,
+            max_wait: std::time::Duration::from_millis(max_wait_ms),
+        };
+        let params = Argon2Params {
+            memory_kib: 256,
+            iterations: 2,
+            parallelism: 1,
+        };
+        PasswordHasher::new(params, work).unwrap()
+    }
+
+    #[test]
+    fn default_cap_is_the_number_of_cores() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(PasswordWork::default().max_concurrent, cores);
+        assert!(PasswordWork::default().is_valid());
+        for bad in [
+            PasswordWork {
+                max_concurrent: 0,
+                ..PasswordWork::default()
+            },
+            PasswordWork {
+                max_concurrent: 1025,
+                ..PasswordWork::default()
+            },
+            PasswordWork {
+                max_wait: std::time::Duration::from_secs(61),
+                ..PasswordWork::default()
+            },
+        ] {
+            assert!(!bad.is_valid(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cap_of_one_never_runs_two_argon2_at_once() {
+        let h = capped(1, 60_000);
+        let phc = hash_ok(&h, "capped password");
+        let start = std::sync::Barrier::new(8);
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let (h, phc, start) = (&h, &phc, &start);
+                s.spawn(move || {
+                    start.wait();
+                    for j in 0..4 {
+                        match (i + j) % 3 {
+                            0 => assert_eq!(h.verify("capped password", phc), Ok(true)),
+                            1 => assert_eq!(h.verify_dummy("nobody"), Ok(())),
+                            _ => assert!(h.hash("another password").is_ok()),
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(h.runs().len(), 1 + 8 * 4);
+        assert_eq!(h.peak_concurrency(), 1);
+    }
+
+    #[test]
+    fn cap_of_two_lets_two_run_and_stops_the_third() {
+        let h = capped(2, 0);
+        let first = h.turns.take().unwrap();
+        // One turn left: a verify runs.
+        let phc = hash_ok(&h, "pw-two-turns");
+        let second = h.turns.take().unwrap();
+        // No turn left and no waiting allowed: every kind of work is Busy,
+        // and none of it reached argon2.
+        let runs = h.runs().len();
+        assert_eq!(h.verify("pw-two-turns", &phc), Err(Busy));
+        assert_eq!(h.verify_dummy("pw"), Err(Busy));
+        assert_eq!(h.hash("pw").err(), Some(HashFailure::Busy));
+        assert_eq!(h.runs().len(), runs);
+        drop((first, second));
+        assert_eq!(h.verify("pw-two-turns", &phc), Ok(true));
+    }
+
+    #[test]
+    fn a_waiting_caller_gets_the_turn_given_back_within_its_bound() {
+        let h = capped(1, 60_000);
+        let phc = hash_ok(&h, "pw-waiter");
+        let turn = h.turns.take().unwrap();
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| h.verify("pw-waiter", &phc));
+            // Give the turn back while the waiter waits (or before it
+            // starts waiting: either way it must get the turn).
+            drop(turn);
+            assert_eq!(waiter.join().unwrap(), Ok(true));
+        });
+    }
+
+    #[test]
+    fn a_waiting_caller_gives_up_after_its_bound() {
+        let h = capped(1, 30);
+        let _turn = h.turns.take().unwrap();
+        let phc =
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+        let started = std::time::Instant::now();
+        assert_eq!(h.verify("pw", phc), Err(Busy));
+        assert!(started.elapsed() >= std::time::Duration::from_millis(30));
+    }
+
+    #[test]
+    fn needs_rehash_only_for_other_params_or_variants() {
+        let h = fast();
+        assert!(!h.needs_rehash(&hash_ok(&h, "same")));
+        let other = hash_password(
+            "other",
+            &Argon2Params {
+                memory_kib: 16,
+                iterations: 1,
+                parallelism: 1,
+            },
+        )
+        .unwrap();
+        assert!(h.needs_rehash(&other));
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"abc")
+        .unwrap()
+        .to_string();
+        assert!(h.needs_rehash(&argon2i));
+        assert!(h.needs_rehash("garbage"));
+    }
+
+    #[test]
+    fn admin_hash_bounds_are_tighter_than_the_parse_caps() {
+        let ok = "$argon2id$v=19$m=262144,t=64,p=16$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+        assert!(PasswordHasher::is_bounded_admin_phc(ok));
+        for bad in [
+            "$argon2id$v=19$m=262145,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+            "$argon2id$v=19$m=19456,t=65,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+            "$argon2id$v=19$m=19456,t=2,p=17$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+            "not a hash",
+        ] {
+            assert!(PasswordHasher::is_valid_phc(bad) || bad == "not a hash");
+            assert!(!PasswordHasher::is_bounded_admin_phc(bad), "{bad}");
+        }
     }
 }

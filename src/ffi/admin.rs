@@ -6,7 +6,6 @@
 //! method; nothing is decided here.
 
 use std::ffi::{CString, c_char};
-use std::sync::Arc;
 
 use super::booking::{BookingHandle, seatbook_booking};
 use super::boundary::{
@@ -14,7 +13,7 @@ use super::boundary::{
     ffi_boundary_or, free_handle, give_string, handle, into_raw, list_count, list_get, opt_out,
     opt_out_handle, opt_str, out_handle, out_param,
 };
-use super::engine::{Slot, engine_handle, seatbook_engine};
+use super::engine::{engine_handle, seatbook_engine};
 use super::status::seatbook_status;
 use crate::{Admin, AdminError, AppInfo, AppUpdate, NewApp, NewSeat, SeatAttributes};
 
@@ -30,7 +29,7 @@ pub struct seatbook_admin {
 #[repr(C)]
 pub(crate) struct AdminHandle {
     kind: u32,
-    slot: Arc<Slot<Admin>>,
+    admin: Admin,
 }
 
 impl Handle for AdminHandle {
@@ -40,10 +39,10 @@ impl Handle for AdminHandle {
 
 /// # Safety
 /// `p` is NULL or a live seatbook handle.
-unsafe fn admin_of(p: *const seatbook_admin) -> FfiResult<Arc<Admin>> {
+unsafe fn admin_of<'a>(p: *const seatbook_admin) -> FfiResult<&'a Admin> {
     // SAFETY: forwarded contract.
     let h: &AdminHandle = unsafe { handle(p, "admin")? };
-    h.slot.get()
+    Ok(&h.admin)
 }
 
 /// Logs the admin in. `*out_token` receives an admin token (24 h by
@@ -67,7 +66,7 @@ pub unsafe extern "C" fn seatbook_engine_admin_login(
             let h = engine_handle(engine)?;
             let email = arg_str(email, "email")?;
             let password = arg_str(password, "password")?;
-            let token = h.shared.engine()?.admin_login(email, password)?;
+            let token = h.shared.engine.admin_login(email, password)?;
             give_string(out, token.expose());
             Ok(())
         }
@@ -93,11 +92,10 @@ pub unsafe extern "C" fn seatbook_engine_admin(
             let out = out_handle(out_admin, "out_admin")?;
             let h = engine_handle(engine)?;
             let token = arg_str(token, "token")?;
-            let admin = h.shared.engine()?.admin(token)?;
-            let slot = h.shared.adopt(admin)?;
+            let admin = h.shared.engine.admin(token)?;
             *out = into_raw(AdminHandle {
                 kind: AdminHandle::KIND,
-                slot,
+                admin,
             });
             Ok(())
         }

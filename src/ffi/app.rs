@@ -2,17 +2,17 @@
 //! sessions.
 //!
 //! Owns [`seatbook_app`] and [`seatbook_user`]. An app handle wraps a core
-//! [`AppContext`] in a slot that closing the engine empties.
+//! [`AppContext`]; closing the engine makes it answer
+//! `SEATBOOK_ENGINE_CLOSED` (the core's [`crate::Engine::close`]).
 
 use std::ffi::{CString, c_char};
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::boundary::{
     FfiResult, Handle, arg_str, cstring, ffi_boundary, ffi_boundary_or, free_handle, give_string,
     handle, into_raw, out_handle, out_param,
 };
-use super::engine::{Slot, engine_handle, seatbook_engine};
+use super::engine::{engine_handle, seatbook_engine};
 use super::status::seatbook_status;
 use crate::{AppContext, UserSession};
 
@@ -20,8 +20,9 @@ use crate::{AppContext, UserSession};
 ///
 /// Thread safety: fully thread-safe; use it from any number of threads at
 /// once. If the admin rotates the key, deactivates the app or removes the
-/// origin, its next call fails. Fails with `SEATBOOK_ENGINE_CLOSED` after its
-/// engine is closed. Release with `seatbook_app_free()`.
+/// origin, its next call (`seatbook_app_user()` included) fails with
+/// `SEATBOOK_APP_CONTEXT_REVOKED`: authenticate the app again. Fails with
+/// `SEATBOOK_ENGINE_CLOSED` after its engine is closed. Release with `seatbook_app_free()`.
 pub struct seatbook_app {
     _private: [u8; 0],
 }
@@ -29,7 +30,7 @@ pub struct seatbook_app {
 #[repr(C)]
 pub(crate) struct AppHandle {
     kind: u32,
-    slot: Arc<Slot<AppContext>>,
+    ctx: AppContext,
     pub(crate) default_ttl: Duration,
 }
 
@@ -42,12 +43,10 @@ impl Handle for AppHandle {
 ///
 /// # Safety
 /// `p` is NULL or a live seatbook handle.
-pub(crate) unsafe fn app<'a>(
-    p: *const seatbook_app,
-) -> FfiResult<(&'a AppHandle, Arc<AppContext>)> {
+pub(crate) unsafe fn app<'a>(p: *const seatbook_app) -> FfiResult<(&'a AppHandle, &'a AppContext)> {
     // SAFETY: forwarded contract.
     let h: &'a AppHandle = unsafe { handle(p, "app")? };
-    Ok((h, h.slot.get()?))
+    Ok((h, &h.ctx))
 }
 
 /// Authenticates an app into `*out_app` (free with `seatbook_app_free()`).
@@ -75,11 +74,10 @@ pub unsafe extern "C" fn seatbook_engine_app(
             let app_id = arg_str(app_id, "app_id")?;
             let api_key = arg_str(api_key, "api_key")?;
             let origin = arg_str(origin, "origin")?;
-            let ctx = h.shared.engine()?.app(app_id, api_key, origin)?;
-            let slot = h.shared.adopt(ctx)?;
+            let ctx = h.shared.engine.app(app_id, api_key, origin)?;
             *out = into_raw(AppHandle {
                 kind: AppHandle::KIND,
-                slot,
+                ctx,
                 default_ttl: h.shared.default_ttl,
             });
             Ok(())
@@ -150,6 +148,45 @@ pub unsafe extern "C" fn seatbook_app_login(
     })
 }
 
+/// Changes the password of `user`'s account (`current_password` must
+/// match; the new one is 8..=128 characters) and revokes every token and
+/// user handle of that user issued before, in every app: they answer
+/// `SEATBOOK_INVALID_TOKEN` from then on, `user` included. `*out_token`
+/// receives a fresh user token (free with `seatbook_string_free()`).
+/// Errors: `SEATBOOK_INVALID_CREDENTIALS` (wrong current password),
+/// `SEATBOOK_INVALID_INPUT`, `SEATBOOK_INVALID_TOKEN`,
+/// `SEATBOOK_TOKEN_EXPIRED`, `SEATBOOK_PASSWORD_WORK_BUSY`. Nothing changes
+/// on error.
+///
+/// # Safety
+/// `app` is NULL or a live app handle; `user` is NULL or a live user
+/// handle; the strings are NULL or C strings; `out_token` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_app_change_password(
+    app: *const seatbook_app,
+    user: *const seatbook_user,
+    current_password: *const c_char,
+    new_password: *const c_char,
+    out_token: *mut *mut c_char,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let out = out_handle(out_token, "out_token")?;
+            let (_, ctx) = self::app(app)?;
+            let session = self::user(user)?;
+            let token = ctx.change_password(
+                session,
+                arg_str(current_password, "current_password")?,
+                arg_str(new_password, "new_password")?,
+            )?;
+            give_string(out, token.expose());
+            Ok(())
+        }
+    })
+}
+
 /// A verified user token: who the user is and until when.
 ///
 /// Thread safety: immutable; use it from any thread at once. It holds no
@@ -197,9 +234,12 @@ pub(crate) unsafe fn user<'a>(p: *const seatbook_user) -> FfiResult<&'a UserSess
     unsafe { handle::<UserHandle, _>(p, "user").map(|h| &h.session) }
 }
 
-/// Verifies a user token (from signup or login) into `*out_user` (free
-/// with `seatbook_user_free()`). Errors: `SEATBOOK_INVALID_TOKEN` (forged,
-/// an admin token), `SEATBOOK_TOKEN_EXPIRED`.
+/// Verifies a user token (from signup, login or a password change) into
+/// `*out_user` (free with `seatbook_user_free()`). Errors:
+/// `SEATBOOK_INVALID_TOKEN` (forged, an admin token, an unknown user, or
+/// revoked by a password change), `SEATBOOK_TOKEN_EXPIRED`,
+/// `SEATBOOK_APP_CONTEXT_REVOKED` (the app handle itself was revoked),
+/// `SEATBOOK_ENGINE_CLOSED`.
 ///
 /// # Safety
 /// `app` is NULL or a live app handle; `token` is NULL or a C string;

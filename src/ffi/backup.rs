@@ -33,7 +33,7 @@ pub unsafe extern "C" fn seatbook_engine_backup(
     ffi_boundary(|| {
         // SAFETY: the caller's contract.
         let (h, path) = unsafe { (engine_handle(engine)?, arg_str(path, "path")?) };
-        h.shared.engine()?.backup(path)?;
+        h.shared.engine.backup(path)?;
         Ok(())
     })
 }

@@ -52,13 +52,6 @@ impl Failure {
         )
     }
 
-    pub(crate) fn closed() -> Self {
-        Self::new(
-            seatbook_status::SEATBOOK_ENGINE_CLOSED,
-            "the engine of this handle was closed",
-        )
-    }
-
     pub(crate) fn with_seat(mut self, seat: Option<&str>) -> Self {
         self.seat = seat.map(str::to_owned);
         self

@@ -2,17 +2,14 @@
 //! queries, and the handles made from an engine.
 //!
 //! Owns [`seatbook_engine`], [`seatbook_config`], the C payment callback
-//! adapter, and the close protocol: an engine's shared state keeps weak
-//! links to the slots of every app and admin handle made from it; closing
-//! empties those slots, so the database file is released at once and those
-//! handles answer `SEATBOOK_ENGINE_CLOSED` from then on.
+//! adapter. Closing is the core's [`Engine::close`]: app and admin handles
+//! made from the engine answer `SEATBOOK_ENGINE_CLOSED` from then on, and
+//! the database file is released once the calls running on them return.
 
 use std::ffi::{c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
-
-use parking_lot::{Mutex, RwLock};
 
 use super::boundary::{
     Failure, FfiResult, Handle, arg_str, cstring, ffi_boundary, ffi_boundary_or, free_handle,
@@ -34,70 +31,11 @@ pub struct seatbook_engine {
     _private: [u8; 0],
 }
 
-/// A slot that closing the engine empties.
-pub(crate) struct Slot<T>(RwLock<Option<Arc<T>>>);
-
-impl<T> Slot<T> {
-    /// The object, or `SEATBOOK_ENGINE_CLOSED` once the engine was closed.
-    /// Returns a clone of the `Arc`, so a call in flight finishes even if
-    /// the engine is closed meanwhile (without blocking the close).
-    pub(crate) fn get(&self) -> FfiResult<Arc<T>> {
-        self.0.read().clone().ok_or_else(Failure::closed)
-    }
-}
-
-trait Revocable: Send + Sync {
-    fn revoke(&self);
-}
-
-impl<T: Send + Sync> Revocable for Slot<T> {
-    fn revoke(&self) {
-        let taken = self.0.write().take();
-        drop(taken);
-    }
-}
-
-/// What an engine handle and the handles made from it share.
+/// What an engine handle shares with the functions that use it.
 pub(crate) struct Shared {
-    engine: RwLock<Option<Arc<Engine>>>,
-    children: Mutex<Vec<Weak<dyn Revocable>>>,
+    pub(crate) engine: Engine,
     /// The hold TTL used when a caller passes 0.
     pub(crate) default_ttl: Duration,
-}
-
-impl Shared {
-    pub(crate) fn engine(&self) -> FfiResult<Arc<Engine>> {
-        self.engine.read().clone().ok_or_else(Failure::closed)
-    }
-
-    /// Puts `value` in a slot that a later close empties. Fails with
-    /// `SEATBOOK_ENGINE_CLOSED` if the engine was closed meanwhile.
-    pub(crate) fn adopt<T: Send + Sync + 'static>(&self, value: T) -> FfiResult<Arc<Slot<T>>> {
-        let slot = Arc::new(Slot(RwLock::new(Some(Arc::new(value)))));
-        let mut children = self.children.lock();
-        // Close takes the engine first and the children second, so a child
-        // registered while the engine is still here is always revoked.
-        if self.engine.read().is_none() {
-            return Err(Failure::closed());
-        }
-        if children.len() >= 64 && children.len().is_power_of_two() {
-            children.retain(|w| w.strong_count() > 0);
-        }
-        let weak: Weak<dyn Revocable> = Arc::downgrade(&slot) as Weak<dyn Revocable>;
-        children.push(weak);
-        Ok(slot)
-    }
-
-    fn close(&self) {
-        let engine = self.engine.write().take();
-        let children = std::mem::take(&mut *self.children.lock());
-        for child in children {
-            if let Some(child) = child.upgrade() {
-                child.revoke();
-            }
-        }
-        drop(engine);
-    }
 }
 
 #[repr(C)]
@@ -220,6 +158,12 @@ pub struct seatbook_config {
     pub user_jwt_secret: *const c_char,
     /// Cost of hashing user passwords.
     pub argon2: seatbook_argon2_params,
+    /// Most argon2 hashes/verifies running at once (default 0: the number
+    /// of cores). At most 1024.
+    pub password_work_max_concurrent: u32,
+    /// Longest wait for a turn before `SEATBOOK_PASSWORD_WORK_BUSY`
+    /// (default 0: 5000 ms). At most 60000.
+    pub password_work_max_wait_ms: u64,
     /// A `seatbook_durability` value (0 = FULL).
     pub durability: u32,
     /// Hold TTL when a caller passes 0 (default 120000 ms).
@@ -347,6 +291,10 @@ unsafe fn to_config(c: &seatbook_config) -> FfiResult<Config> {
     };
     let mut config = Config::new(email, hash, admin_secret, user_secret);
     config.argon2 = c.argon2.to_params();
+    if c.password_work_max_concurrent != 0 {
+        config.password_work.max_concurrent = c.password_work_max_concurrent as usize;
+    }
+    config.password_work.max_wait = ms(c.password_work_max_wait_ms, config.password_work.max_wait);
     config.durability = match c.durability {
         0 => Durability::Full,
         1 => Durability::None,
@@ -428,8 +376,7 @@ pub unsafe extern "C" fn seatbook_engine_open(
             let default_ttl = config.holds.default_ttl;
             let engine = Engine::open(path, config)?;
             let shared = Arc::new(Shared {
-                engine: RwLock::new(Some(Arc::new(engine))),
-                children: Mutex::new(Vec::new()),
+                engine,
                 default_ttl,
             });
             *out = into_raw(EngineHandle {
@@ -442,10 +389,12 @@ pub unsafe extern "C" fn seatbook_engine_open(
 }
 
 /// Closes the engine and frees its handle (the one release function of
-/// `seatbook_engine`). The database file is released at once. App and admin
-/// handles made from this engine stay valid memory but fail with
-/// `SEATBOOK_ENGINE_CLOSED`; free them as usual. Calls already running on
-/// them finish first (the file is released when the last one returns).
+/// `seatbook_engine`). App and admin handles made from this engine stay
+/// valid memory but fail with `SEATBOOK_ENGINE_CLOSED`; free them as usual.
+/// Waits for storage accesses in progress; the file is released once the
+/// calls running on those handles return (a call already past its checks
+/// when the close began may still complete, or fail with
+/// `SEATBOOK_ENGINE_CLOSED` or `SEATBOOK_STORAGE`).
 /// NULL is a no-op. Using `engine` afterwards is undefined behaviour.
 ///
 /// # Safety
@@ -456,7 +405,7 @@ pub unsafe extern "C" fn seatbook_engine_close(engine: *mut seatbook_engine) {
     ffi_boundary_or((), || {
         // SAFETY: the caller's contract.
         if let Ok(h) = unsafe { handle::<EngineHandle, _>(engine, "engine") } {
-            h.shared.close();
+            h.shared.engine.close();
         }
         // SAFETY: as above.
         unsafe { free_handle::<EngineHandle, _>(engine) };
@@ -506,7 +455,7 @@ pub unsafe extern "C" fn seatbook_engine_stats(
     ffi_boundary(|| {
         // SAFETY: the caller's contract.
         let (h, out) = unsafe { (engine_handle(engine)?, out_param(out, "out")?) };
-        let s = h.shared.engine()?.stats();
+        let s = h.shared.engine.stats();
         *out = seatbook_stats {
             reserve_attempts: s.reserve_attempts,
             holds_taken: s.holds_taken,
@@ -534,7 +483,7 @@ pub unsafe extern "C" fn seatbook_engine_sweep(
     ffi_boundary(|| {
         // SAFETY: the caller's contract.
         let (h, out) = unsafe { (engine_handle(engine)?, opt_out(out_expired)) };
-        let n = h.shared.engine()?.sweep_expired()?;
+        let n = h.shared.engine.sweep_expired()?;
         if let Some(out) = out {
             *out = n;
         }
@@ -575,7 +524,7 @@ pub unsafe extern "C" fn seatbook_engine_audit(
     ffi_boundary(|| {
         // SAFETY: the caller's contract.
         let (h, out) = unsafe { (engine_handle(engine)?, out_param(out, "out")?) };
-        let r = h.shared.engine()?.audit()?;
+        let r = h.shared.engine.audit()?;
         *out = seatbook_audit {
             seats: r.seats,
             booked_seats: r.booked_seats,

@@ -26,7 +26,8 @@ use super::{
     ACTIVE_HOLDS, APPS, AppRecord, BOOKINGS, BookingRecord, ENTITY_SEATS, META,
     PENDING_USER_BOOKINGS, PENDING_USER_BOOKINGS_MAX, RESERVATIONS, ReservationRecord,
     SCHEMA_VERSION, SEATS, SeatRecord, USER_BOOKINGS, USER_EMAILS, USERS, UserRecord, decode,
-    encode, entity_prefix, pending_user_booking_key, seat_key, user_booking_key_of_pending,
+    decode_user, encode, entity_prefix, pending_user_booking_key, seat_key,
+    user_booking_key_of_pending,
 };
 use crate::error::StorageError;
 use crate::model::{ReservationStatus, UserId};
@@ -266,7 +267,14 @@ impl<'t> WriteTx<'t> {
             .users()?
             .get(id)?
             .ok_or_else(|| StorageError("email index without user".into()))?;
-        Ok(Some((UserId(id), decode(rec.value())?)))
+        Ok(Some((UserId(id), decode_user(rec.value())?)))
+    }
+
+    pub(crate) fn user(&mut self, id: UserId) -> Result<Option<UserRecord>, StorageError> {
+        self.users()?
+            .get(id.0)?
+            .map(|v| decode_user(v.value()))
+            .transpose()
     }
 
     pub(crate) fn seat(
@@ -599,6 +607,21 @@ impl<'t> WriteTx<'t> {
 
     pub(crate) fn put_app(&mut self, rec: &AppRecord) -> Result<(), StorageError> {
         self.put_bytes(BytesTable::Apps, &rec.app_id, &encode(rec)?)
+    }
+
+    /// Rewrites an existing user's row (password change, rehash). The
+    /// email must not change: the email index is left as it is.
+    pub(crate) fn put_user(&mut self, id: UserId, rec: &UserRecord) -> Result<(), StorageError> {
+        let value = encode(rec)?;
+        self.mutate(|tx, track| {
+            let old = tx
+                .users()?
+                .insert(id.0, value.as_slice())?
+                .map(|v| v.value().to_vec());
+            Ok(((), track.then_some(Undo::User { id: id.0, old })))
+        })?;
+        self.log_put(T_USERS, &id.0.to_le_bytes(), &value);
+        Ok(())
     }
 
     pub(crate) fn insert_user(&mut self, id: UserId, rec: &UserRecord) -> Result<(), StorageError> {

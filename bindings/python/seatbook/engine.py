@@ -303,7 +303,11 @@ _owned(User, _lib.seatbook_user_free)
 
 
 class App(_Handle):
-    """An authenticated app context. Thread-safe."""
+    """An authenticated app context. Thread-safe.
+
+    Once the admin rotates its key, deactivates the app or removes its
+    origin, every call raises AppContextRevokedError: make a new App with
+    Engine.app() (the user's token is not at fault)."""
 
     def signup(self, email: str, password: str) -> str:
         out = c_void_p()
@@ -319,6 +323,17 @@ class App(_Handle):
         out = c_void_p()
         _check(_lib.seatbook_app_user(self, _b(token), byref(out)))
         return User(out)
+
+    def change_password(self, user: User, current_password: str, new_password: str) -> str:
+        """Changes the user's password and returns a fresh token. The user's
+        earlier tokens and User objects raise InvalidTokenError from then on."""
+        out = c_void_p()
+        _check(
+            _lib.seatbook_app_change_password(
+                self, user, _b(current_password), _b(new_password), byref(out)
+            )
+        )
+        return _take_string(out)
 
     def list_seats(self, entity_id: str, available_only: bool = False) -> List[Seat]:
         out = c_void_p()
@@ -525,6 +540,8 @@ class Engine(_Handle):
         admin_jwt_secret: str,
         user_jwt_secret: str,
         argon2: Optional[Sequence[int]] = None,
+        password_work_max_concurrent: int = 0,
+        password_work_max_wait_ms: int = 0,
         durable: bool = True,
         hold_default_ttl_ms: int = 0,
         hold_min_ttl_ms: int = 0,
@@ -543,6 +560,8 @@ class Engine(_Handle):
         cfg.user_jwt_secret = _b(user_jwt_secret)
         if argon2 is not None:
             cfg.argon2 = n.Argon2Params(*argon2)
+        cfg.password_work_max_concurrent = password_work_max_concurrent
+        cfg.password_work_max_wait_ms = password_work_max_wait_ms
         cfg.durability = 0 if durable else 1
         cfg.hold_default_ttl_ms = hold_default_ttl_ms
         cfg.hold_min_ttl_ms = hold_min_ttl_ms

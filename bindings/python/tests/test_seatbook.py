@@ -149,6 +149,27 @@ class Errors(Fixture):
         with self.assertRaises(seatbook.InvalidTokenError):
             self.engine.admin(self.app.login("x@example.com", "correct horse battery"))
 
+    def test_change_password_revokes_earlier_tokens(self):
+        token = self.app.signup("x@example.com", "correct horse battery")
+        user = self.app.user(token)
+        with self.assertRaises(seatbook.InvalidCredentialsError):
+            self.app.change_password(user, "wrong password!", "a brand new password")
+        fresh = self.app.change_password(user, "correct horse battery", "a brand new password")
+        with self.assertRaises(seatbook.InvalidTokenError):
+            self.app.user(token)
+        with self.assertRaises(seatbook.InvalidTokenError):
+            self.app.user_bookings(user)
+        self.assertEqual(self.app.user(fresh).user_id, user.user_id)
+        self.app.login("x@example.com", "a brand new password")
+
+    def test_revoked_context_has_its_own_error(self):
+        token = self.app.signup("x@example.com", "correct horse battery")
+        self.admin.rotate_api_key("event-app")
+        with self.assertRaises(seatbook.AppContextRevokedError) as caught:
+            self.app.user(token)
+        self.assertEqual(caught.exception.status, seatbook.Status.APP_CONTEXT_REVOKED)
+        self.assertEqual(seatbook.PasswordWorkBusyError.status, seatbook.Status.PASSWORD_WORK_BUSY)
+
     def test_bad_strings(self):
         with self.assertRaises(ValueError):
             self.app.list_seats("EVENT\0_001")
@@ -179,7 +200,7 @@ class Admin(Fixture):
         self.assertFalse(self.admin.deactivate_app("event-app").active)
         with self.assertRaises(seatbook.AppInactiveError):
             self.engine.app("event-app", self.api_key, ORIGIN)
-        with self.assertRaises(seatbook.SeatbookError):
+        with self.assertRaises(seatbook.AppContextRevokedError):
             self.app.list_seats("EVENT_001")  # the existing context is revoked
         self.assertTrue(self.admin.reactivate_app("event-app").active)
         new_key = self.admin.rotate_api_key("event-app")
