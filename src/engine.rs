@@ -24,7 +24,7 @@ use crate::locks::{HoldId, LockTable, SeatKey, SeatState};
 use crate::model::{ReservationStatus, Stats};
 use crate::payment::PaymentVerifier;
 use crate::stats::{Counter, Counters};
-use crate::storage::{AppRecord, LoadedSeat, OpenFailure, ReservationRecord, Storage};
+use crate::storage::{AppRecord, LoadedSeat, OpenOptions, ReservationRecord, Storage};
 
 pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
@@ -222,11 +222,13 @@ impl Engine {
         validate_config(&config)?;
         let hasher = PasswordHasher::new(config.argon2)
             .map_err(|_| OpenError::InvalidConfig("argon2 parameters"))?;
-        let storage = Storage::open_with(path.as_ref(), config.durability, config.group_commit)
-            .map_err(|e| match e {
-                OpenFailure::AlreadyOpen => OpenError::DatabaseAlreadyOpen,
-                OpenFailure::Other(s) => OpenError::Storage(s),
-            })?;
+        let storage = Storage::open(
+            path.as_ref(),
+            OpenOptions {
+                discard_unmatched_journal: config.discard_unmatched_journal,
+                ..OpenOptions::new(config.durability, config.group_commit)
+            },
+        )?;
         let loaded = storage.load()?;
         let locks = LockTable::new(loaded.max_reservation_id + 1);
         let apps: FastMap<Box<str>, Arc<AppState>> = FastMap::default();

@@ -84,8 +84,8 @@ pub use config::{Config, HoldPolicy};
 pub use engine::Engine;
 pub use error::{
     AdminError, AppAuthError, AuthError, CancelError, ConfirmError, Error, ErrorCode, HasErrorCode,
-    HoldError, LoginError, OpenError, QueryError, ReserveError, SeatBlock, SignupError,
-    StorageError,
+    HoldError, JournalMismatch, LoginError, OpenError, QueryError, ReserveError, SeatBlock,
+    SignupError, StorageError,
 };
 pub use model::{
     AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, NewApp, NewSeat, Reservation,

@@ -244,6 +244,9 @@ struct Config {
            hold_max_total_ms = 0, reaper_interval_ms = 0;
   uint32_t max_seats_per_reservation = 0, max_seats_per_bulk = 0;
   PaymentVerifier payment;  // empty: the simulated verifier
+  // true: set a journal that does not continue the database aside
+  // (renamed <path>-journal.discarded-<ms>) instead of refusing to open.
+  bool discard_unmatched_journal = false;
 };
 
 /// Hashes a password for Config::admin_password_hash.
@@ -488,6 +491,7 @@ class Engine {
     c.reaper_interval_ms = config.reaper_interval_ms;
     c.max_seats_per_reservation = config.max_seats_per_reservation;
     c.max_seats_per_bulk = config.max_seats_per_bulk;
+    c.discard_unmatched_journal = config.discard_unmatched_journal ? 1 : 0;
     if (*payment_) {
       c.payment_callback = detail::payment_trampoline;
       c.payment_userdata = payment_.get();

@@ -76,6 +76,17 @@ pub enum seatbook_status {
     SEATBOOK_CAPACITY_EXCEEDED = 28,
     /// The operating system's random generator failed.
     SEATBOOK_RANDOM_FAILURE = 29,
+    /// The journal beside the database does not continue it (another
+    /// database's, older, newer, or its database is missing); nothing was
+    /// replayed or changed. See `seatbook_config.discard_unmatched_journal`.
+    SEATBOOK_JOURNAL_MISMATCH = 47,
+    /// The database's journal is missing; nothing was opened or changed.
+    SEATBOOK_JOURNAL_MISSING = 48,
+    /// The journal has a damaged group followed by intact ones (corruption,
+    /// not a torn last write); nothing was replayed or changed.
+    SEATBOOK_JOURNAL_CORRUPTED = 49,
+    /// The database was created by an earlier, unsupported file format.
+    SEATBOOK_UNSUPPORTED_FORMAT = 50,
     /// A required pointer argument was NULL.
     SEATBOOK_NULL_PARAMETER = 100,
     /// A string argument was not valid UTF-8.
@@ -96,16 +107,17 @@ use seatbook_status::{
     SEATBOOK_EMAIL_TAKEN, SEATBOOK_ENGINE_CLOSED, SEATBOOK_HOLD_EXPIRED,
     SEATBOOK_HOLD_LIMIT_EXCEEDED, SEATBOOK_INVALID_CONFIG, SEATBOOK_INVALID_CREDENTIALS,
     SEATBOOK_INVALID_HANDLE, SEATBOOK_INVALID_INPUT, SEATBOOK_INVALID_TOKEN, SEATBOOK_INVALID_UTF8,
+    SEATBOOK_JOURNAL_CORRUPTED, SEATBOOK_JOURNAL_MISMATCH, SEATBOOK_JOURNAL_MISSING,
     SEATBOOK_NULL_PARAMETER, SEATBOOK_OK, SEATBOOK_ORIGIN_NOT_ALLOWED, SEATBOOK_PANIC,
     SEATBOOK_PAYMENT_CONFLICT, SEATBOOK_PAYMENT_DECLINED, SEATBOOK_RANDOM_FAILURE,
     SEATBOOK_RESERVATION_NOT_ACTIVE, SEATBOOK_RESERVATION_NOT_FOUND, SEATBOOK_SEAT_ALREADY_EXISTS,
     SEATBOOK_SEAT_BOOKED, SEATBOOK_SEAT_HELD, SEATBOOK_SEAT_IN_USE, SEATBOOK_SEAT_NOT_FOUND,
-    SEATBOOK_STORAGE, SEATBOOK_TOKEN_EXPIRED,
+    SEATBOOK_STORAGE, SEATBOOK_TOKEN_EXPIRED, SEATBOOK_UNSUPPORTED_FORMAT,
 };
 
 impl seatbook_status {
     /// Every status, in value order.
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 39] = [
         SEATBOOK_OK,
         SEATBOOK_INVALID_INPUT,
         SEATBOOK_INVALID_CONFIG,
@@ -136,6 +148,10 @@ impl seatbook_status {
         SEATBOOK_SEAT_IN_USE,
         SEATBOOK_CAPACITY_EXCEEDED,
         SEATBOOK_RANDOM_FAILURE,
+        SEATBOOK_JOURNAL_MISMATCH,
+        SEATBOOK_JOURNAL_MISSING,
+        SEATBOOK_JOURNAL_CORRUPTED,
+        SEATBOOK_UNSUPPORTED_FORMAT,
         SEATBOOK_NULL_PARAMETER,
         SEATBOOK_INVALID_UTF8,
         SEATBOOK_PANIC,
@@ -177,6 +193,10 @@ impl seatbook_status {
             SEATBOOK_SEAT_IN_USE => ErrorCode::SeatInUse,
             SEATBOOK_CAPACITY_EXCEEDED => ErrorCode::CapacityExceeded,
             SEATBOOK_RANDOM_FAILURE => ErrorCode::RandomFailure,
+            SEATBOOK_JOURNAL_MISMATCH => ErrorCode::JournalMismatch,
+            SEATBOOK_JOURNAL_MISSING => ErrorCode::JournalMissing,
+            SEATBOOK_JOURNAL_CORRUPTED => ErrorCode::JournalCorrupted,
+            SEATBOOK_UNSUPPORTED_FORMAT => ErrorCode::UnsupportedFormat,
             SEATBOOK_NULL_PARAMETER => ErrorCode::NullParameter,
             SEATBOOK_INVALID_UTF8 => ErrorCode::InvalidUtf8,
             SEATBOOK_PANIC => ErrorCode::Panic,
@@ -219,6 +239,10 @@ impl seatbook_status {
             ErrorCode::SeatInUse => SEATBOOK_SEAT_IN_USE,
             ErrorCode::CapacityExceeded => SEATBOOK_CAPACITY_EXCEEDED,
             ErrorCode::RandomFailure => SEATBOOK_RANDOM_FAILURE,
+            ErrorCode::JournalMismatch => SEATBOOK_JOURNAL_MISMATCH,
+            ErrorCode::JournalMissing => SEATBOOK_JOURNAL_MISSING,
+            ErrorCode::JournalCorrupted => SEATBOOK_JOURNAL_CORRUPTED,
+            ErrorCode::UnsupportedFormat => SEATBOOK_UNSUPPORTED_FORMAT,
             ErrorCode::NullParameter => SEATBOOK_NULL_PARAMETER,
             ErrorCode::InvalidUtf8 => SEATBOOK_INVALID_UTF8,
             ErrorCode::Panic => SEATBOOK_PANIC,
@@ -267,6 +291,10 @@ impl seatbook_status {
             SEATBOOK_SEAT_IN_USE => c"SEATBOOK_SEAT_IN_USE",
             SEATBOOK_CAPACITY_EXCEEDED => c"SEATBOOK_CAPACITY_EXCEEDED",
             SEATBOOK_RANDOM_FAILURE => c"SEATBOOK_RANDOM_FAILURE",
+            SEATBOOK_JOURNAL_MISMATCH => c"SEATBOOK_JOURNAL_MISMATCH",
+            SEATBOOK_JOURNAL_MISSING => c"SEATBOOK_JOURNAL_MISSING",
+            SEATBOOK_JOURNAL_CORRUPTED => c"SEATBOOK_JOURNAL_CORRUPTED",
+            SEATBOOK_UNSUPPORTED_FORMAT => c"SEATBOOK_UNSUPPORTED_FORMAT",
             SEATBOOK_NULL_PARAMETER => c"SEATBOOK_NULL_PARAMETER",
             SEATBOOK_INVALID_UTF8 => c"SEATBOOK_INVALID_UTF8",
             SEATBOOK_PANIC => c"SEATBOOK_PANIC",

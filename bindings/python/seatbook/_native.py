@@ -95,6 +95,7 @@ class Config(Structure):
         ("reaper_interval_ms", c_uint64),
         ("payment_callback", PAYMENT_CALLBACK),
         ("payment_userdata", c_void_p),
+        ("discard_unmatched_journal", c_uint32),
     ]
 
 

@@ -488,6 +488,7 @@ class Engine(_Handle):
         max_seats_per_bulk: int = 0,
         reaper_interval_ms: int = 0,
         payment: Optional[PaymentVerifier] = None,
+        discard_unmatched_journal: bool = False,
     ):
         cfg = n.Config()
         cfg.admin_email = _b(admin_email)
@@ -504,6 +505,7 @@ class Engine(_Handle):
         cfg.max_seats_per_reservation = max_seats_per_reservation
         cfg.max_seats_per_bulk = max_seats_per_bulk
         cfg.reaper_interval_ms = reaper_interval_ms
+        cfg.discard_unmatched_journal = 1 if discard_unmatched_journal else 0
         # Kept alive as long as this object: the library calls it.
         self._callback = None
         if payment is not None:
