@@ -19,6 +19,7 @@ mod write;
 
 pub(crate) use write::WriteTx;
 
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -248,9 +249,18 @@ pub(crate) struct Storage {
     /// `Some` when concurrent writes share commits (see [`commit`]).
     combiner: Option<commit::Combiner>,
     /// Set when a commit failed after its outcome could no longer be
-    /// taken back: every later write is refused until the engine is
-    /// reopened (which replays the journal).
+    /// taken back, or anything on the write path panicked (see
+    /// [`write`](Self::write)): every later write is refused until the
+    /// engine is reopened (which replays the journal).
     failed: AtomicBool,
+    /// Test hook: the next journaled commit panics after its append.
+    #[cfg(test)]
+    panic_after_append: AtomicBool,
+}
+
+/// The error of every write once the storage is poisoned.
+fn poisoned() -> StorageError {
+    StorageError("an earlier commit failed or panicked: reopen the engine".into())
 }
 
 impl std::fmt::Debug for Storage {
@@ -461,6 +471,8 @@ impl Storage {
             journal: parking_lot::Mutex::new(journal),
             combiner: options.group_commit.then(commit::Combiner::default),
             failed: AtomicBool::new(false),
+            #[cfg(test)]
+            panic_after_append: AtomicBool::new(false),
         })
     }
 
@@ -577,6 +589,16 @@ impl Storage {
     /// A [`StorageError`] from the commit itself (an I/O error) leaves the
     /// outcome open: the writes may be in the journal and come back when
     /// the engine is reopened. Every later write then fails until reopen.
+    ///
+    /// A panic anywhere on this path (in `f`, in encoding a row, in redb,
+    /// in the journal) *poisons* the storage the moment it happens: the
+    /// transaction it happened in is never committed (batch mates get a
+    /// [`StorageError`]), `f`'s caller gets the panic, and every later
+    /// write fails with a [`StorageError`] until the engine is reopened
+    /// (which replays the journal, where nothing of that transaction is).
+    /// Why not undo the panicking closure and go on, as for an `Err`: a
+    /// panic can stop a [`WriteTx`] between a row's change and its undo
+    /// record, and nothing half-applied may ever be committed.
     pub(crate) fn write<T, E>(
         &self,
         f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send,
@@ -585,7 +607,13 @@ impl Storage {
         T: Send,
         E: From<StorageError> + Send,
     {
-        match &self.combiner {
+        let f = |tx: &mut WriteTx<'_>| {
+            panic::catch_unwind(AssertUnwindSafe(|| f(tx))).unwrap_or_else(|payload| {
+                self.fail();
+                panic::resume_unwind(payload)
+            })
+        };
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| match &self.combiner {
             Some(combiner) => combiner.write(
                 || self.begin(),
                 |txn, redo| self.commit(txn, redo),
@@ -593,7 +621,11 @@ impl Storage {
                 f,
             ),
             None => self.write_alone(f),
-        }
+        }));
+        outcome.unwrap_or_else(|payload| {
+            self.fail();
+            panic::resume_unwind(payload)
+        })
     }
 
     fn journaled(&self) -> bool {
@@ -602,9 +634,7 @@ impl Storage {
 
     fn begin(&self) -> Result<redb::WriteTransaction, StorageError> {
         if self.failed.load(Ordering::Acquire) {
-            return Err(StorageError(
-                "an earlier commit failed: reopen the engine".into(),
-            ));
+            return Err(poisoned());
         }
         let mut txn = self.db.begin_write()?;
         // Durable commits are made durable by the journal (or by raising a
@@ -623,7 +653,30 @@ impl Storage {
     /// durable too) and records that the database holds the journal's
     /// generation, which is then started over. A crash between those two
     /// steps replays nothing: the record says the groups are already in.
+    ///
+    /// Refused (the transaction aborted) once the storage is poisoned,
+    /// also when that happened during this transaction; a panic inside
+    /// poisons it (see [`write`](Self::write)).
     fn commit(&self, txn: redb::WriteTransaction, redo: &[u8]) -> Result<(), StorageError> {
+        if self.failed.load(Ordering::Acquire) {
+            let _ = txn.abort();
+            return Err(poisoned());
+        }
+        panic::catch_unwind(AssertUnwindSafe(|| self.commit_unguarded(txn, redo))).unwrap_or_else(
+            |_| {
+                self.fail();
+                Err(StorageError(
+                    "the commit panicked: reopen the engine".into(),
+                ))
+            },
+        )
+    }
+
+    fn commit_unguarded(
+        &self,
+        txn: redb::WriteTransaction,
+        redo: &[u8],
+    ) -> Result<(), StorageError> {
         // Every change goes through `WriteTx`, which records it: no
         // records, nothing to make durable (a closure that found nothing
         // to do, or whose writes were all undone).
@@ -639,6 +692,11 @@ impl Storage {
                 let _ = txn.abort();
                 return Err(StorageError(format!("journal write failed: {e}")));
             }
+            #[cfg(test)]
+            assert!(
+                !self.panic_after_append.load(Ordering::Relaxed),
+                "injected: panic between the journal append and redb's commit"
+            );
             return txn.commit().map_err(|e| {
                 self.fail();
                 e.into()
@@ -1282,6 +1340,69 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    /// A panic inside a write closure, after it changed a row, poisons the
+    /// storage: the panic reaches its caller, nothing of it is kept, every
+    /// later write fails with a `StorageError`, and a reopen (which
+    /// replays the journal) brings back only what was acknowledged.
+    #[test]
+    fn a_panic_in_a_write_closure_poisons_the_storage_until_reopen() {
+        for group in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.redb");
+            let s = Storage::open_with(&path, Durability::Full, group).unwrap();
+            s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active)))
+                .unwrap();
+            let panicked = panic::catch_unwind(AssertUnwindSafe(|| {
+                s.write(|tx| -> Result<(), StorageError> {
+                    tx.put_reservation(2, &reservation(600, ReservationStatus::Active))?;
+                    panic!("injected: panic after a row changed")
+                })
+            }));
+            assert!(panicked.is_err(), "the panic reaches its caller");
+            assert!(s.read().unwrap().reservation(2).unwrap().is_none());
+            let later =
+                s.write(|tx| tx.put_reservation(3, &reservation(700, ReservationStatus::Active)));
+            assert!(later.is_err(), "a write after the panic was accepted");
+            drop(s);
+            let s = Storage::open_with(&path, Durability::Full, group).unwrap();
+            let r = s.read().unwrap();
+            assert!(r.reservation(1).unwrap().is_some(), "group {group}");
+            assert!(r.reservation(2).unwrap().is_none(), "group {group}");
+            assert!(r.reservation(3).unwrap().is_none(), "group {group}");
+            s.write(|tx| tx.put_reservation(4, &reservation(800, ReservationStatus::Active)))
+                .unwrap();
+        }
+    }
+
+    /// A panic inside the commit itself, between the journal append and
+    /// redb's commit, is a typed error for the caller (its outcome open:
+    /// the group is durable) and poisons the storage: nothing commits
+    /// after a group the database does not hold.
+    #[test]
+    fn a_panic_inside_the_commit_poisons_the_storage_until_reopen() {
+        for group in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.redb");
+            let s = Storage::open_with(&path, Durability::Full, group).unwrap();
+            s.panic_after_append.store(true, Ordering::Relaxed);
+            let failed =
+                s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active)));
+            s.panic_after_append.store(false, Ordering::Relaxed);
+            assert!(failed.is_err(), "group {group}");
+            assert!(s.read().unwrap().reservation(1).unwrap().is_none());
+            let later =
+                s.write(|tx| tx.put_reservation(2, &reservation(600, ReservationStatus::Active)));
+            assert!(later.is_err(), "a write after the panic was accepted");
+            drop(s);
+            // The group reached the journal before the panic: reopen
+            // replays it; the refused write never got there.
+            let s = Storage::open_with(&path, Durability::Full, group).unwrap();
+            let r = s.read().unwrap();
+            assert!(r.reservation(1).unwrap().is_some(), "group {group}");
+            assert!(r.reservation(2).unwrap().is_none(), "group {group}");
+        }
     }
 
     /// Closing checkpoints: the next open has no journal to replay.
