@@ -210,10 +210,20 @@ impl Engine {
     /// expired. Reservations that expired while the engine was closed
     /// become EXPIRED.
     ///
+    /// The journal is replayed only if it continues this database (same
+    /// database id, the generation after its last checkpoint); otherwise
+    /// the open is refused and nothing changes, unless
+    /// [`Config::discard_unmatched_journal`] is set. Creating a new
+    /// database is atomic (see the README's durability section).
+    ///
     /// # Errors
     /// [`OpenError::InvalidConfig`] / [`OpenError::WeakSecret`] for a bad
     /// configuration, [`OpenError::DatabaseAlreadyOpen`] if another engine
-    /// has the file, [`OpenError::Storage`] for I/O or corruption.
+    /// has the file, [`OpenError::JournalMismatch`] /
+    /// [`OpenError::JournalMissing`] / [`OpenError::JournalCorrupted`] for a
+    /// journal that does not continue the database,
+    /// [`OpenError::UnsupportedFormat`] for a database of an earlier
+    /// format, [`OpenError::Storage`] for I/O or corruption.
     pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Self, OpenError> {
         let signer = TokenSigner::new(
             config.admin_jwt_secret.expose().as_bytes(),
