@@ -407,8 +407,8 @@ impl Storage {
         let (db, journal) = if path.exists() {
             // The journal is locked first: it must never be replayed under
             // a live engine.
-            let journal = journal::Journal::open(path, options.journal_limit, preallocate)
-                .map_err(journal_error)?;
+            let journal =
+                journal::Journal::open(path, options.journal_limit).map_err(journal_error)?;
             let db = Database::open(path).map_err(database_error)?;
             (db, journal)
         } else {
@@ -442,6 +442,9 @@ impl Storage {
                 Ok((journal, groups)) => {
                     for group in &groups {
                         tx.replay(group).map_err(OpenError::Storage)?;
+                    }
+                    if preallocate {
+                        journal.preallocate().map_err(|e| io_error(&e))?;
                     }
                     journal
                 }
@@ -528,7 +531,7 @@ impl Storage {
         if path.exists() {
             return Ok(None);
         }
-        if let Some(orphan) = journal::Journal::open(path, 0, false).map_err(journal_error)?
+        if let Some(orphan) = journal::Journal::open(path, 0).map_err(journal_error)?
             && orphan.holds_groups().map_err(|e| io_error(&e))?
         {
             if !options.discard_unmatched_journal {
@@ -1414,7 +1417,7 @@ mod tests {
         s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active)))
             .unwrap();
         drop(s);
-        let journal = journal::Journal::open(&path, journal::DEFAULT_LIMIT, false)
+        let journal = journal::Journal::open(&path, journal::DEFAULT_LIMIT)
             .unwrap_or_else(|_| panic!("journal"))
             .unwrap();
         assert!(!journal.holds_groups().unwrap());

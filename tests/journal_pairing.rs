@@ -139,11 +139,18 @@ fn the_journal_of_another_database_is_refused() {
     let (dir_b, _, _) = durable_fixture();
     let a = dir_a.path().join("db.redb");
     let b = dir_b.path().join("db.redb");
-    std::fs::copy(journal_of(&b), journal_of(&a)).unwrap();
+    // Only its header block: a refused journal must not even be
+    // zero-filled to its size.
+    let foreign = std::fs::read(journal_of(&b)).unwrap()[..4096].to_vec();
+    std::fs::write(journal_of(&a), &foreign).unwrap();
     let err = Engine::open(&a, full(&clock)).unwrap_err();
     assert!(
         matches!(err, OpenError::JournalMismatch(JournalMismatch::Foreign)),
         "{err:?}"
+    );
+    assert!(
+        std::fs::read(journal_of(&a)).unwrap() == foreign,
+        "a refused journal changed"
     );
 }
 

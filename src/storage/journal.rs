@@ -262,18 +262,11 @@ pub(crate) fn remove_if_present(path: &Path) -> io::Result<()> {
 
 impl Journal {
     /// Opens and locks the existing journal of the database at `db`
-    /// (`None`: there is none). The caller then calls
+    /// (`None`: there is none), changing nothing. The caller then calls
     /// [`recover`](Self::recover), replays, checkpoints and calls
     /// [`start_generation`](Self::start_generation) before the first
     /// [`append`](Self::append).
-    ///
-    /// `preallocate`: zero-fill the file to its limit now (for a journal
-    /// that will be written; see the module's Format section).
-    pub(crate) fn open(
-        db: &Path,
-        limit: u64,
-        preallocate: bool,
-    ) -> Result<Option<Self>, JournalOpenError> {
+    pub(crate) fn open(db: &Path, limit: u64) -> Result<Option<Self>, JournalOpenError> {
         let file = match OpenOptions::new()
             .read(true)
             .write(true)
@@ -284,19 +277,25 @@ impl Journal {
             Err(e) => return Err(e.into()),
         };
         lock(&file)?;
-        let limit = limit.max(BLOCK * 2);
-        let len = file.metadata()?.len();
-        if preallocate && len < limit {
-            zero_fill(&file, len, limit)?;
-        }
         Ok(Some(Self {
             file,
             db_id: 0,
             generation: 0,
             end: BLOCK,
-            limit,
+            limit: limit.max(BLOCK * 2),
             group: Vec::new(),
         }))
+    }
+
+    /// Zero-fills the file to its limit (for a journal that will be
+    /// written; see the module's Format section). Only once the journal
+    /// was accepted: a refused one is left as it was.
+    pub(crate) fn preallocate(&self) -> io::Result<()> {
+        let len = self.file.metadata()?.len();
+        if len < self.limit {
+            zero_fill(&self.file, len, self.limit)?;
+        }
+        Ok(())
     }
 
     /// Creates the journal of the database `db_id` at `db`, locked, whose
@@ -574,7 +573,7 @@ mod tests {
     /// Opens as the storage does, for a database of `id` that checkpointed
     /// `checkpointed`.
     fn recover(path: &Path, id: u128, checkpointed: u64) -> Result<Vec<Vec<u8>>, Refusal> {
-        let mut journal = Journal::open(path, LIMIT, true).unwrap().unwrap();
+        let mut journal = Journal::open(path, LIMIT).unwrap().unwrap();
         journal.recover(id, checkpointed).unwrap()
     }
 
@@ -708,7 +707,7 @@ mod tests {
         journal.append(b"old1").unwrap();
         journal.append(b"old2").unwrap();
         drop(journal);
-        let mut journal = Journal::open(&path, LIMIT, true).unwrap().unwrap();
+        let mut journal = Journal::open(&path, LIMIT).unwrap().unwrap();
         assert_eq!(journal.recover(ID, 0).unwrap().unwrap().len(), 2);
         // The storage checkpoints generation 1 here.
         journal.start_generation().unwrap();
@@ -747,7 +746,7 @@ mod tests {
         let path = dir.path().join("db");
         let _first = create(&path);
         assert!(matches!(
-            Journal::open(&path, LIMIT, true),
+            Journal::open(&path, LIMIT),
             Err(JournalOpenError::AlreadyOpen)
         ));
     }
@@ -758,7 +757,7 @@ mod tests {
     fn creation_goes_through_a_temporary_name_and_leaves_none() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        assert!(Journal::open(&path, LIMIT, true).unwrap().is_none());
+        assert!(Journal::open(&path, LIMIT).unwrap().is_none());
         let temp = with_suffix(&journal_path(&path), CREATING);
         std::fs::write(&temp, [0xAB; 10]).unwrap();
         let journal = create(&path);
