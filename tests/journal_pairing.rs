@@ -218,18 +218,18 @@ fn stale_temporary_files_of_a_crashed_creation_are_cleaned_up() {
 /// after the journal's rename) is reused only when it holds nothing.
 #[test]
 fn an_empty_journal_without_database_is_reused_and_one_with_writes_refused() {
-    let (dir, clock, key) = durable_fixture();
+    let (dir, clock, _) = durable_fixture();
     let path = dir.path().join("db.redb");
     // After a clean close the journal holds no group.
     std::fs::remove_file(&path).unwrap();
     drop(Engine::open(&path, full(&clock)).unwrap());
 
-    // Now one holding an acknowledged write.
+    // Now one holding an acknowledged write (copied while the engine is
+    // live, as a crash would leave it).
     let f = Fixture::with(|c| c.durability = Durability::Full);
     let app = f.app_with_seats("event-app", EVENT_ORIGIN, "E1", 1);
-    let _ = key;
     let user = f.buyer(&app, "carol@x.io");
-    let hold = app.reserve(&user, &[&*seat_id("E1", 0)], None).unwrap();
+    app.reserve(&user, &[&*seat_id("E1", 0)], None).unwrap();
     let journal = std::fs::read(journal_of(&f.path())).unwrap();
     drop(app);
     let path = f.path();
@@ -246,7 +246,7 @@ fn an_empty_journal_without_database_is_reused_and_one_with_writes_refused() {
         "{err:?}"
     );
     assert!(!path.exists(), "a refused open creates no database");
-    let _ = hold;
+    assert!(std::fs::read(journal_of(&path)).unwrap() == journal);
     drop(dir);
 }
 
@@ -292,4 +292,75 @@ fn a_damaged_group_followed_by_intact_ones_is_refused_as_corruption() {
         files_starting_with(dir.path(), "db.redb-journal.discarded-").len(),
         1
     );
+}
+
+/// Two engines racing to create the same database: one creates it whole,
+/// the other is refused as already open, never a second database renamed
+/// over the first; leftovers of the loser go at the next open.
+#[test]
+fn racing_creations_make_one_whole_database() {
+    for _ in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::default();
+        let path = dir.path().join("db.redb");
+        let barrier = std::sync::Barrier::new(2);
+        let results: Vec<Result<Engine, OpenError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        Engine::open(&path, full(&clock))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let opened: Vec<&Engine> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(opened.len(), 1, "{results:?}");
+        for r in &results {
+            if let Err(e) = r {
+                assert!(matches!(e, OpenError::DatabaseAlreadyOpen), "{e:?}");
+            }
+        }
+        let engine = opened[0];
+        let admin = engine
+            .admin(
+                engine
+                    .admin_login(common::ADMIN_EMAIL, common::ADMIN_PASSWORD)
+                    .unwrap()
+                    .expose(),
+            )
+            .unwrap();
+        admin
+            .create_app(&seatbook::NewApp {
+                app_id: "event-app",
+                name: "event-app",
+                allowed_origins: &[EVENT_ORIGIN],
+            })
+            .unwrap();
+        drop(admin);
+        drop(results);
+        // The winner's database is the one in place.
+        let engine = Engine::open(&path, full(&clock)).unwrap();
+        let token = engine
+            .admin_login(common::ADMIN_EMAIL, common::ADMIN_PASSWORD)
+            .unwrap();
+        let again = engine
+            .admin(token.expose())
+            .unwrap()
+            .create_app(&seatbook::NewApp {
+                app_id: "event-app",
+                name: "event-app",
+                allowed_origins: &[EVENT_ORIGIN],
+            });
+        assert!(
+            matches!(again, Err(seatbook::AdminError::AppAlreadyExists)),
+            "{again:?}"
+        );
+        drop(engine);
+        assert_eq!(
+            files_starting_with(dir.path(), "db.redb"),
+            ["db.redb", "db.redb-journal"]
+        );
+    }
 }
