@@ -2,7 +2,9 @@
 //!
 //! Owns the table layout, the record encodings and the commit path:
 //! [`write`](mod@write) (typed mutations, their undo and redo logs), [`commit`]
-//! (group commit) and [`journal`] (what a commit costs on disk). It
+//! (group commit) and [`journal`] (what a commit costs on disk, and which
+//! journal continues which database), and the database file's atomic
+//! creation. It
 //! answers "what is stored" and "store this atomically"; it must never
 //! decide booking rules (who may hold, what may be confirmed) and never
 //! look at the lock table. Keeping it this narrow is what lets another
