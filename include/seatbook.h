@@ -190,6 +190,25 @@ enum seatbook_status
    */
   SEATBOOK_PASSWORD_WORK_BUSY = 42,
   /**
+   * The journal beside the database does not continue it (another
+   * database's, older, newer, or its database is missing); nothing was
+   * replayed or changed. See `seatbook_config.discard_unmatched_journal`.
+   */
+  SEATBOOK_JOURNAL_MISMATCH = 47,
+  /**
+   * The database's journal is missing; nothing was opened or changed.
+   */
+  SEATBOOK_JOURNAL_MISSING = 48,
+  /**
+   * The journal has a damaged group followed by intact ones (corruption,
+   * not a torn last write); nothing was replayed or changed.
+   */
+  SEATBOOK_JOURNAL_CORRUPTED = 49,
+  /**
+   * The database was created by an earlier, unsupported file format.
+   */
+  SEATBOOK_UNSUPPORTED_FORMAT = 50,
+  /**
    * A backup's target path (or its `-journal`) exists already; nothing
    * was written.
    */
@@ -639,6 +658,15 @@ typedef struct seatbook_config {
    * nothing: never use it in production. Setting both is refused.
    */
   bool use_simulated_payments;
+  /**
+   * Non-zero: open even when the journal (`<path>-journal`) does not
+   * continue the database, instead of failing with
+   * `SEATBOOK_JOURNAL_MISMATCH`, `_MISSING` or `_CORRUPTED`. Such a
+   * journal is never replayed: it is renamed aside to
+   * `<path>-journal.discarded-<unix ms>` and a new one created; writes
+   * only it held are lost. Default 0 (refuse).
+   */
+  uint32_t discard_unmatched_journal;
 } seatbook_config;
 
 /**
@@ -950,6 +978,9 @@ void seatbook_string_free(char *s);
  * `payment_callback` without `use_simulated_payments`, or both set; weak
  * or equal JWT secrets, a bad admin hash or email, inconsistent hold
  * bounds), `SEATBOOK_DATABASE_ALREADY_OPEN`,
+ * `SEATBOOK_JOURNAL_MISMATCH`, `SEATBOOK_JOURNAL_MISSING`,
+ * `SEATBOOK_JOURNAL_CORRUPTED` (the journal does not continue the
+ * database; see `discard_unmatched_journal`), `SEATBOOK_UNSUPPORTED_FORMAT`,
  * `SEATBOOK_STORAGE`, `SEATBOOK_NULL_PARAMETER`, `SEATBOOK_INVALID_UTF8`.
  * The config (and its strings) may be freed once this returns.
  *

@@ -8,21 +8,18 @@
 //! ([`Storage::backup_into`]): one redb read snapshot, so a backup never
 //! holds a lock that writers wait for.
 //!
-//! # Why the copy has no journal
+//! # The copy's identity and journal
 //!
 //! The snapshot holds every commit the engine made visible, including the
 //! ones that so far are durable only through the journal; the copy is then
-//! committed with full durability. So it holds everything by itself, and
-//! opening it finds no journal and starts a new one, with nothing to
-//! replay. That is also why a target whose `-journal` exists is refused:
-//! a stray journal next to the copy must never be replayed into it.
-//!
-//! The copy carries the source's `meta` rows as they are (schema version,
-//! the journal generation last checkpointed). Opening it without a journal
-//! creates one with a new generation, so none of that matters today.
-//! Should opening ever insist that a database and its journal belong
-//! together, the copy must be given the state of a cleanly closed database
-//! with no journal: [`run`] is the one place to do that.
+//! committed with full durability. So it holds everything by itself and
+//! has nothing to replay. It is a database of its own: a new random
+//! database id ([`Storage::backup_into`] sets it), and an empty journal of
+//! its own that continues its checkpointed generation, created whole and
+//! renamed into place before the database is linked, so the copy never
+//! appears without its journal. The live engine's journal can never be
+//! replayed into the copy: it is another database's, and refused at open.
+//! A target whose `-journal` exists is refused.
 //!
 //! Linking into place needs a file system with hard links (every Unix
 //! one); elsewhere the backup fails with a storage error and leaves nothing.
@@ -32,6 +29,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{BackupError, StorageError};
+use crate::storage::journal::{DEFAULT_LIMIT, Journal, JournalOpenError};
 use crate::storage::{Storage, journal_path};
 
 /// Writes the backup of `storage` to `target` (see [`crate::Engine::backup`]).
@@ -55,10 +53,27 @@ pub(crate) fn run(storage: &Storage, target: &Path) -> Result<(), BackupError> {
     let copy = redb::Database::builder()
         .create(&temp.0)
         .map_err(StorageError::from)?;
-    storage.backup_into(&copy)?;
+    let written = storage.backup_into(&copy)?;
     drop(copy);
     // The commit was durable; this covers the file's length too.
     File::open(&temp.0).and_then(|f| f.sync_all()).map_err(io)?;
+
+    // The copy's own empty journal, continuing its generation, goes into
+    // place first (created whole under a temporary name, renamed, the
+    // directory synced): a database never appears without its journal,
+    // and an empty journal left alone by a crash here is reused by the
+    // next backup or open.
+    Journal::create(
+        target,
+        written.db_id,
+        written.checkpointed.wrapping_add(1),
+        DEFAULT_LIMIT,
+        false,
+    )
+    .map_err(|e| match e {
+        JournalOpenError::AlreadyOpen => BackupError::TargetExists,
+        JournalOpenError::Io(e) => io(e).into(),
+    })?;
 
     // `hard_link` never replaces an existing file, unlike `rename`: a
     // target created since the check above is refused, not overwritten.

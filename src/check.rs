@@ -11,7 +11,8 @@
 //! The verdict comes from what the open returns, never from reading the
 //! journal's format, so it stays right when that format changes:
 //! 1. open with the journal: [`Recovery::AsIs`];
-//! 2. else open without it (the journal copy deleted):
+//! 2. else open without it (`discard_unmatched_journal`, or the journal
+//!    copy deleted):
 //!    [`Recovery::DiscardingJournal`], losing the writes only it held;
 //! 3. else [`Recovery::NotRecoverable`].
 
@@ -23,15 +24,18 @@ use crate::audit::AuditReport;
 use crate::auth::{Argon2Params, hash_password};
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::error::{CheckError, StorageError};
+use crate::error::{CheckError, OpenError, StorageError};
 use crate::payment::{PaymentOutcome, PaymentRequest, PaymentVerifier};
-use crate::storage::{Durability, OpenFailure, Storage, content_digest, journal_path};
+use crate::storage::{
+    Durability, OpenOptions as StorageOpenOptions, Storage, content_digest, journal_path,
+};
 
 /// The journal file next to the database, as found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JournalFile {
-    /// No `<file>-journal`: opening starts a new one (normal for a backup
-    /// copy, and harmless for a cleanly closed database).
+    /// No `<file>-journal`: a normal open refuses the database
+    /// (`OpenError::JournalMissing`); opening with
+    /// `Config::discard_unmatched_journal` starts a new one.
     Missing,
     /// Present, of this many bytes.
     Present { bytes: u64 },
@@ -44,8 +48,11 @@ pub enum Recovery {
     /// journal if [`CheckReport::replays_journal`] says so).
     AsIs,
     /// Opening with the journal fails, but the database file opens
-    /// without it: move the journal aside (keep it for analysis) and
-    /// open. Writes that only the journal held are lost.
+    /// without it: open with `Config::discard_unmatched_journal` (which
+    /// renames a journal that does not pair with the database aside), or,
+    /// for a paired journal that fails to replay, move it aside by hand
+    /// (keep it for analysis) and open with that option. Writes that only
+    /// the journal held are lost.
     DiscardingJournal,
     /// The database file itself cannot be opened (see
     /// [`CheckReport::open_error`]): restore a backup.
@@ -121,8 +128,16 @@ pub fn check(path: impl AsRef<Path>) -> Result<CheckReport, CheckError> {
         }
         Err(e) => {
             report.open_error = Some(e.to_string());
-            let _ = std::fs::remove_file(journal_path(&db));
-            if open_storage(&db).is_err() {
+            // What the host option `Config::discard_unmatched_journal`
+            // does: set the journal aside, open without it. A journal that
+            // pairs with the database but fails to replay is not covered
+            // by the option; the verdict is the same (the operator sets
+            // the journal aside by hand, losing the writes only it held).
+            let opened = open_storage_discarding(&db, true).is_ok() || {
+                let _ = std::fs::remove_file(journal_path(&db));
+                open_storage_discarding(&db, true).is_ok()
+            };
+            if !opened {
                 report.recovery = Recovery::NotRecoverable;
                 return Ok(report);
             }
@@ -146,11 +161,15 @@ fn fail_late(report: &mut CheckReport, why: String) {
 }
 
 /// Opens (and, on drop, closes) the storage at `db` the way an engine does.
-fn open_storage(db: &Path) -> Result<Storage, StorageError> {
-    Storage::open_with(db, Durability::Full, false).map_err(|e| match e {
-        OpenFailure::AlreadyOpen => StorageError("the copy is open elsewhere".into()),
-        OpenFailure::Other(e) => e,
-    })
+fn open_storage(db: &Path) -> Result<Storage, OpenError> {
+    open_storage_discarding(db, false)
+}
+
+/// [`open_storage`], setting an unmatched journal aside if `discard`.
+fn open_storage_discarding(db: &Path, discard: bool) -> Result<Storage, OpenError> {
+    let mut options = StorageOpenOptions::new(Durability::Full, false);
+    options.discard_unmatched_journal = discard;
+    Storage::open(db, options)
 }
 
 /// Copies the database and its journal (if any) to `db` and `db`'s

@@ -89,6 +89,18 @@ pub struct Config {
     pub reaper_interval: Option<Duration>,
     /// Most seats one bulk create may add (10 000).
     pub max_seats_per_bulk: usize,
+    /// Open even when the journal (`<file>-journal`) does not continue
+    /// the database (default `false`: such an open fails with
+    /// `OpenError::JournalMismatch`, `JournalMissing` or
+    /// `JournalCorrupted`, and changes nothing).
+    ///
+    /// When set, such a journal is never replayed: it is renamed aside to
+    /// `<file>-journal.discarded-<unix ms>` (kept for inspection, never
+    /// deleted) and a new, empty journal is created; a missing journal is
+    /// simply created. Writes only that journal held are lost, so set it
+    /// only after deciding the journal is not wanted (e.g. an old copy
+    /// put back by mistake), then clear it again.
+    pub discard_unmatched_journal: bool,
 }
 
 impl Config {
@@ -116,6 +128,7 @@ impl Config {
             payments: None,
             reaper_interval: None,
             max_seats_per_bulk: 10_000,
+            discard_unmatched_journal: false,
         }
     }
 
@@ -158,6 +171,7 @@ impl fmt::Debug for Config {
             )
             .field("reaper_interval", &self.reaper_interval)
             .field("max_seats_per_bulk", &self.max_seats_per_bulk)
+            .field("discard_unmatched_journal", &self.discard_unmatched_journal)
             .finish_non_exhaustive()
     }
 }

@@ -25,7 +25,7 @@ use crate::model::{ReservationStatus, Stats, UserId};
 use crate::payment::PaymentVerifier;
 use crate::stats::{Counter, Counters};
 use crate::storage::{
-    AppRecord, LoadedSeat, OpenFailure, ReadTx, ReservationRecord, Storage, WriteTx,
+    AppRecord, LoadedSeat, OpenOptions, ReadTx, ReservationRecord, Storage, WriteTx,
 };
 
 pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
@@ -325,11 +325,21 @@ impl Engine {
     /// expired. Reservations that expired while the engine was closed
     /// become EXPIRED.
     ///
+    /// The journal is replayed only if it continues this database (same
+    /// database id, the generation after its last checkpoint); otherwise
+    /// the open is refused and nothing changes, unless
+    /// [`Config::discard_unmatched_journal`] is set. Creating a new
+    /// database is atomic (see the README's durability section).
+    ///
     /// # Errors
     /// [`OpenError::NoPaymentVerifier`] if `config.payments` is `None`,
     /// [`OpenError::InvalidConfig`] / [`OpenError::WeakSecret`] for a bad
     /// configuration, [`OpenError::DatabaseAlreadyOpen`] if another engine
-    /// has the file, [`OpenError::Storage`] for I/O or corruption.
+    /// has the file, [`OpenError::JournalMismatch`] /
+    /// [`OpenError::JournalMissing`] / [`OpenError::JournalCorrupted`] for a
+    /// journal that does not continue the database,
+    /// [`OpenError::UnsupportedFormat`] for a database of an earlier
+    /// format, [`OpenError::Storage`] for I/O or corruption.
     pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Self, OpenError> {
         let signer = TokenSigner::new(
             config.admin_jwt_secret.expose().as_bytes(),
@@ -342,11 +352,13 @@ impl Engine {
             .ok_or(OpenError::NoPaymentVerifier)?;
         let hasher = PasswordHasher::new(config.argon2, config.password_work)
             .map_err(|_| OpenError::InvalidConfig("argon2 parameters"))?;
-        let storage = Storage::open_with(path.as_ref(), config.durability, config.group_commit)
-            .map_err(|e| match e {
-                OpenFailure::AlreadyOpen => OpenError::DatabaseAlreadyOpen,
-                OpenFailure::Other(s) => OpenError::Storage(s),
-            })?;
+        let storage = Storage::open(
+            path.as_ref(),
+            OpenOptions {
+                discard_unmatched_journal: config.discard_unmatched_journal,
+                ..OpenOptions::new(config.durability, config.group_commit)
+            },
+        )?;
         let loaded = storage.load()?;
         let locks = LockTable::new(loaded.max_reservation_id + 1);
         let apps: FastMap<Box<str>, Arc<AppState>> = FastMap::default();
@@ -522,11 +534,13 @@ impl Engine {
     /// though the file may grow while the backup runs, since redb keeps
     /// the snapshot's pages until it ends.
     ///
-    /// The copy is a self-contained database with no journal: it opens
-    /// like any database (`Engine::open(target, config)`), with nothing to
-    /// replay. It is written under a temporary name next to `target`,
-    /// committed and synced, then linked into place and the directory
-    /// synced, so `target` either does not exist or is complete. See the
+    /// The copy is a self-contained database of its own (a new database
+    /// id) with its own empty journal (`<target>-journal`): it opens like
+    /// any database (`Engine::open(target, config)`), with nothing to
+    /// replay. The journal is put in place first; the copy is written under
+    /// a temporary name next to `target`, committed and synced, then linked
+    /// into place and the directory synced, so `target` either does not
+    /// exist or is complete. Restore both files together. See the
     /// README's "Backup and restore" section.
     ///
     /// # Errors

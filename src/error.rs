@@ -85,6 +85,17 @@ pub enum ErrorCode {
     /// `Config::password_work.max_wait` without a turn. Nothing changed;
     /// retry later.
     PasswordWorkBusy = 42,
+    /// The journal beside the database is not the one that continues it
+    /// (another database's, older, newer, or one whose database is
+    /// missing); nothing was replayed.
+    JournalMismatch = 47,
+    /// The database's journal is missing; nothing was opened.
+    JournalMissing = 48,
+    /// The journal has a damaged group followed by intact ones; nothing
+    /// was replayed.
+    JournalCorrupted = 49,
+    /// The database was created by an earlier, unsupported file format.
+    UnsupportedFormat = 50,
     /// A backup's target path (or its `-journal`) exists already.
     BackupTargetExists = 56,
     /// No database file at the path given to the offline check.
@@ -182,6 +193,35 @@ pub enum OpenError {
     /// Another engine has this database file open.
     #[error("the database is already open by another engine or process")]
     DatabaseAlreadyOpen,
+    /// The journal (`<file>-journal`) is not the one that continues this
+    /// database; replaying it could overwrite newer state, so nothing was
+    /// replayed and nothing changed. Set
+    /// [`Config::discard_unmatched_journal`](crate::Config::discard_unmatched_journal)
+    /// to set it aside and open without it.
+    #[error("the journal does not continue this database ({0}); nothing was replayed")]
+    JournalMismatch(JournalMismatch),
+    /// The database exists but its journal does not: acknowledged writes
+    /// it held would be lost. Nothing changed. Put the journal back, or set
+    /// [`Config::discard_unmatched_journal`](crate::Config::discard_unmatched_journal)
+    /// to open with a new, empty one.
+    #[error("the database's journal is missing; nothing was opened")]
+    JournalMissing,
+    /// The journal has a damaged group at `offset` followed by intact
+    /// groups of the generation being replayed: not a torn last write but
+    /// corruption. Nothing was replayed and nothing changed;
+    /// [`Config::discard_unmatched_journal`](crate::Config::discard_unmatched_journal)
+    /// sets the journal aside (losing the writes it held).
+    #[error(
+        "the journal is corrupt: a damaged group at offset {offset} is followed by intact ones; nothing was replayed"
+    )]
+    JournalCorrupted { offset: u64 },
+    /// The database file was written by an earlier format of seatbook
+    /// (schema version `found`; this version reads `expected`). There is
+    /// no migration: export and re-create the data.
+    #[error(
+        "the database was created by an unsupported format (schema version {found}, expected {expected})"
+    )]
+    UnsupportedFormat { found: u64, expected: u64 },
     /// The file could not be opened or read.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -215,6 +255,32 @@ pub enum CheckError {
     /// Copying the files to a temporary directory failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// How a journal fails to continue its database (see
+/// [`OpenError::JournalMismatch`]). Generations count the database's
+/// checkpoints: the journal's generation must be the one after the last
+/// checkpoint the database holds (or equal to it, when a crash came
+/// between the checkpoint and the journal's restart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JournalMismatch {
+    /// The journal belongs to another database (another unique id).
+    #[error("it belongs to another database")]
+    Foreign,
+    /// The journal is older than the database's last checkpoint: its
+    /// groups are superseded.
+    #[error("journal generation {journal} is older than the database's checkpoint {database}")]
+    Stale { journal: u64, database: u64 },
+    /// The journal continues a later generation than the database has
+    /// reached: the database is older than its journal (put back from a
+    /// copy), so the writes between are missing.
+    #[error(
+        "journal generation {journal} is newer than the database's checkpoint {database} can continue"
+    )]
+    Newer { journal: u64, database: u64 },
+    /// The database file is missing while its journal holds writes.
+    #[error("the database file is missing but its journal holds writes")]
+    WithoutDatabase,
 }
 
 /// Admin or user login failed. Unknown email and wrong password give the
@@ -527,6 +593,10 @@ impl HasErrorCode for OpenError {
                 ErrorCode::InvalidConfig
             }
             Self::DatabaseAlreadyOpen => ErrorCode::DatabaseAlreadyOpen,
+            Self::JournalMismatch(_) => ErrorCode::JournalMismatch,
+            Self::JournalMissing => ErrorCode::JournalMissing,
+            Self::JournalCorrupted { .. } => ErrorCode::JournalCorrupted,
+            Self::UnsupportedFormat { .. } => ErrorCode::UnsupportedFormat,
             Self::Storage(_) => ErrorCode::Storage,
         }
     }

@@ -91,8 +91,8 @@ pub use config::{Config, HoldPolicy};
 pub use engine::Engine;
 pub use error::{
     AdminError, AppAuthError, AuthError, BackupError, CancelError, CheckError, ConfirmError, Error,
-    ErrorCode, HasErrorCode, HoldError, LoginError, OpenError, PasswordChangeError, QueryError,
-    ReserveError, SeatBlock, SignupError, StorageError,
+    ErrorCode, HasErrorCode, HoldError, JournalMismatch, LoginError, OpenError,
+    PasswordChangeError, QueryError, ReserveError, SeatBlock, SignupError, StorageError,
 };
 pub use model::{
     AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, NewApp, NewSeat, Reservation,

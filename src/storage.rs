@@ -2,7 +2,9 @@
 //!
 //! Owns the table layout, the record encodings and the commit path:
 //! [`write`](mod@write) (typed mutations, their undo and redo logs), [`commit`]
-//! (group commit) and [`journal`] (what a commit costs on disk). It
+//! (group commit) and [`journal`] (what a commit costs on disk, and which
+//! journal continues which database), and the database file's atomic
+//! creation. It
 //! answers "what is stored" and "store this atomically"; it must never
 //! decide booking rules (who may hold, what may be confirmed) and never
 //! look at the lock table. Keeping it this narrow is what lets another
@@ -15,13 +17,14 @@
 
 mod backup;
 mod commit;
-mod journal;
+pub(crate) mod journal;
 mod write;
 
 pub(crate) use backup::content_digest;
 pub(crate) use journal::journal_path;
 pub(crate) use write::WriteTx;
 
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -33,7 +36,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::clock::UnixMillis;
-use crate::error::StorageError;
+use crate::error::{OpenError, StorageError};
 use crate::model::{BookingStatus, ReservationStatus, SeatAttributes, UserId};
 
 const SEP: char = '\u{1f}';
@@ -94,7 +97,11 @@ pub(crate) fn visit_every_table(visitor: &mut impl TableVisitor) -> Result<(), S
     visitor.visit(PENDING_USER_BOOKINGS)
 }
 
-const SCHEMA_VERSION: u64 = 1;
+/// Version 2: the database's unique id and the journal's pairing (see
+/// [`journal`]). A database of version 1 is refused with
+/// [`OpenError::UnsupportedFormat`]: there were no production users, so
+/// there is no migration.
+const SCHEMA_VERSION: u64 = 2;
 
 /// How commits reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -301,9 +308,18 @@ pub(crate) struct Storage {
     /// `Some` when concurrent writes share commits (see [`commit`]).
     combiner: Option<commit::Combiner>,
     /// Set when a commit failed after its outcome could no longer be
-    /// taken back: every later write is refused until the engine is
-    /// reopened (which replays the journal).
+    /// taken back, or anything on the write path panicked (see
+    /// [`write`](Self::write)): every later write is refused until the
+    /// engine is reopened (which replays the journal).
     failed: AtomicBool,
+    /// Test hook: the next journaled commit panics after its append.
+    #[cfg(test)]
+    panic_after_append: AtomicBool,
+}
+
+/// The error of every write once the storage is poisoned.
+fn poisoned() -> StorageError {
+    StorageError("an earlier commit failed or panicked: reopen the engine".into())
 }
 
 impl std::fmt::Debug for Storage {
@@ -315,82 +331,339 @@ impl std::fmt::Debug for Storage {
     }
 }
 
-/// Error of opening the file: already open, or anything else.
-pub(crate) enum OpenFailure {
-    AlreadyOpen,
-    Other(StorageError),
+/// `META` key: the last journal generation whose groups the database
+/// file contains (written by every checkpoint; see [`journal`]'s
+/// Generations section).
+const CHECKPOINTED_GENERATION: &str = "journal_checkpoint";
+/// `META` keys: the database's unique id, random, set at creation (two
+/// halves: `META` holds `u64`s). Every journal header and group carries it.
+const DB_ID_HIGH: &str = "db_id_high";
+const DB_ID_LOW: &str = "db_id_low";
+const SCHEMA_VERSION_KEY: &str = "schema_version";
+
+/// The database id and checkpointed generation of a closed database.
+#[cfg(test)]
+pub(crate) fn identity_of(path: &Path) -> (u128, u64) {
+    let db = Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let meta = txn.open_table(META).unwrap();
+    let get = |key: &str| meta.get(key).unwrap().unwrap().value();
+    (
+        (u128::from(get(DB_ID_HIGH)) << 64) | u128::from(get(DB_ID_LOW)),
+        get(CHECKPOINTED_GENERATION),
+    )
 }
 
-/// `META` key: the journal generation whose groups the database file is
-/// known to contain (written by every checkpoint).
-const CHECKPOINTED_GENERATION: &str = "journal_checkpoint";
+/// Gives the database being written by `txn` (a copy of another) a new
+/// random id, and returns it with the copy's checkpointed generation.
+pub(crate) fn rebrand(txn: &redb::WriteTransaction) -> Result<(u128, u64), StorageError> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(|e| StorageError(format!("random id: {e}")))?;
+    let id = u128::from_le_bytes(id);
+    let mut meta = txn.open_table(META)?;
+    meta.insert(DB_ID_HIGH, (id >> 64) as u64)?;
+    meta.insert(DB_ID_LOW, id as u64)?;
+    let checkpointed = meta
+        .get(CHECKPOINTED_GENERATION)?
+        .map(|v| v.value())
+        .ok_or_else(|| StorageError("backup: the database has no checkpoint record".into()))?;
+    Ok((id, checkpointed))
+}
+
+/// How to open the storage.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OpenOptions {
+    pub(crate) durability: Durability,
+    /// Concurrent writes share one commit (see [`commit`]).
+    pub(crate) group_commit: bool,
+    /// Journal size limit (tests use small ones to force checkpoints).
+    pub(crate) journal_limit: u64,
+    /// Set a journal that does not continue the database aside instead of
+    /// refusing to open (see `Config::discard_unmatched_journal`).
+    pub(crate) discard_unmatched_journal: bool,
+}
+
+impl OpenOptions {
+    pub(crate) fn new(durability: Durability, group_commit: bool) -> Self {
+        Self {
+            durability,
+            group_commit,
+            journal_limit: journal::DEFAULT_LIMIT,
+            discard_unmatched_journal: false,
+        }
+    }
+}
+
+fn journal_error(e: journal::JournalOpenError) -> OpenError {
+    match e {
+        journal::JournalOpenError::AlreadyOpen => OpenError::DatabaseAlreadyOpen,
+        journal::JournalOpenError::Io(e) => io_error(&e),
+    }
+}
+
+fn io_error(e: &std::io::Error) -> OpenError {
+    OpenError::Storage(StorageError(format!("journal: {e}")))
+}
+
+fn database_error(e: redb::DatabaseError) -> OpenError {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => OpenError::DatabaseAlreadyOpen,
+        other => OpenError::Storage(other.into()),
+    }
+}
+
+fn storage<E: Into<StorageError>>(e: E) -> OpenError {
+    OpenError::Storage(e.into())
+}
+
+impl From<journal::Refusal> for OpenError {
+    fn from(r: journal::Refusal) -> Self {
+        match r {
+            journal::Refusal::Mismatch(m) => Self::JournalMismatch(m),
+            journal::Refusal::Corrupted { offset } => Self::JournalCorrupted { offset },
+        }
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test hook: makes the named step of a database creation fail as a
+    /// crash there would (the files stay as they are at that point).
+    static CRASH_AT: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+#[cfg(test)]
+fn crash_point(step: &'static str) -> Result<(), OpenError> {
+    if CRASH_AT.with(std::cell::Cell::get) == Some(step) {
+        return Err(OpenError::Storage(StorageError(format!("crash at {step}"))));
+    }
+    Ok(())
+}
+
+#[cfg(not(test))]
+#[allow(clippy::unnecessary_wraps)]
+fn crash_point(_: &'static str) -> Result<(), OpenError> {
+    Ok(())
+}
 
 impl Storage {
     /// Opens the file; `group_commit` makes concurrent writes share one
     /// commit (and one fsync) instead of taking one each.
+    #[cfg(test)]
     pub(crate) fn open_with(
         path: &Path,
         durability: Durability,
         group_commit: bool,
-    ) -> Result<Self, OpenFailure> {
-        Self::open_with_limit(path, durability, group_commit, journal::DEFAULT_LIMIT)
+    ) -> Result<Self, OpenError> {
+        Self::open(path, OpenOptions::new(durability, group_commit))
     }
 
     /// [`open_with`](Self::open_with) with a journal size limit (tests use
     /// small ones to force checkpoints).
-    ///
-    /// Opening replays the journal: the groups of its current generation,
-    /// unless the last checkpoint recorded that the database already holds
-    /// them, are applied in one durable transaction (a checkpoint), and a
-    /// new generation begins.
+    #[cfg(test)]
     pub(crate) fn open_with_limit(
         path: &Path,
         durability: Durability,
         group_commit: bool,
         journal_limit: u64,
-    ) -> Result<Self, OpenFailure> {
-        let io_error =
-            |e: std::io::Error| OpenFailure::Other(StorageError(format!("journal: {e}")));
-        // The journal is locked first: it must never be replayed under a
-        // live engine.
-        let (mut journal, recovered) =
-            journal::Journal::open(path, journal_limit, durability == Durability::Full).map_err(
-                |e| match e {
-                    journal::JournalOpenError::AlreadyOpen => OpenFailure::AlreadyOpen,
-                    journal::JournalOpenError::Io(e) => io_error(e),
-                },
-            )?;
-        let db = Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => OpenFailure::AlreadyOpen,
-            other => OpenFailure::Other(other.into()),
-        })?;
-        let txn = db.begin_write().map_err(|e| OpenFailure::Other(e.into()))?;
-        {
+    ) -> Result<Self, OpenError> {
+        Self::open(
+            path,
+            OpenOptions {
+                journal_limit,
+                ..OpenOptions::new(durability, group_commit)
+            },
+        )
+    }
+
+    /// Opens the database at `path` and its journal, creating both if the
+    /// database does not exist.
+    ///
+    /// Opening replays the journal when it continues the database (see
+    /// [`journal`]'s Generations section): its groups are applied in one
+    /// durable transaction (a checkpoint), and a new generation begins. A
+    /// journal that does not continue the database (another database's,
+    /// older, newer, missing, corrupt) is never replayed: the open fails
+    /// with a typed [`OpenError`] and changes nothing, or, with
+    /// `discard_unmatched_journal`, the journal is renamed aside and a new
+    /// one created.
+    ///
+    /// Creating is atomic: see [`create`](Self::create). Leftover
+    /// temporary files of a creation that crashed are removed here.
+    pub(crate) fn open(path: &Path, options: OpenOptions) -> Result<Self, OpenError> {
+        let preallocate = options.durability == Durability::Full;
+        let (db, journal) = if path.exists() {
+            // The journal is locked first: it must never be replayed under
+            // a live engine.
+            let journal =
+                journal::Journal::open(path, options.journal_limit).map_err(journal_error)?;
+            let db = Database::open(path).map_err(database_error)?;
+            (db, journal)
+        } else {
+            match Self::create(path, options)? {
+                Some((db, journal)) => (db, Some(journal)),
+                // Another engine created it meanwhile.
+                None => return Self::open(path, options),
+            }
+        };
+        // Both are ours: no creation is under way (it would hold one).
+        for leftover in [
+            journal::with_suffix(path, journal::CREATING),
+            journal::with_suffix(&journal::journal_path(path), journal::CREATING),
+        ] {
+            journal::remove_if_present(&leftover).map_err(|e| io_error(&e))?;
+        }
+        let txn = db.begin_write().map_err(storage)?;
+        let journal = {
+            let (db_id, checkpointed) = Self::identity(&txn)?;
             let mut tx = WriteTx::new(&txn, false);
-            tx.ensure_schema().map_err(OpenFailure::Other)?;
-            let meta = txn
-                .open_table(META)
-                .map_err(|e| OpenFailure::Other(e.into()))?;
-            let checkpointed = meta
-                .get(CHECKPOINTED_GENERATION)
-                .map_err(|e| OpenFailure::Other(e.into()))?
-                .map(|v| v.value());
-            if let Some(generation) = recovered.generation
-                && checkpointed != Some(generation)
-            {
-                for group in &recovered.groups {
-                    tx.replay(group).map_err(OpenFailure::Other)?;
+            tx.ensure_schema().map_err(OpenError::Storage)?;
+            let recovered = match journal {
+                Some(mut journal) => match journal.recover(db_id, checkpointed) {
+                    Ok(Ok(groups)) => Ok((journal, groups)),
+                    Ok(Err(refusal)) => Err((Some(journal), OpenError::from(refusal))),
+                    Err(e) => return Err(journal_error(e)),
+                },
+                None => Err((None, OpenError::JournalMissing)),
+            };
+            match recovered {
+                Ok((journal, groups)) => {
+                    for group in &groups {
+                        tx.replay(group).map_err(OpenError::Storage)?;
+                    }
+                    if preallocate {
+                        journal.preallocate().map_err(|e| io_error(&e))?;
+                    }
+                    journal
+                }
+                Err((_, refused)) if !options.discard_unmatched_journal => return Err(refused),
+                Err((unmatched, _)) => {
+                    if let Some(journal) = unmatched {
+                        journal.discard(path).map_err(|e| io_error(&e))?;
+                    }
+                    // Its first generation follows the checkpoint; the
+                    // checkpoint below records it (nothing to replay).
+                    journal::Journal::create(
+                        path,
+                        db_id,
+                        checkpointed.wrapping_add(1),
+                        options.journal_limit,
+                        preallocate,
+                    )
+                    .map_err(journal_error)?
                 }
             }
-        }
-        Self::checkpoint(txn, &mut journal).map_err(OpenFailure::Other)?;
+        };
+        let mut journal = journal;
+        Self::checkpoint(txn, &mut journal).map_err(OpenError::Storage)?;
         Ok(Self {
             db,
-            durability,
+            durability: options.durability,
             journal: parking_lot::Mutex::new(journal),
-            combiner: group_commit.then(commit::Combiner::default),
+            combiner: options.group_commit.then(commit::Combiner::default),
             failed: AtomicBool::new(false),
+            #[cfg(test)]
+            panic_after_append: AtomicBool::new(false),
         })
+    }
+
+    /// The database's id and last checkpointed generation; refuses a
+    /// database of another schema version.
+    fn identity(txn: &redb::WriteTransaction) -> Result<(u128, u64), OpenError> {
+        let meta = txn.open_table(META).map_err(storage)?;
+        let get = |key: &str| -> Result<Option<u64>, OpenError> {
+            Ok(meta.get(key).map_err(storage)?.map(|v| v.value()))
+        };
+        let version = get(SCHEMA_VERSION_KEY)?;
+        if version != Some(SCHEMA_VERSION) {
+            return Err(OpenError::UnsupportedFormat {
+                found: version.unwrap_or(0),
+                expected: SCHEMA_VERSION,
+            });
+        }
+        match (
+            get(DB_ID_HIGH)?,
+            get(DB_ID_LOW)?,
+            get(CHECKPOINTED_GENERATION)?,
+        ) {
+            (Some(high), Some(low), Some(checkpointed)) => {
+                Ok(((u128::from(high) << 64) | u128::from(low), checkpointed))
+            }
+            _ => Err(OpenError::Storage(StorageError(
+                "database without its id or checkpoint record".into(),
+            ))),
+        }
+    }
+
+    /// Creates the database at `path` and its journal, atomically: the
+    /// database is written whole under a temporary name
+    /// (`<file>.creating`: tables, schema version, unique id, a durable
+    /// commit), the journal is created (see [`journal`]'s Files section),
+    /// and only then is the database renamed into place and the directory
+    /// synced. A crash at any point leaves no database (its leftovers are
+    /// removed by the next open) or a whole, empty one.
+    ///
+    /// A journal already at the journal's path (its database deleted, or
+    /// a creation that crashed after renaming it) is replaced if it holds
+    /// no write; otherwise the open is refused
+    /// ([`JournalMismatch::WithoutDatabase`](crate::JournalMismatch)), or
+    /// the journal set aside with `discard_unmatched_journal`.
+    ///
+    /// `None`: the database appeared meanwhile (another engine created it).
+    fn create(
+        path: &Path,
+        options: OpenOptions,
+    ) -> Result<Option<(Database, journal::Journal)>, OpenError> {
+        // Held by whoever is creating: one creation at a time.
+        let creating = journal::Journal::begin_create(path).map_err(journal_error)?;
+        if path.exists() {
+            return Ok(None);
+        }
+        if let Some(orphan) = journal::Journal::open(path, 0).map_err(journal_error)?
+            && orphan.holds_groups().map_err(|e| io_error(&e))?
+        {
+            if !options.discard_unmatched_journal {
+                return Err(OpenError::JournalMismatch(
+                    crate::error::JournalMismatch::WithoutDatabase,
+                ));
+            }
+            orphan.discard(path).map_err(|e| io_error(&e))?;
+        }
+        let temp = journal::with_suffix(path, journal::CREATING);
+        journal::remove_if_present(&temp).map_err(|e| io_error(&e))?;
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id)
+            .map_err(|e| OpenError::Storage(StorageError(format!("random id: {e}"))))?;
+        let id = u128::from_le_bytes(id);
+        {
+            let db = Database::create(&temp).map_err(database_error)?;
+            let txn = db.begin_write().map_err(storage)?;
+            {
+                let mut meta = txn.open_table(META).map_err(storage)?;
+                for (key, value) in [
+                    (SCHEMA_VERSION_KEY, SCHEMA_VERSION),
+                    (DB_ID_HIGH, (id >> 64) as u64),
+                    (DB_ID_LOW, id as u64),
+                    (CHECKPOINTED_GENERATION, 0),
+                ] {
+                    meta.insert(key, value).map_err(storage)?;
+                }
+            }
+            WriteTx::new(&txn, false)
+                .ensure_schema()
+                .map_err(OpenError::Storage)?;
+            // Durable: redb's default for a commit.
+            txn.commit().map_err(storage)?;
+        }
+        crash_point("database written")?;
+        let preallocate = options.durability == Durability::Full;
+        let journal = creating
+            .finish(path, id, 1, options.journal_limit, preallocate)
+            .map_err(journal_error)?;
+        crash_point("journal in place")?;
+        journal::rename_durably(&temp, path).map_err(|e| io_error(&e))?;
+        let db = Database::open(path).map_err(database_error)?;
+        Ok(Some((db, journal)))
     }
 
     /// Runs `f` in one write transaction and commits it with the configured
@@ -407,6 +680,16 @@ impl Storage {
     /// A [`StorageError`] from the commit itself (an I/O error) leaves the
     /// outcome open: the writes may be in the journal and come back when
     /// the engine is reopened. Every later write then fails until reopen.
+    ///
+    /// A panic anywhere on this path (in `f`, in encoding a row, in redb,
+    /// in the journal) *poisons* the storage the moment it happens: the
+    /// transaction it happened in is never committed (batch mates get a
+    /// [`StorageError`]), `f`'s caller gets the panic, and every later
+    /// write fails with a [`StorageError`] until the engine is reopened
+    /// (which replays the journal, where nothing of that transaction is).
+    /// Why not undo the panicking closure and go on, as for an `Err`: a
+    /// panic can stop a [`WriteTx`] between a row's change and its undo
+    /// record, and nothing half-applied may ever be committed.
     pub(crate) fn write<T, E>(
         &self,
         f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send,
@@ -415,7 +698,13 @@ impl Storage {
         T: Send,
         E: From<StorageError> + Send,
     {
-        match &self.combiner {
+        let f = |tx: &mut WriteTx<'_>| {
+            panic::catch_unwind(AssertUnwindSafe(|| f(tx))).unwrap_or_else(|payload| {
+                self.fail();
+                panic::resume_unwind(payload)
+            })
+        };
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| match &self.combiner {
             Some(combiner) => combiner.write(
                 || self.begin(),
                 |txn, redo| self.commit(txn, redo),
@@ -423,7 +712,11 @@ impl Storage {
                 f,
             ),
             None => self.write_alone(f),
-        }
+        }));
+        outcome.unwrap_or_else(|payload| {
+            self.fail();
+            panic::resume_unwind(payload)
+        })
     }
 
     fn journaled(&self) -> bool {
@@ -432,9 +725,7 @@ impl Storage {
 
     fn begin(&self) -> Result<redb::WriteTransaction, StorageError> {
         if self.failed.load(Ordering::Acquire) {
-            return Err(StorageError(
-                "an earlier commit failed: reopen the engine".into(),
-            ));
+            return Err(poisoned());
         }
         let mut txn = self.db.begin_write()?;
         // Durable commits are made durable by the journal (or by raising a
@@ -453,7 +744,30 @@ impl Storage {
     /// durable too) and records that the database holds the journal's
     /// generation, which is then started over. A crash between those two
     /// steps replays nothing: the record says the groups are already in.
+    ///
+    /// Refused (the transaction aborted) once the storage is poisoned,
+    /// also when that happened during this transaction; a panic inside
+    /// poisons it (see [`write`](Self::write)).
     fn commit(&self, txn: redb::WriteTransaction, redo: &[u8]) -> Result<(), StorageError> {
+        if self.failed.load(Ordering::Acquire) {
+            let _ = txn.abort();
+            return Err(poisoned());
+        }
+        panic::catch_unwind(AssertUnwindSafe(|| self.commit_unguarded(txn, redo))).unwrap_or_else(
+            |_| {
+                self.fail();
+                Err(StorageError(
+                    "the commit panicked: reopen the engine".into(),
+                ))
+            },
+        )
+    }
+
+    fn commit_unguarded(
+        &self,
+        txn: redb::WriteTransaction,
+        redo: &[u8],
+    ) -> Result<(), StorageError> {
         // Every change goes through `WriteTx`, which records it: no
         // records, nothing to make durable (a closure that found nothing
         // to do, or whose writes were all undone).
@@ -469,6 +783,11 @@ impl Storage {
                 let _ = txn.abort();
                 return Err(StorageError(format!("journal write failed: {e}")));
             }
+            #[cfg(test)]
+            assert!(
+                !self.panic_after_append.load(Ordering::Relaxed),
+                "injected: panic between the journal append and redb's commit"
+            );
             return txn.commit().map_err(|e| {
                 self.fail();
                 e.into()
@@ -973,7 +1292,7 @@ mod tests {
             })
             .unwrap();
             let after = std::fs::read(&journal_file).unwrap();
-            if after[..20] != before[..20] {
+            if after[..36] != before[..36] {
                 // This commit checkpointed. Crash now, as if before the
                 // journal's new header was written: the old one is back,
                 // and the database file is as the checkpoint synced it.
@@ -1048,6 +1367,152 @@ mod tests {
         assert_eq!(r.user_booking_ids("a", UserId(2)).unwrap(), want);
     }
 
+    /// A crash at any step of a creation leaves no database (and the next
+    /// open creates a whole one) or a whole, empty one.
+    #[test]
+    fn a_creation_interrupted_at_any_step_leaves_no_database_or_a_whole_one() {
+        for step in ["database written", "journal in place"] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.redb");
+            CRASH_AT.with(|c| c.set(Some(step)));
+            let crashed = Storage::open_with(&path, Durability::Full, false);
+            CRASH_AT.with(|c| c.set(None));
+            assert!(crashed.is_err(), "{step}");
+            assert!(
+                !path.exists(),
+                "a partial database is in place after {step}"
+            );
+            let s = open(&path, journal::DEFAULT_LIMIT);
+            s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active)))
+                .unwrap();
+            drop(s);
+            let s = open(&path, journal::DEFAULT_LIMIT);
+            assert!(
+                s.read().unwrap().reservation(1).unwrap().is_some(),
+                "{step}"
+            );
+            let mut names: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            assert_eq!(names, ["t.redb", "t.redb-journal"], "{step}");
+        }
+    }
+
+    /// Both files are renamed into place from their temporary names, the
+    /// journal first, and each rename is followed by a directory sync
+    /// (without which a power loss may lose the new name).
+    #[test]
+    fn creation_renames_the_journal_then_the_database_and_syncs_the_directory_after_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        journal::STEPS.with(|s| s.borrow_mut().clear());
+        drop(open(&path, journal::DEFAULT_LIMIT));
+        let steps = journal::STEPS.with(|s| s.borrow().clone());
+        assert_eq!(
+            steps,
+            [
+                "rename t.redb-journal.creating -> t.redb-journal",
+                "sync dir",
+                "rename t.redb.creating -> t.redb",
+                "sync dir",
+            ]
+        );
+    }
+
+    /// A database of the previous format (schema version 1, no id) is
+    /// refused with a typed error, and left as it was.
+    #[test]
+    fn a_database_of_the_previous_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(SCHEMA_VERSION_KEY, 1)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        std::fs::write(journal::journal_path(&path), [0u8; 8192]).unwrap();
+        let err = Storage::open_with(&path, Durability::Full, false).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OpenError::UnsupportedFormat {
+                    found: 1,
+                    expected: 2
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    /// A panic inside a write closure, after it changed a row, poisons the
+    /// storage: the panic reaches its caller, nothing of it is kept, every
+    /// later write fails with a `StorageError`, and a reopen (which
+    /// replays the journal) brings back only what was acknowledged.
+    #[test]
+    fn a_panic_in_a_write_closure_poisons_the_storage_until_reopen() {
+        for group in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.redb");
+            let s = Storage::open_with(&path, Durability::Full, group).unwrap();
+            s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active)))
+                .unwrap();
+            let panicked = panic::catch_unwind(AssertUnwindSafe(|| {
+                s.write(|tx| -> Result<(), StorageError> {
+                    tx.put_reservation(2, &reservation(600, ReservationStatus::Active))?;
+                    panic!("injected: panic after a row changed")
+                })
+            }));
+            assert!(panicked.is_err(), "the panic reaches its caller");
+            assert!(s.read().unwrap().reservation(2).unwrap().is_none());
+            let later =
+                s.write(|tx| tx.put_reservation(3, &reservation(700, ReservationStatus::Active)));
+            assert!(later.is_err(), "a write after the panic was accepted");
+            drop(s);
+            let s = Storage::open_with(&path, Durability::Full, group).unwrap();
+            let r = s.read().unwrap();
+            assert!(r.reservation(1).unwrap().is_some(), "group {group}");
+            assert!(r.reservation(2).unwrap().is_none(), "group {group}");
+            assert!(r.reservation(3).unwrap().is_none(), "group {group}");
+            s.write(|tx| tx.put_reservation(4, &reservation(800, ReservationStatus::Active)))
+                .unwrap();
+        }
+    }
+
+    /// A panic inside the commit itself, between the journal append and
+    /// redb's commit, is a typed error for the caller (its outcome open:
+    /// the group is durable) and poisons the storage: nothing commits
+    /// after a group the database does not hold.
+    #[test]
+    fn a_panic_inside_the_commit_poisons_the_storage_until_reopen() {
+        for group in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.redb");
+            let s = Storage::open_with(&path, Durability::Full, group).unwrap();
+            s.panic_after_append.store(true, Ordering::Relaxed);
+            let failed =
+                s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active)));
+            s.panic_after_append.store(false, Ordering::Relaxed);
+            assert!(failed.is_err(), "group {group}");
+            assert!(s.read().unwrap().reservation(1).unwrap().is_none());
+            let later =
+                s.write(|tx| tx.put_reservation(2, &reservation(600, ReservationStatus::Active)));
+            assert!(later.is_err(), "a write after the panic was accepted");
+            drop(s);
+            // The group reached the journal before the panic: reopen
+            // replays it; the refused write never got there.
+            let s = Storage::open_with(&path, Durability::Full, group).unwrap();
+            let r = s.read().unwrap();
+            assert!(r.reservation(1).unwrap().is_some(), "group {group}");
+            assert!(r.reservation(2).unwrap().is_none(), "group {group}");
+        }
+    }
+
     /// Closing checkpoints: the next open has no journal to replay.
     #[test]
     fn a_clean_close_leaves_nothing_to_replay() {
@@ -1057,9 +1522,10 @@ mod tests {
         s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active)))
             .unwrap();
         drop(s);
-        let (journal, recovered) = journal::Journal::open(&path, journal::DEFAULT_LIMIT, false)
-            .unwrap_or_else(|_| panic!("journal"));
-        assert!(recovered.groups.is_empty());
+        let journal = journal::Journal::open(&path, journal::DEFAULT_LIMIT)
+            .unwrap_or_else(|_| panic!("journal"))
+            .unwrap();
+        assert!(!journal.holds_groups().unwrap());
         drop(journal);
         let s = open(&path, journal::DEFAULT_LIMIT);
         assert!(s.read().unwrap().reservation(1).unwrap().is_some());

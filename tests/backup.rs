@@ -21,8 +21,8 @@ use seatbook::{
     QueryError, Recovery, check,
 };
 use support_rel::{
-    EVENT_ORIGIN, T0, USER_PASSWORD, admin, app_with_seats, assert_audit_clean, open, price,
-    seat_id,
+    EVENT_ORIGIN, T0, USER_PASSWORD, admin, app_with_seats, assert_audit_clean, config, open,
+    price, seat_id,
 };
 
 const WRITERS: usize = 4;
@@ -172,8 +172,8 @@ fn backup_under_concurrent_writers_restores_clean_with_a_consistent_prefix() {
     drop(admin);
     drop(engine);
 
-    // The copy carries no journal; restoring is opening it.
-    assert!(!journal_of(&backup).exists());
+    // The copy carries its own empty journal; restoring is opening it.
+    assert!(journal_of(&backup).exists());
     let restored = open(&backup, &clock, Durability::Full);
     assert_audit_clean(&restored, "restored copy");
     let app = restored.app("event-app", &key, EVENT_ORIGIN).unwrap();
@@ -266,7 +266,10 @@ fn backup_refuses_existing_targets_and_the_engine_own_files() {
         Err(BackupError::TargetExists)
     ));
     let names = std::fs::read_dir(dir.path()).unwrap().count();
-    assert_eq!(names, 5, "no temporary file is left next to the copy");
+    assert_eq!(
+        names, 6,
+        "the copy and its journal, no temporary file left next to them"
+    );
 }
 
 /// A database with one app, seats and a few bookings, closed.
@@ -416,17 +419,42 @@ fn check_of_a_damaged_database_file_is_not_recoverable() {
 }
 
 #[test]
-fn a_backup_checks_healthy_without_a_journal() {
+fn a_backup_checks_healthy_with_its_own_empty_journal() {
     let dir = tempfile::tempdir().unwrap();
     let (path, clock) = closed_database(dir.path());
     let engine = open(&path, &clock, Durability::Full);
     let copy = dir.path().join("copy.redb");
     engine.backup(&copy).unwrap();
     let report = check(&copy).unwrap();
-    assert_eq!(report.journal, JournalFile::Missing);
+    assert!(matches!(report.journal, JournalFile::Present { .. }));
     assert!(!report.replays_journal);
     assert!(report.is_healthy(), "{report:?}");
     assert_eq!(report.audit.unwrap().live_bookings, 3);
+}
+
+/// The copy is a database of its own: the source's journal put beside it
+/// (an operator restoring by hand, say) is refused, never replayed into it.
+#[test]
+fn the_source_journal_is_never_replayed_into_a_backup_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, clock) = closed_database(dir.path());
+    let engine = open(&path, &clock, Durability::Full);
+    let copy = dir.path().join("copy.redb");
+    engine.backup(&copy).unwrap();
+    drop(engine);
+    std::fs::remove_file(journal_of(&copy)).unwrap();
+    std::fs::copy(journal_of(&path), journal_of(&copy)).unwrap();
+    let refused = seatbook::Engine::open(&copy, config(&clock, Durability::Full));
+    assert!(
+        matches!(
+            refused,
+            Err(seatbook::OpenError::JournalMismatch(
+                seatbook::JournalMismatch::Foreign
+            ))
+        ),
+        "{:?}",
+        refused.err()
+    );
 }
 
 /// The C ABI: backup and check through the exported functions, with
@@ -524,7 +552,7 @@ fn c_abi_backup_check_and_report_accessors() {
             SEATBOOK_OK
         );
         assert_eq!(view.recovery, seatbook_recovery::SEATBOOK_RECOVERY_AS_IS);
-        assert!(!view.journal_present && !view.replays_journal && view.open_error.is_null());
+        assert!(view.journal_present && !view.replays_journal && view.open_error.is_null());
         assert!(view.audited && view.audit.clean && view.healthy);
         assert_eq!(
             seatbook_check_report_get(report, null_mut()),

@@ -126,11 +126,21 @@ impl Template {
         self.dir.path().join("template.redb")
     }
 
-    /// A fresh copy in its own temporary directory.
+    /// A fresh copy in its own temporary directory: the database and its
+    /// journal, which are a pair (a database without its journal is
+    /// refused at open).
     pub fn copy(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("db.redb");
         std::fs::copy(self.path(), &path).expect("copy template");
+        let journal = |p: &std::path::Path| {
+            let mut name = p.as_os_str().to_owned();
+            name.push("-journal");
+            PathBuf::from(name)
+        };
+        if journal(&self.path()).exists() {
+            std::fs::copy(journal(&self.path()), journal(&path)).expect("copy template journal");
+        }
         (dir, path)
     }
 }

@@ -317,6 +317,9 @@ struct Config {
   /// "fail" or "decline" are declined, others approved): demos and tests
   /// only, it checks nothing. Setting both is refused.
   bool use_simulated_payments = false;
+  /// true: set a journal that does not continue the database aside
+  /// (renamed <path>-journal.discarded-<ms>) instead of refusing to open.
+  bool discard_unmatched_journal = false;
 };
 
 /// Hashes a password for Config::admin_password_hash.
@@ -610,6 +613,7 @@ class Engine {
     c.reaper_interval_ms = config.reaper_interval_ms;
     c.max_seats_per_reservation = config.max_seats_per_reservation;
     c.max_seats_per_bulk = config.max_seats_per_bulk;
+    c.discard_unmatched_journal = config.discard_unmatched_journal ? 1 : 0;
     if (payment_) {
       c.payment_callback = detail::payment_trampoline;
       // The trampoline only reads through it.

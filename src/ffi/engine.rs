@@ -197,6 +197,13 @@ pub struct seatbook_config {
     /// are declined, all others approved) for demos and tests. It checks
     /// nothing: never use it in production. Setting both is refused.
     pub use_simulated_payments: bool,
+    /// Non-zero: open even when the journal (`<path>-journal`) does not
+    /// continue the database, instead of failing with
+    /// `SEATBOOK_JOURNAL_MISMATCH`, `_MISSING` or `_CORRUPTED`. Such a
+    /// journal is never replayed: it is renamed aside to
+    /// `<path>-journal.discarded-<unix ms>` and a new one created; writes
+    /// only it held are lost. Default 0 (refuse).
+    pub discard_unmatched_journal: u32,
 }
 
 /// The C callback as a [`PaymentVerifier`].
@@ -323,6 +330,7 @@ unsafe fn to_config(c: &seatbook_config) -> FfiResult<Config> {
     config.user_token_ttl = ms(c.user_token_ttl_ms, config.user_token_ttl);
     config.reaper_interval =
         (c.reaper_interval_ms != 0).then(|| Duration::from_millis(c.reaper_interval_ms));
+    config.discard_unmatched_journal = c.discard_unmatched_journal != 0;
     config.payments = match (c.payment_callback, c.use_simulated_payments) {
         (Some(callback), false) => Some(Arc::new(CallbackVerifier {
             callback,
@@ -353,6 +361,9 @@ unsafe fn to_config(c: &seatbook_config) -> FfiResult<Config> {
 /// `payment_callback` without `use_simulated_payments`, or both set; weak
 /// or equal JWT secrets, a bad admin hash or email, inconsistent hold
 /// bounds), `SEATBOOK_DATABASE_ALREADY_OPEN`,
+/// `SEATBOOK_JOURNAL_MISMATCH`, `SEATBOOK_JOURNAL_MISSING`,
+/// `SEATBOOK_JOURNAL_CORRUPTED` (the journal does not continue the
+/// database; see `discard_unmatched_journal`), `SEATBOOK_UNSUPPORTED_FORMAT`,
 /// `SEATBOOK_STORAGE`, `SEATBOOK_NULL_PARAMETER`, `SEATBOOK_INVALID_UTF8`.
 /// The config (and its strings) may be freed once this returns.
 ///

@@ -85,6 +85,17 @@ pub enum seatbook_status {
     /// `seatbook_config.password_work_max_wait_ms` without a turn. Nothing
     /// changed; retry later.
     SEATBOOK_PASSWORD_WORK_BUSY = 42,
+    /// The journal beside the database does not continue it (another
+    /// database's, older, newer, or its database is missing); nothing was
+    /// replayed or changed. See `seatbook_config.discard_unmatched_journal`.
+    SEATBOOK_JOURNAL_MISMATCH = 47,
+    /// The database's journal is missing; nothing was opened or changed.
+    SEATBOOK_JOURNAL_MISSING = 48,
+    /// The journal has a damaged group followed by intact ones (corruption,
+    /// not a torn last write); nothing was replayed or changed.
+    SEATBOOK_JOURNAL_CORRUPTED = 49,
+    /// The database was created by an earlier, unsupported file format.
+    SEATBOOK_UNSUPPORTED_FORMAT = 50,
     /// A backup's target path (or its `-journal`) exists already; nothing
     /// was written.
     SEATBOOK_BACKUP_TARGET_EXISTS = 56,
@@ -111,16 +122,17 @@ use seatbook_status::{
     SEATBOOK_EMAIL_TAKEN, SEATBOOK_ENGINE_CLOSED, SEATBOOK_HOLD_EXPIRED,
     SEATBOOK_HOLD_LIMIT_EXCEEDED, SEATBOOK_INVALID_CONFIG, SEATBOOK_INVALID_CREDENTIALS,
     SEATBOOK_INVALID_HANDLE, SEATBOOK_INVALID_INPUT, SEATBOOK_INVALID_TOKEN, SEATBOOK_INVALID_UTF8,
+    SEATBOOK_JOURNAL_CORRUPTED, SEATBOOK_JOURNAL_MISMATCH, SEATBOOK_JOURNAL_MISSING,
     SEATBOOK_NULL_PARAMETER, SEATBOOK_OK, SEATBOOK_ORIGIN_NOT_ALLOWED, SEATBOOK_PANIC,
     SEATBOOK_PASSWORD_WORK_BUSY, SEATBOOK_PAYMENT_CONFLICT, SEATBOOK_PAYMENT_DECLINED,
     SEATBOOK_RANDOM_FAILURE, SEATBOOK_RESERVATION_NOT_ACTIVE, SEATBOOK_RESERVATION_NOT_FOUND,
     SEATBOOK_SEAT_ALREADY_EXISTS, SEATBOOK_SEAT_BOOKED, SEATBOOK_SEAT_HELD, SEATBOOK_SEAT_IN_USE,
-    SEATBOOK_SEAT_NOT_FOUND, SEATBOOK_STORAGE, SEATBOOK_TOKEN_EXPIRED,
+    SEATBOOK_SEAT_NOT_FOUND, SEATBOOK_STORAGE, SEATBOOK_TOKEN_EXPIRED, SEATBOOK_UNSUPPORTED_FORMAT,
 };
 
 impl seatbook_status {
     /// Every status, in value order.
-    pub const ALL: [Self; 39] = [
+    pub const ALL: [Self; 43] = [
         SEATBOOK_OK,
         SEATBOOK_INVALID_INPUT,
         SEATBOOK_INVALID_CONFIG,
@@ -153,6 +165,10 @@ impl seatbook_status {
         SEATBOOK_RANDOM_FAILURE,
         SEATBOOK_APP_CONTEXT_REVOKED,
         SEATBOOK_PASSWORD_WORK_BUSY,
+        SEATBOOK_JOURNAL_MISMATCH,
+        SEATBOOK_JOURNAL_MISSING,
+        SEATBOOK_JOURNAL_CORRUPTED,
+        SEATBOOK_UNSUPPORTED_FORMAT,
         SEATBOOK_BACKUP_TARGET_EXISTS,
         SEATBOOK_DATABASE_NOT_FOUND,
         SEATBOOK_NULL_PARAMETER,
@@ -198,6 +214,10 @@ impl seatbook_status {
             SEATBOOK_RANDOM_FAILURE => ErrorCode::RandomFailure,
             SEATBOOK_APP_CONTEXT_REVOKED => ErrorCode::AppContextRevoked,
             SEATBOOK_PASSWORD_WORK_BUSY => ErrorCode::PasswordWorkBusy,
+            SEATBOOK_JOURNAL_MISMATCH => ErrorCode::JournalMismatch,
+            SEATBOOK_JOURNAL_MISSING => ErrorCode::JournalMissing,
+            SEATBOOK_JOURNAL_CORRUPTED => ErrorCode::JournalCorrupted,
+            SEATBOOK_UNSUPPORTED_FORMAT => ErrorCode::UnsupportedFormat,
             SEATBOOK_BACKUP_TARGET_EXISTS => ErrorCode::BackupTargetExists,
             SEATBOOK_DATABASE_NOT_FOUND => ErrorCode::DatabaseNotFound,
             SEATBOOK_NULL_PARAMETER => ErrorCode::NullParameter,
@@ -244,6 +264,10 @@ impl seatbook_status {
             ErrorCode::RandomFailure => SEATBOOK_RANDOM_FAILURE,
             ErrorCode::AppContextRevoked => SEATBOOK_APP_CONTEXT_REVOKED,
             ErrorCode::PasswordWorkBusy => SEATBOOK_PASSWORD_WORK_BUSY,
+            ErrorCode::JournalMismatch => SEATBOOK_JOURNAL_MISMATCH,
+            ErrorCode::JournalMissing => SEATBOOK_JOURNAL_MISSING,
+            ErrorCode::JournalCorrupted => SEATBOOK_JOURNAL_CORRUPTED,
+            ErrorCode::UnsupportedFormat => SEATBOOK_UNSUPPORTED_FORMAT,
             ErrorCode::BackupTargetExists => SEATBOOK_BACKUP_TARGET_EXISTS,
             ErrorCode::DatabaseNotFound => SEATBOOK_DATABASE_NOT_FOUND,
             ErrorCode::NullParameter => SEATBOOK_NULL_PARAMETER,
@@ -296,6 +320,10 @@ impl seatbook_status {
             SEATBOOK_RANDOM_FAILURE => c"SEATBOOK_RANDOM_FAILURE",
             SEATBOOK_APP_CONTEXT_REVOKED => c"SEATBOOK_APP_CONTEXT_REVOKED",
             SEATBOOK_PASSWORD_WORK_BUSY => c"SEATBOOK_PASSWORD_WORK_BUSY",
+            SEATBOOK_JOURNAL_MISMATCH => c"SEATBOOK_JOURNAL_MISMATCH",
+            SEATBOOK_JOURNAL_MISSING => c"SEATBOOK_JOURNAL_MISSING",
+            SEATBOOK_JOURNAL_CORRUPTED => c"SEATBOOK_JOURNAL_CORRUPTED",
+            SEATBOOK_UNSUPPORTED_FORMAT => c"SEATBOOK_UNSUPPORTED_FORMAT",
             SEATBOOK_BACKUP_TARGET_EXISTS => c"SEATBOOK_BACKUP_TARGET_EXISTS",
             SEATBOOK_DATABASE_NOT_FOUND => c"SEATBOOK_DATABASE_NOT_FOUND",
             SEATBOOK_NULL_PARAMETER => c"SEATBOOK_NULL_PARAMETER",

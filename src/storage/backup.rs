@@ -31,7 +31,13 @@ impl Storage {
     /// [`StorageError`] if reading or writing fails, or if the database
     /// holds a table [`visit_every_table`] does not name (a copy without it
     /// would silently lose rows).
-    pub(crate) fn backup_into(&self, target: &Database) -> Result<u64, StorageError> {
+    ///
+    /// The copy is a database of its own: it gets a new random id, so the
+    /// source's journal can never be replayed into it (it is refused as
+    /// another database's). Returns the copy's id and its checkpointed
+    /// generation along with the row count; its journal must continue
+    /// that generation (see [`journal`](super::journal)).
+    pub(crate) fn backup_into(&self, target: &Database) -> Result<BackupCopy, StorageError> {
         let snapshot = self.db.begin_read()?;
         let mut txn = target.begin_write()?;
         txn.set_durability(RedbDurability::Immediate)?;
@@ -51,14 +57,31 @@ impl Storage {
                 )));
             }
         }
+        let (db_id, checkpointed) = super::rebrand(&txn)?;
         txn.commit()?;
-        Ok(rows)
+        Ok(BackupCopy {
+            rows,
+            db_id,
+            checkpointed,
+        })
     }
 
     /// [`content_digest`] of the open database.
     pub(crate) fn content_digest(&self) -> Result<[u8; 32], StorageError> {
         digest_of(&self.db.begin_read()?)
     }
+}
+
+/// What [`Storage::backup_into`] wrote.
+#[derive(Debug)]
+pub(crate) struct BackupCopy {
+    /// Rows copied (tests check it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) rows: u64,
+    /// The copy's own database id.
+    pub(crate) db_id: u128,
+    /// The copy's last checkpointed journal generation.
+    pub(crate) checkpointed: u64,
 }
 
 /// SHA-256 over every row of every table except `meta` (whose journal
@@ -166,8 +189,11 @@ mod tests {
         s.write(|tx| tx.put_reservation(1, &reservation(5, ReservationStatus::Active)))
             .unwrap();
         drop(s);
-        let (mut journal, _) = super::super::journal::Journal::open(&path, 1 << 20, false)
-            .unwrap_or_else(|_| panic!("journal"));
+        let (db_id, checkpointed) = super::super::identity_of(&path);
+        let mut journal = super::super::journal::Journal::open(&path, 1 << 20)
+            .unwrap_or_else(|_| panic!("journal"))
+            .expect("a journal beside the database");
+        assert!(journal.recover(db_id, checkpointed).unwrap().is_ok());
         journal.append(&[0xff; 64]).unwrap();
         drop(journal);
 
@@ -190,7 +216,7 @@ mod tests {
         s.write(|tx| tx.put_reservation(1, &reservation(5, ReservationStatus::Active)))
             .unwrap();
         let copy = Database::create(dir.path().join("copy.redb")).unwrap();
-        assert!(s.backup_into(&copy).unwrap() > 0);
+        assert!(s.backup_into(&copy).unwrap().rows > 0);
         let before = s.content_digest().unwrap();
         assert_eq!(content_digest(&copy).unwrap(), before);
 

@@ -65,9 +65,12 @@
 //! redb savepoints cannot be taken once a table was opened in a
 //! transaction, so they cannot isolate one closure among others. Instead
 //! [`WriteTx`] records the previous value of every row a closure changes;
-//! if the closure returns `Err` (or panics) those rows are put back before
-//! the next closure runs, the caller gets its own error (or its panic)
-//! when its batch is woken, and the others commit. If redb itself fails
+//! if the closure returns `Err` those rows are put back before the next
+//! closure runs, the caller gets its own error when its batch is woken, and
+//! the others commit. A closure that panics is undone the same way and its
+//! caller gets the panic, but the panic has poisoned the storage
+//! ([`Storage::write`](super::Storage::write)), whose commit then refuses
+//! the whole batch. If redb itself fails
 //! mid-write (or undoing fails), the transaction is aborted and every
 //! closure already in it gets the storage error: nothing of theirs was
 //! written, and nobody was told otherwise. The remaining jobs go on in a
@@ -766,16 +769,24 @@ mod tests {
         assert_eq!(due, [1, 5]);
     }
 
+    /// A panic poisons the storage (see `Storage::write`): the panicking
+    /// closure's batch mate is not committed either (it gets an error, not
+    /// an acknowledgement), and every later write is refused.
     #[test]
-    fn panicking_closure_leaves_no_writes_and_the_panic_reaches_its_caller() {
+    fn panicking_closure_poisons_its_batch_and_the_panic_reaches_its_caller() {
         let (_dir, s) = storage(true);
-        let (a, b) = std::thread::scope(|scope| {
+        let before = s.commits();
+        let first = std::sync::Mutex::new(None);
+        let second = std::thread::scope(|scope| {
             let h = scope.spawn(|| {
                 in_one_batch(
                     &s,
                     |tx| {
-                        tx.put_seat("app", "A", &seat("E1", SeatStatus::Available))
-                            .map_err(Refused::from)
+                        let r = tx
+                            .put_seat("app", "A", &seat("E1", SeatStatus::Available))
+                            .map_err(Refused::from);
+                        *first.lock().unwrap() = Some(());
+                        r
                     },
                     |tx| -> Result<(), Refused> {
                         tx.put_seat("app", "B", &seat("E1", SeatStatus::Available))?;
@@ -784,15 +795,24 @@ mod tests {
                 )
             });
             // The scope re-raises the second thread's panic through join.
-            match h.join() {
-                Ok(_) => panic!("the panic must reach the caller"),
-                Err(_) => (true, true),
-            }
+            h.join().is_err()
         });
-        assert!(a && b);
+        assert!(
+            first.into_inner().unwrap().is_some(),
+            "the first closure ran"
+        );
+        assert!(second, "the panic must reach the caller");
+        assert_eq!(s.commits(), before + 1, "the batch reached its commit");
         let r = s.read().unwrap();
-        assert!(r.seat("app", "A").unwrap().is_some());
+        assert!(
+            r.seat("app", "A").unwrap().is_none(),
+            "batch mate committed"
+        );
         assert!(r.seat("app", "B").unwrap().is_none());
+        assert!(
+            s.write(|tx| tx.put_seat("app", "C", &seat("E1", SeatStatus::Available)))
+                .is_err()
+        );
     }
 
     #[test]

@@ -102,6 +102,7 @@ class Config(Structure):
         ("payment_callback", PAYMENT_CALLBACK),
         ("payment_userdata", c_void_p),
         ("use_simulated_payments", c_bool),
+        ("discard_unmatched_journal", c_uint32),
     ]
 
 

@@ -551,6 +551,7 @@ class Engine(_Handle):
         max_seats_per_bulk: int = 0,
         reaper_interval_ms: int = 0,
         payment: Union[PaymentVerifier, SimulatedPayments, None] = None,
+        discard_unmatched_journal: bool = False,
     ):
         super().__init__(None)
         cfg = n.Config()
@@ -570,6 +571,7 @@ class Engine(_Handle):
         cfg.max_seats_per_reservation = max_seats_per_reservation
         cfg.max_seats_per_bulk = max_seats_per_bulk
         cfg.reaper_interval_ms = reaper_interval_ms
+        cfg.discard_unmatched_journal = 1 if discard_unmatched_journal else 0
         if isinstance(payment, SimulatedPayments):
             cfg.use_simulated_payments = True
         elif payment is not None:
