@@ -53,6 +53,10 @@ pub enum seatbook_booking_status {
     SEATBOOK_BOOKING_FAILED = 1,
     /// Cancelled (refunded); its seats are AVAILABLE again.
     SEATBOOK_BOOKING_CANCELLED = 2,
+    /// Paid but not booked: the payment must be refunded (holds no seats).
+    SEATBOOK_BOOKING_REFUND_DUE = 3,
+    /// A REFUND_DUE record whose refund was marked as done.
+    SEATBOOK_BOOKING_REFUNDED = 4,
 }
 
 /// The seats of one entity (from `seatbook_app_list_seats()`).
@@ -681,6 +685,8 @@ impl BookingHandle {
                 BookingStatus::Success => seatbook_booking_status::SEATBOOK_BOOKING_SUCCESS,
                 BookingStatus::Failed => seatbook_booking_status::SEATBOOK_BOOKING_FAILED,
                 BookingStatus::Cancelled => seatbook_booking_status::SEATBOOK_BOOKING_CANCELLED,
+                BookingStatus::RefundDue => seatbook_booking_status::SEATBOOK_BOOKING_REFUND_DUE,
+                BookingStatus::Refunded => seatbook_booking_status::SEATBOOK_BOOKING_REFUNDED,
             },
             created_at: b.created_at,
             cancelled_at: b.cancelled_at.unwrap_or(0),

@@ -76,6 +76,17 @@ pub enum seatbook_status {
     SEATBOOK_CAPACITY_EXCEEDED = 28,
     /// The operating system's random generator failed.
     SEATBOOK_RANDOM_FAILURE = 29,
+    /// The payment id was already presented for another reservation of
+    /// this app; the verifier was not asked.
+    SEATBOOK_PAYMENT_ALREADY_USED = 30,
+    /// The payment was approved but the seats could not be booked: it is
+    /// recorded as a REFUND_DUE booking record and must be refunded.
+    SEATBOOK_REFUND_DUE = 31,
+    /// The payment was approved but neither booked nor recorded (storage
+    /// failed): it must be refunded; reopening the engine records it.
+    SEATBOOK_REFUND_DUE_UNRECORDED = 32,
+    /// The booking record is not REFUND_DUE (not a refund, or settled already).
+    SEATBOOK_REFUND_NOT_DUE = 33,
     /// A required pointer argument was NULL.
     SEATBOOK_NULL_PARAMETER = 100,
     /// A string argument was not valid UTF-8.
@@ -97,7 +108,9 @@ use seatbook_status::{
     SEATBOOK_HOLD_LIMIT_EXCEEDED, SEATBOOK_INVALID_CONFIG, SEATBOOK_INVALID_CREDENTIALS,
     SEATBOOK_INVALID_HANDLE, SEATBOOK_INVALID_INPUT, SEATBOOK_INVALID_TOKEN, SEATBOOK_INVALID_UTF8,
     SEATBOOK_NULL_PARAMETER, SEATBOOK_OK, SEATBOOK_ORIGIN_NOT_ALLOWED, SEATBOOK_PANIC,
-    SEATBOOK_PAYMENT_CONFLICT, SEATBOOK_PAYMENT_DECLINED, SEATBOOK_RANDOM_FAILURE,
+    SEATBOOK_PAYMENT_ALREADY_USED, SEATBOOK_PAYMENT_CONFLICT, SEATBOOK_PAYMENT_DECLINED,
+    SEATBOOK_RANDOM_FAILURE, SEATBOOK_REFUND_DUE, SEATBOOK_REFUND_DUE_UNRECORDED,
+    SEATBOOK_REFUND_NOT_DUE,
     SEATBOOK_RESERVATION_NOT_ACTIVE, SEATBOOK_RESERVATION_NOT_FOUND, SEATBOOK_SEAT_ALREADY_EXISTS,
     SEATBOOK_SEAT_BOOKED, SEATBOOK_SEAT_HELD, SEATBOOK_SEAT_IN_USE, SEATBOOK_SEAT_NOT_FOUND,
     SEATBOOK_STORAGE, SEATBOOK_TOKEN_EXPIRED,
@@ -105,7 +118,7 @@ use seatbook_status::{
 
 impl seatbook_status {
     /// Every status, in value order.
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 39] = [
         SEATBOOK_OK,
         SEATBOOK_INVALID_INPUT,
         SEATBOOK_INVALID_CONFIG,
@@ -136,6 +149,10 @@ impl seatbook_status {
         SEATBOOK_SEAT_IN_USE,
         SEATBOOK_CAPACITY_EXCEEDED,
         SEATBOOK_RANDOM_FAILURE,
+        SEATBOOK_PAYMENT_ALREADY_USED,
+        SEATBOOK_REFUND_DUE,
+        SEATBOOK_REFUND_DUE_UNRECORDED,
+        SEATBOOK_REFUND_NOT_DUE,
         SEATBOOK_NULL_PARAMETER,
         SEATBOOK_INVALID_UTF8,
         SEATBOOK_PANIC,
@@ -177,6 +194,10 @@ impl seatbook_status {
             SEATBOOK_SEAT_IN_USE => ErrorCode::SeatInUse,
             SEATBOOK_CAPACITY_EXCEEDED => ErrorCode::CapacityExceeded,
             SEATBOOK_RANDOM_FAILURE => ErrorCode::RandomFailure,
+            SEATBOOK_PAYMENT_ALREADY_USED => ErrorCode::PaymentAlreadyUsed,
+            SEATBOOK_REFUND_DUE => ErrorCode::RefundDue,
+            SEATBOOK_REFUND_DUE_UNRECORDED => ErrorCode::RefundDueUnrecorded,
+            SEATBOOK_REFUND_NOT_DUE => ErrorCode::RefundNotDue,
             SEATBOOK_NULL_PARAMETER => ErrorCode::NullParameter,
             SEATBOOK_INVALID_UTF8 => ErrorCode::InvalidUtf8,
             SEATBOOK_PANIC => ErrorCode::Panic,
@@ -219,6 +240,10 @@ impl seatbook_status {
             ErrorCode::SeatInUse => SEATBOOK_SEAT_IN_USE,
             ErrorCode::CapacityExceeded => SEATBOOK_CAPACITY_EXCEEDED,
             ErrorCode::RandomFailure => SEATBOOK_RANDOM_FAILURE,
+            ErrorCode::PaymentAlreadyUsed => SEATBOOK_PAYMENT_ALREADY_USED,
+            ErrorCode::RefundDue => SEATBOOK_REFUND_DUE,
+            ErrorCode::RefundDueUnrecorded => SEATBOOK_REFUND_DUE_UNRECORDED,
+            ErrorCode::RefundNotDue => SEATBOOK_REFUND_NOT_DUE,
             ErrorCode::NullParameter => SEATBOOK_NULL_PARAMETER,
             ErrorCode::InvalidUtf8 => SEATBOOK_INVALID_UTF8,
             ErrorCode::Panic => SEATBOOK_PANIC,
@@ -267,6 +292,10 @@ impl seatbook_status {
             SEATBOOK_SEAT_IN_USE => c"SEATBOOK_SEAT_IN_USE",
             SEATBOOK_CAPACITY_EXCEEDED => c"SEATBOOK_CAPACITY_EXCEEDED",
             SEATBOOK_RANDOM_FAILURE => c"SEATBOOK_RANDOM_FAILURE",
+            SEATBOOK_PAYMENT_ALREADY_USED => c"SEATBOOK_PAYMENT_ALREADY_USED",
+            SEATBOOK_REFUND_DUE => c"SEATBOOK_REFUND_DUE",
+            SEATBOOK_REFUND_DUE_UNRECORDED => c"SEATBOOK_REFUND_DUE_UNRECORDED",
+            SEATBOOK_REFUND_NOT_DUE => c"SEATBOOK_REFUND_NOT_DUE",
             SEATBOOK_NULL_PARAMETER => c"SEATBOOK_NULL_PARAMETER",
             SEATBOOK_INVALID_UTF8 => c"SEATBOOK_INVALID_UTF8",
             SEATBOOK_PANIC => c"SEATBOOK_PANIC",
@@ -307,7 +336,7 @@ mod tests {
             assert!(s.name().to_str().unwrap().starts_with("SEATBOOK_"));
             assert_eq!(seatbook_status::from_u32(s as u32), Some(s));
         }
-        assert_eq!(seatbook_status::from_u32(30), None);
+        assert_eq!(seatbook_status::from_u32(99), None);
         assert!(
             seatbook_status::ALL
                 .windows(2)
