@@ -557,7 +557,13 @@ impl AppContext {
         };
         if let PaymentOutcome::Declined(reason) = outcome {
             booking.status = BookingStatus::Failed;
-            self.record_outcome(id, payment_id, &booking_id, &booking, PaymentState::Declined)?;
+            self.record_outcome(
+                id,
+                payment_id,
+                &booking_id,
+                &booking,
+                PaymentState::Declined,
+            )?;
             pin.disarm();
             self.inner.locks.release(&keys, hold);
             self.inner.counters.bump(Counter::PaymentFailures);
@@ -565,32 +571,7 @@ impl AppContext {
         }
         let sealed = self.inner.locks.seal(&keys, hold, self.inner.now());
         let booked = match sealed {
-            Ok(()) => self.inner.storage.write(|tx| {
-                let mut current = tx
-                    .reservation(id)?
-                    .ok_or(ConfirmError::ReservationNotFound)?;
-                if current.status != ReservationStatus::Active {
-                    return Err(ConfirmError::ReservationNotActive);
-                }
-                for seat_id in &rec.seat_ids {
-                    let mut seat = tx
-                        .seat(&rec.app_id, seat_id)?
-                        .ok_or(ConfirmError::HoldExpired)?;
-                    if seat.status != SeatStatus::Available {
-                        return Err(ConfirmError::HoldExpired);
-                    }
-                    seat.status = SeatStatus::Booked;
-                    seat.booked_by = Some(rec.user_id);
-                    seat.booking_id = Some(booking_id.clone());
-                    tx.update_seat(&rec.app_id, seat_id, &seat)?;
-                }
-                current.status = ReservationStatus::Confirmed;
-                current.booking_id = Some(booking_id.clone());
-                current.payment_id = Some(payment_id.to_owned());
-                tx.put_reservation(id, &current)?;
-                tx.put_booking(&booking_id, &booking, true)?;
-                Self::put_outcome(tx, &rec.app_id, payment_id, id, &booking_id, PaymentState::Booked, now)
-            }),
+            Ok(()) => self.commit_booking(id, &rec, payment_id, &booking_id, &booking),
             Err(_) => Err(ConfirmError::HoldExpired),
         };
         if booked.is_ok() {
@@ -601,7 +582,13 @@ impl AppContext {
         }
         // Approved, not booked: record the refund due.
         booking.status = BookingStatus::RefundDue;
-        match self.record_outcome(id, payment_id, &booking_id, &booking, PaymentState::RefundDue) {
+        match self.record_outcome(
+            id,
+            payment_id,
+            &booking_id,
+            &booking,
+            PaymentState::RefundDue,
+        ) {
             Ok(()) => {
                 pin.disarm();
                 self.inner.locks.release(&keys, hold);
@@ -609,6 +596,53 @@ impl AppContext {
             }
             Err(_) => Err(ConfirmError::RefundDueUnrecorded { booking_id }),
         }
+    }
+
+    /// The booking's one transaction: seats BOOKED, booking SUCCESS,
+    /// reservation CONFIRMED, payment binding BOOKED; only if the
+    /// reservation is still ACTIVE and its seats AVAILABLE.
+    fn commit_booking(
+        &self,
+        id: u64,
+        rec: &ReservationRecord,
+        payment_id: &str,
+        booking_id: &str,
+        booking: &BookingRecord,
+    ) -> Result<(), ConfirmError> {
+        self.inner.storage.write(|tx| {
+            let mut current = tx
+                .reservation(id)?
+                .ok_or(ConfirmError::ReservationNotFound)?;
+            if current.status != ReservationStatus::Active {
+                return Err(ConfirmError::ReservationNotActive);
+            }
+            for seat_id in &rec.seat_ids {
+                let mut seat = tx
+                    .seat(&rec.app_id, seat_id)?
+                    .ok_or(ConfirmError::HoldExpired)?;
+                if seat.status != SeatStatus::Available {
+                    return Err(ConfirmError::HoldExpired);
+                }
+                seat.status = SeatStatus::Booked;
+                seat.booked_by = Some(rec.user_id);
+                seat.booking_id = Some(booking_id.to_owned());
+                tx.update_seat(&rec.app_id, seat_id, &seat)?;
+            }
+            current.status = ReservationStatus::Confirmed;
+            current.booking_id = Some(booking_id.to_owned());
+            current.payment_id = Some(payment_id.to_owned());
+            tx.put_reservation(id, &current)?;
+            tx.put_booking(booking_id, booking, true)?;
+            Self::put_outcome(
+                tx,
+                &rec.app_id,
+                payment_id,
+                id,
+                booking_id,
+                PaymentState::Booked,
+                booking.created_at,
+            )
+        })
     }
 
     /// What the durable state already answers for a confirm of `rec` with
@@ -902,9 +936,7 @@ pub(crate) fn settle_refund(inner: &Inner, booking_id: &str) -> Result<Booking, 
         return Err(AdminError::BookingNotFound);
     }
     let rec = inner.storage.write(|tx| {
-        let mut rec = tx
-            .booking(booking_id)?
-            .ok_or(AdminError::BookingNotFound)?;
+        let mut rec = tx.booking(booking_id)?.ok_or(AdminError::BookingNotFound)?;
         if rec.status != BookingStatus::RefundDue {
             return Err(AdminError::RefundNotDue);
         }
@@ -962,6 +994,140 @@ pub(crate) fn cancel(
 #[cfg(test)]
 mod tests {
     use super::parse_token;
+    use std::sync::{Arc, OnceLock, Weak};
+    use std::time::Duration;
+
+    use crate::engine::Inner;
+    use crate::{
+        Argon2Params, Config, ConfirmError, Durability, Engine, ErrorCode, HasErrorCode,
+        ManualClock, NewApp, NewSeat, PaymentOutcome, PaymentRequest, PaymentVerifier,
+        SeatAttributes, hash_password,
+    };
+
+    /// Approves, and makes the engine's storage fail while doing so: the
+    /// booking's commit and the refund-due record both fail afterwards.
+    #[derive(Default)]
+    struct PoisoningBank {
+        engine: OnceLock<Weak<Inner>>,
+    }
+
+    impl PaymentVerifier for PoisoningBank {
+        fn verify(&self, _request: &PaymentRequest<'_>) -> PaymentOutcome {
+            if let Some(inner) = self.engine.get().and_then(Weak::upgrade) {
+                inner.storage.fail_for_tests();
+            }
+            PaymentOutcome::Approved
+        }
+    }
+
+    fn config(clock: &ManualClock, payments: Arc<dyn PaymentVerifier>) -> Config {
+        let fast = Argon2Params::insecure_fast_for_tests();
+        let mut c = Config::new(
+            "ops@x.io",
+            hash_password("admin-password", &fast).unwrap(),
+            "admin-secret-0123456789-0123456789-abcdef",
+            "user-secret-0123456789-0123456789-abcdefgh",
+        );
+        c.argon2 = fast;
+        c.durability = Durability::Full;
+        c.clock = Arc::new(clock.clone());
+        c.payments = payments;
+        c
+    }
+
+    /// Storage fails after the verifier approved: the caller is told the
+    /// payment must be refunded, and since the binding was durable before
+    /// the verifier was asked, reopening records it as refund due.
+    #[test]
+    fn an_approval_that_storage_can_not_record_is_refund_due_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        let clock = ManualClock::default();
+        let bank = Arc::new(PoisoningBank::default());
+        let engine = Engine::open(&path, config(&clock, bank.clone())).unwrap();
+        bank.engine.set(Arc::downgrade(&engine.inner)).ok().unwrap();
+        let admin = engine
+            .admin(
+                engine
+                    .admin_login("ops@x.io", "admin-password")
+                    .unwrap()
+                    .expose(),
+            )
+            .unwrap();
+        let origin = "https://a.example";
+        let key = admin
+            .create_app(&NewApp {
+                app_id: "app",
+                name: "App",
+                allowed_origins: &[origin],
+            })
+            .unwrap()
+            .api_key;
+        let seats: Vec<NewSeat> = ["S0", "S1"]
+            .iter()
+            .map(|id| NewSeat {
+                seat_id: (*id).into(),
+                price_minor: 500,
+                currency: "EUR".into(),
+                attributes: SeatAttributes::default(),
+            })
+            .collect();
+        admin.create_seats("app", "E1", &seats).unwrap();
+        let app = engine.app("app", key.expose(), origin).unwrap();
+        let user = app
+            .user(app.signup("b@x.io", "buyer-password").unwrap().expose())
+            .unwrap();
+        let r = app
+            .reserve(&user, &["S0"], Some(Duration::from_secs(5)))
+            .unwrap();
+        let err = app
+            .confirm(&user, r.token.expose(), "pi_X", 500)
+            .unwrap_err();
+        let ConfirmError::RefundDueUnrecorded { booking_id } = &err else {
+            panic!("expected refund due unrecorded, got {err:?}");
+        };
+        assert_eq!(err.code(), ErrorCode::RefundDueUnrecorded);
+        assert!(err.to_string().contains("refund due"));
+        let booking_id = booking_id.clone();
+        drop((app, admin, engine));
+
+        clock.advance(Duration::from_secs(10));
+        let engine = Engine::open(
+            &path,
+            config(&clock, Arc::new(crate::SimulatedPayments::default())),
+        )
+        .unwrap();
+        let admin = engine
+            .admin(
+                engine
+                    .admin_login("ops@x.io", "admin-password")
+                    .unwrap()
+                    .expose(),
+            )
+            .unwrap();
+        let refunds = admin.refunds_due("app").unwrap();
+        assert_eq!(refunds.len(), 1, "{refunds:?}");
+        assert_eq!(refunds[0].booking_id, booking_id);
+        assert_eq!(refunds[0].payment_id, "pi_X");
+        assert_eq!(refunds[0].amount_minor, 500);
+        let report = engine.audit().unwrap();
+        assert!(report.is_clean(), "{:?}", report.violations);
+        assert_eq!(report.refund_records, 1);
+        // The id stays bound to the first reservation.
+        let app = engine.app("app", key.expose(), origin).unwrap();
+        let user = app
+            .user(app.login("b@x.io", "buyer-password").unwrap().expose())
+            .unwrap();
+        let r2 = app.reserve(&user, &["S1"], None).unwrap();
+        assert!(matches!(
+            app.confirm(&user, r2.token.expose(), "pi_X", 500),
+            Err(ConfirmError::PaymentAlreadyUsed)
+        ));
+        assert!(matches!(
+            app.confirm(&user, r.token.expose(), "pi_X", 500),
+            Err(ConfirmError::RefundDue { booking_id: b }) if b == booking_id
+        ));
+    }
 
     #[test]
     fn token_parsing_accepts_only_the_exact_shape() {

@@ -21,10 +21,10 @@ use crate::clock::{Clock, UnixMillis};
 use crate::config::Config;
 use crate::error::{OpenError, StorageError};
 use crate::locks::{HoldId, LockTable, SeatKey, SeatState};
+use crate::model::BookingStatus;
 use crate::model::{ReservationStatus, Stats};
 use crate::payment::PaymentVerifier;
 use crate::stats::{Counter, Counters};
-use crate::model::BookingStatus;
 use crate::storage::{AppRecord, BookingRecord, LoadedSeat, OpenFailure, PaymentState, Storage};
 
 pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;

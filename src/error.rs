@@ -345,7 +345,9 @@ pub enum ConfirmError {
     /// so reopening the engine settles it: the reservation is CONFIRMED
     /// with booking `booking_id` (if the booking's commit reached the
     /// journal after all), or `booking_id` is a REFUND_DUE record.
-    #[error("payment approved but neither booked nor recorded: refund due ({booking_id}); reopen the engine")]
+    #[error(
+        "payment approved but neither booked nor recorded: refund due ({booking_id}); reopen the engine"
+    )]
     RefundDueUnrecorded { booking_id: String },
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),

@@ -517,6 +517,13 @@ impl Storage {
         self.failed.store(true, Ordering::Release);
     }
 
+    /// Makes every later write fail, as a failed commit does (tests of
+    /// what a confirm does when storage fails after the verifier approved).
+    #[cfg(test)]
+    pub(crate) fn fail_for_tests(&self) {
+        self.fail();
+    }
+
     /// Commits since open that carried at least one write (tests and benches).
     #[cfg(test)]
     pub(crate) fn commits(&self) -> u64 {

@@ -369,10 +369,7 @@ impl LockTable {
         now: u64,
     ) -> Result<usize, PinError> {
         self.with_locked(keys, |guards| {
-            if guards
-                .iter()
-                .any(|(_, g)| is_live_pin(g.get(), hold, now))
-            {
+            if guards.iter().any(|(_, g)| is_live_pin(g.get(), hold, now)) {
                 return Err(PinError::Busy);
             }
             let mut freed = 0;

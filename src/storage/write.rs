@@ -25,9 +25,9 @@ use redb::{ReadableTable, ReadableTableMetadata, Table};
 use super::{
     ACTIVE_HOLDS, APPS, AppRecord, BOOKINGS, BookingRecord, ENTITY_SEATS, META, PAYMENTS,
     PENDING_PAYMENTS, PENDING_USER_BOOKINGS, PENDING_USER_BOOKINGS_MAX, PaymentRecord,
-    PaymentState, REFUNDS_DUE, RESERVATIONS, ReservationRecord, SCHEMA_VERSION, SEATS,
-    SeatRecord, USER_BOOKINGS, USER_EMAILS, USERS, UserRecord, app_key, decode, encode,
-    entity_prefix, pending_user_booking_key, seat_key, user_booking_key_of_pending,
+    PaymentState, REFUNDS_DUE, RESERVATIONS, ReservationRecord, SCHEMA_VERSION, SEATS, SeatRecord,
+    USER_BOOKINGS, USER_EMAILS, USERS, UserRecord, app_key, decode, encode, entity_prefix,
+    pending_user_booking_key, seat_key, user_booking_key_of_pending,
 };
 use crate::error::StorageError;
 use crate::model::{BookingStatus, ReservationStatus, UserId};
@@ -793,7 +793,11 @@ impl<'t> WriteTx<'t> {
     ) -> Result<(), StorageError> {
         self.put_bytes(BytesTable::Bookings, booking_id, &encode(rec)?)?;
         if rec.status == BookingStatus::RefundDue {
-            self.set_index(IndexTable::RefundsDue, &app_key(&rec.app_id, booking_id), true)?;
+            self.set_index(
+                IndexTable::RefundsDue,
+                &app_key(&rec.app_id, booking_id),
+                true,
+            )?;
         }
         if index_for_user {
             let key = pending_user_booking_key(booking_id, &rec.app_id, rec.user_id);
@@ -807,7 +811,11 @@ impl<'t> WriteTx<'t> {
 
     /// Takes a booking record off the refunds-due index (its refund was
     /// settled); the caller stores its new status.
-    pub(crate) fn settle_refund(&mut self, app: &str, booking_id: &str) -> Result<(), StorageError> {
+    pub(crate) fn settle_refund(
+        &mut self,
+        app: &str,
+        booking_id: &str,
+    ) -> Result<(), StorageError> {
         self.set_index(IndexTable::RefundsDue, &app_key(app, booking_id), false)
     }
 
