@@ -9,17 +9,31 @@
 //!
 //! A confirm first *pins* its hold in the lock table: atomically, and only
 //! if the hold is still its own and unexpired, the seats' expiry becomes
-//! "never" until the confirm ends. From that instant nobody can take the
-//! seats, even if the TTL passes while the payment is verified or the
-//! transaction commits; a confirm that arrives after the expiry fails to pin
-//! and books nothing. The durable transaction then re-reads the reservation
-//! and commits only if it is still ACTIVE (release and sweep commit their
-//! own status change first, so the database orders any race). After the
-//! commit the pin becomes BOOKED; if anything fails the pin is undone.
+//! the pin's deadline, `max(hold expiry, now + holds.confirm_deadline)`.
+//! Until then nobody can take the seats, even if the TTL passes while the
+//! payment is verified; a confirm that arrives after the expiry fails to pin
+//! and books nothing. Release and sweep free a hold only together with
+//! checking, under the seats' slot locks, that no live pin is on it
+//! (`LockTable::release_unpinned`), so they never free pinned seats. After
+//! the verifier approved, the confirm *seals* the pin (it then ends never)
+//! if its deadline has not passed; a verifier slower than the deadline has
+//! lost the pin (the seats were free for others) and its approval becomes a
+//! refund-due record. The durable transaction then re-reads the
+//! reservation and commits only if it is still ACTIVE (release and sweep
+//! commit their own status change, so the database orders any race). After
+//! the commit the pin becomes BOOKED; if anything fails the pin is undone.
 //! So a seat is booked only by a reservation that held it, unexpired and
 //! unbroken, from the pin through the commit (SPEC section 4, invariant 3),
 //! and the hold id doubles as the fencing number that tells a stale holder
 //! from the current one.
+//!
+//! # The money path
+//!
+//! Payment ids are bound to reservations durably before the verifier is
+//! asked, and every approval ends as a SUCCESS booking or a REFUND_DUE
+//! record (SPEC section 4, invariants 8 and 9): see
+//! [`AppContext::confirm`]. This module must never let anything fallible
+//! but a commit run between the verifier's answer and its record.
 
 use crate::app::{AppContext, UserSession, random_u128};
 use crate::auth::{hash_secret, hashes_equal, random_token};
