@@ -301,8 +301,13 @@ pub enum HoldError {
     Storage(#[from] StorageError),
 }
 
-/// A confirm failed. Only [`PaymentDeclined`](ConfirmError::PaymentDeclined)
-/// changes state (seats released, reservation RELEASED, attempt recorded).
+/// A confirm failed. [`PaymentDeclined`](ConfirmError::PaymentDeclined)
+/// (seats released, reservation RELEASED, attempt recorded) and
+/// [`RefundDue`](ConfirmError::RefundDue) (seats released, reservation
+/// RELEASED unless it ended before, REFUND_DUE record) change state. A
+/// confirm that got as far as asking the verifier leaves its payment id
+/// bound to the reservation, whatever it returns; the other errors
+/// change nothing else.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmError {
     #[error(transparent)]
