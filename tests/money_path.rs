@@ -473,3 +473,96 @@ fn a_hanging_verifier_loses_the_pin_at_the_deadline_and_its_late_approval_is_ref
     );
     assert!(f.engine.audit().unwrap().is_clean());
 }
+
+#[test]
+fn a_payment_id_is_bound_per_app() {
+    let (f, bank) = counting();
+    let event = f.app_with_seats("event-app", EVENT_ORIGIN, "E1", 1);
+    let bus = f.app_with_seats("bus-app", BUS_ORIGIN, "E1", 1);
+    for app in [&event, &bus] {
+        let buyer = f.buyer(app, &format!("b@{}.io", app.app_id()));
+        let r = app.reserve(&buyer, &["E1-S0"], None).unwrap();
+        let b = app
+            .confirm(&buyer, r.token.expose(), "pi_shared", r.info.total_minor)
+            .unwrap();
+        assert_eq!(b.status, BookingStatus::Success);
+    }
+    assert_eq!(bank.calls(), 2);
+    assert!(f.engine.audit().unwrap().is_clean());
+}
+
+/// Panics on the first question, approves afterwards.
+#[derive(Debug, Default)]
+struct PanickyBank(AtomicUsize);
+
+impl PaymentVerifier for PanickyBank {
+    fn verify(&self, _request: &PaymentRequest<'_>) -> PaymentOutcome {
+        assert!(self.0.fetch_add(1, Ordering::SeqCst) > 0, "verifier bug");
+        PaymentOutcome::Approved
+    }
+}
+
+fn panicky() -> Fixture {
+    Fixture::with(|c| c.payments = Arc::new(PanickyBank::default()))
+}
+
+fn confirm_panics(app: &AppContext, who: &seatbook::UserSession, token: &str, total: u64) {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        app.confirm(who, token, "pi_1", total)
+    }));
+    assert!(caught.is_err(), "the verifier panicked");
+}
+
+#[test]
+fn after_a_verifier_panic_a_retry_of_the_live_hold_asks_again_and_books() {
+    let f = panicky();
+    let app = f.app_with_seats("event-app", EVENT_ORIGIN, "E1", 1);
+    let alice = f.buyer(&app, "alice@x.io");
+    let r = app.reserve(&alice, &["E1-S0"], None).unwrap();
+    confirm_panics(&app, &alice, r.token.expose(), r.info.total_minor);
+    // The pin was undone; the payment id stays bound to this reservation.
+    assert!(matches!(state_of(&app, "E1-S0"), SeatState::Held { .. }));
+    let booking = app
+        .confirm(&alice, r.token.expose(), "pi_1", r.info.total_minor)
+        .unwrap();
+    assert_eq!(booking.status, BookingStatus::Success);
+    assert_eq!(f.engine.sweep_expired().unwrap(), 0);
+    assert!(app.refunds_due().unwrap().is_empty());
+    assert!(f.engine.audit().unwrap().is_clean());
+}
+
+#[test]
+fn a_pending_payment_whose_reservation_ended_is_recorded_as_refund_due_by_the_sweep() {
+    let f = panicky();
+    let app = f.app_with_seats("event-app", EVENT_ORIGIN, "E1", 2);
+    let alice = f.buyer(&app, "alice@x.io");
+    let r = app
+        .reserve(&alice, &["E1-S0"], Some(Duration::from_secs(5)))
+        .unwrap();
+    confirm_panics(&app, &alice, r.token.expose(), r.info.total_minor);
+    // The verifier's answer is unknown; while the hold lives the buyer may
+    // retry, so nothing is recorded yet.
+    assert_eq!(f.engine.sweep_expired().unwrap(), 0);
+    assert!(app.refunds_due().unwrap().is_empty());
+    f.advance(Duration::from_secs(6));
+    assert_eq!(f.engine.sweep_expired().unwrap(), 1);
+    let refunds = app.refunds_due().unwrap();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].payment_id, "pi_1");
+    assert_eq!(refunds[0].reservation_id, r.info.reservation_id);
+    assert_eq!(refunds[0].status, BookingStatus::RefundDue);
+    // A retry gets the record; the id never pays for another reservation.
+    let id = &refunds[0].booking_id;
+    assert!(matches!(
+        app.confirm(&alice, r.token.expose(), "pi_1", r.info.total_minor),
+        Err(ConfirmError::RefundDue { booking_id }) if &booking_id == id
+    ));
+    let r2 = app.reserve(&alice, &["E1-S1"], None).unwrap();
+    assert!(matches!(
+        app.confirm(&alice, r2.token.expose(), "pi_1", r2.info.total_minor),
+        Err(ConfirmError::PaymentAlreadyUsed)
+    ));
+    assert_eq!(f.engine.sweep_expired().unwrap(), 0);
+    assert_eq!(app.refunds_due().unwrap().len(), 1, "recorded once");
+    assert!(f.engine.audit().unwrap().is_clean());
+}
