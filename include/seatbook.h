@@ -177,6 +177,25 @@ enum seatbook_status
    */
   SEATBOOK_RANDOM_FAILURE = 29,
   /**
+   * The payment id was already presented for another reservation of
+   * this app; the verifier was not asked.
+   */
+  SEATBOOK_PAYMENT_ALREADY_USED = 30,
+  /**
+   * The payment was approved but the seats could not be booked: it is
+   * recorded as a REFUND_DUE booking record and must be refunded.
+   */
+  SEATBOOK_REFUND_DUE = 31,
+  /**
+   * The payment was approved but neither booked nor recorded (storage
+   * failed): it must be refunded; reopening the engine records it.
+   */
+  SEATBOOK_REFUND_DUE_UNRECORDED = 32,
+  /**
+   * The booking record is not REFUND_DUE (not a refund, or settled already).
+   */
+  SEATBOOK_REFUND_NOT_DUE = 33,
+  /**
    * The app handle was revoked after it was made (API key rotated, app
    * deactivated or its origin removed): authenticate the app again
    * with `seatbook_engine_app()`, which names the reason. The user's
@@ -311,6 +330,14 @@ enum seatbook_booking_status
    * Cancelled (refunded); its seats are AVAILABLE again.
    */
   SEATBOOK_BOOKING_CANCELLED = 2,
+  /**
+   * Paid but not booked: the payment must be refunded (holds no seats).
+   */
+  SEATBOOK_BOOKING_REFUND_DUE = 3,
+  /**
+   * A REFUND_DUE record whose refund was marked as done.
+   */
+  SEATBOOK_BOOKING_REFUNDED = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1279,6 +1306,33 @@ seatbook_status seatbook_admin_cancel_booking(const struct seatbook_admin *admin
                                               struct seatbook_booking **out_booking);
 
 /**
+ * An app's REFUND_DUE records (approved payments that booked nothing and
+ * must be refunded), in booking-id order. `*out_list`: free with
+ * `seatbook_booking_list_free()`.
+ *
+ * # Safety
+ * `admin` is NULL or a live admin handle; `app_id` is NULL or a C string;
+ * `out_list` is NULL or writable.
+ */
+seatbook_status seatbook_admin_refunds_due(const struct seatbook_admin *admin,
+                                           const char *app_id,
+                                           struct seatbook_booking_list **out_list);
+
+/**
+ * Marks a REFUND_DUE record as refunded (status
+ * `SEATBOOK_BOOKING_REFUNDED`, off the refunds-due lists).
+ * `SEATBOOK_REFUND_NOT_DUE` if it is not a REFUND_DUE record (or settled
+ * already). `*out_booking` (optional): free with `seatbook_booking_free()`.
+ *
+ * # Safety
+ * `admin` is NULL or a live admin handle; `booking_id` is NULL or a C
+ * string; `out_booking` is NULL or writable.
+ */
+seatbook_status seatbook_admin_settle_refund(const struct seatbook_admin *admin,
+                                             const char *booking_id,
+                                             struct seatbook_booking **out_booking);
+
+/**
  * Authenticates an app into `*out_app` (free with `seatbook_app_free()`).
  * The origin must equal one of the app's allowed origins after
  * normalisation (`scheme://host[:port]`, exact match). Errors:
@@ -1538,11 +1592,16 @@ void seatbook_booking_free(struct seatbook_booking *booking);
  * Pays for a hold and books its seats: checks the caller holds the
  * reservation and that `amount_minor` equals the seats' total, asks the
  * payment verifier, then books in one transaction. Retrying a confirm that
- * succeeded with the same payment id returns the same booking.
- * `*out_booking`: free with `seatbook_booking_free()`. Errors:
+ * succeeded with the same payment id returns the same booking; a payment
+ * id pays for one reservation only. `*out_booking`: free with
+ * `seatbook_booking_free()`. Errors:
  * `SEATBOOK_PAYMENT_DECLINED` (seats released, attempt recorded; the
  * message carries the reason), `SEATBOOK_AMOUNT_MISMATCH`,
- * `SEATBOOK_HOLD_EXPIRED`, `SEATBOOK_PAYMENT_CONFLICT`, ...
+ * `SEATBOOK_HOLD_EXPIRED`, `SEATBOOK_PAYMENT_CONFLICT`,
+ * `SEATBOOK_PAYMENT_ALREADY_USED` (the verifier was not asked),
+ * `SEATBOOK_REFUND_DUE` / `SEATBOOK_REFUND_DUE_UNRECORDED` (approved but
+ * not booked: the payment must be refunded; see
+ * `seatbook_app_refunds_due()`), `SEATBOOK_CONFIRM_IN_PROGRESS`, ...
  *
  * # Safety
  * `app` and `user` are NULL or live handles of their kinds; the strings are
@@ -1592,6 +1651,18 @@ seatbook_status seatbook_app_cancel_booking(const struct seatbook_app *app,
 seatbook_status seatbook_app_user_bookings(const struct seatbook_app *app,
                                            const struct seatbook_user *user,
                                            struct seatbook_booking_list **out_list);
+
+/**
+ * This app's REFUND_DUE records (status `SEATBOOK_BOOKING_REFUND_DUE`):
+ * payments the verifier approved that booked nothing and must be
+ * refunded, in booking-id order. `*out_list`: free with
+ * `seatbook_booking_list_free()`.
+ *
+ * # Safety
+ * `app` is NULL or a live app handle; `out_list` is NULL or writable.
+ */
+seatbook_status seatbook_app_refunds_due(const struct seatbook_app *app,
+                                         struct seatbook_booking_list **out_list);
 
 /**
  * The number of bookings in the list.

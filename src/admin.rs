@@ -434,6 +434,35 @@ impl Admin {
         self.check()?;
         crate::booking::cancel(&self.inner, None, booking_id).map_err(|e: CancelError| e.into())
     }
+
+    /// An app's REFUND_DUE records: payments the verifier approved (or
+    /// whose answer a crash lost) that booked nothing and must be
+    /// refunded, in booking-id order. Settled ones leave the list.
+    ///
+    /// # Errors
+    /// [`AdminError::AppNotFound`], [`AdminError::InvalidInput`],
+    /// [`AdminError::Auth`], [`AdminError::Storage`].
+    pub fn refunds_due(&self, app_id: &str) -> Result<Vec<Booking>, AdminError> {
+        self.check()?;
+        validate::id("app_id", app_id)?;
+        if self.inner.app_state(app_id).is_none() {
+            return Err(AdminError::AppNotFound);
+        }
+        Ok(crate::booking::refunds_due(&self.inner, app_id)?)
+    }
+
+    /// Marks a REFUND_DUE record as refunded (the operator refunded the
+    /// payment with the provider): status REFUNDED, off the refunds-due
+    /// lists. The payment id stays bound to its reservation.
+    ///
+    /// # Errors
+    /// [`AdminError::BookingNotFound`], [`AdminError::RefundNotDue`] (not
+    /// a REFUND_DUE record, or settled already), [`AdminError::Auth`],
+    /// [`AdminError::Storage`].
+    pub fn settle_refund(&self, booking_id: &str) -> Result<Booking, AdminError> {
+        self.check()?;
+        crate::booking::settle_refund(&self.inner, booking_id)
+    }
 }
 
 /// Largest seat price, in minor units (10^15: totals of 64 seats stay far

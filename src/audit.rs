@@ -20,6 +20,8 @@ pub struct AuditReport {
     pub live_bookings: u64,
     pub failed_bookings: u64,
     pub cancelled_bookings: u64,
+    /// REFUND_DUE and REFUNDED records (approved payments that booked nothing).
+    pub refund_records: u64,
     pub reservations: u64,
     pub active_reservations: u64,
     /// Seats that two or more SUCCESS bookings claim (SPEC invariant 1).
@@ -56,6 +58,7 @@ pub(crate) fn run(inner: &Inner) -> Result<AuditReport, StorageError> {
             BookingStatus::Success => r.live_bookings += 1,
             BookingStatus::Failed => r.failed_bookings += 1,
             BookingStatus::Cancelled => r.cancelled_bookings += 1,
+            BookingStatus::RefundDue | BookingStatus::Refunded => r.refund_records += 1,
         }
         if b.status == BookingStatus::Success {
             for seat in &b.seat_ids {
@@ -83,6 +86,35 @@ pub(crate) fn run(inner: &Inner) -> Result<AuditReport, StorageError> {
             r.violations.push(format!(
                 "seat {app}/{seat} claimed by {} live bookings",
                 ids.len()
+            ));
+        }
+    }
+
+    // Invariant 8: a payment id pays for (is recorded against) at most one
+    // reservation in an app. Invariant 9: an approved payment ends as a
+    // booking (SUCCESS, later maybe CANCELLED) or a refund record, never both.
+    let mut by_payment: HashMap<(&str, &str), (HashSet<u64>, bool, bool)> = HashMap::new();
+    for b in bookings.iter().map(|(_, b)| b) {
+        let entry = by_payment
+            .entry((b.app_id.as_str(), b.payment_id.as_str()))
+            .or_default();
+        entry.0.insert(b.reservation_id);
+        match b.status {
+            BookingStatus::Success | BookingStatus::Cancelled => entry.1 = true,
+            BookingStatus::RefundDue | BookingStatus::Refunded => entry.2 = true,
+            BookingStatus::Failed => {}
+        }
+    }
+    for ((app, payment), (reservations, booked, refund)) in &by_payment {
+        if reservations.len() > 1 {
+            r.violations.push(format!(
+                "payment {app}/{payment} is recorded for {} reservations",
+                reservations.len()
+            ));
+        }
+        if *booked && *refund {
+            r.violations.push(format!(
+                "payment {app}/{payment} is both booked and refund due"
             ));
         }
     }

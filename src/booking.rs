@@ -9,23 +9,39 @@
 //!
 //! A confirm first *pins* its hold in the lock table: atomically, and only
 //! if the hold is still its own and unexpired, the seats' expiry becomes
-//! "never" until the confirm ends. From that instant nobody can take the
-//! seats, even if the TTL passes while the payment is verified or the
-//! transaction commits; a confirm that arrives after the expiry fails to pin
-//! and books nothing. The durable transaction then re-reads the reservation
-//! and commits only if it is still ACTIVE (release and sweep commit their
-//! own status change first, so the database orders any race). After the
-//! commit the pin becomes BOOKED; if anything fails the pin is undone.
+//! the pin's deadline, `max(hold expiry, now + holds.confirm_deadline)`.
+//! Until then nobody can take the seats, even if the TTL passes while the
+//! payment is verified; a confirm that arrives after the expiry fails to pin
+//! and books nothing. Release and sweep free a hold only together with
+//! checking, under the seats' slot locks, that no live pin is on it
+//! (`LockTable::release_unpinned`), so they never free pinned seats. After
+//! the verifier approved, the confirm *seals* the pin (it then ends never)
+//! if its deadline has not passed; a verifier slower than the deadline has
+//! lost the pin (the seats were free for others) and its approval becomes a
+//! refund-due record. The durable transaction then re-reads the
+//! reservation and commits only if it is still ACTIVE (release and sweep
+//! commit their own status change, so the database orders any race). After
+//! the commit the pin becomes BOOKED; if anything fails the pin is undone.
 //! So a seat is booked only by a reservation that held it, unexpired and
 //! unbroken, from the pin through the commit (SPEC section 4, invariant 3),
 //! and the hold id doubles as the fencing number that tells a stale holder
 //! from the current one.
+//!
+//! # The money path
+//!
+//! Payment ids are bound to reservations durably before the verifier is
+//! asked, and every approval ends as a SUCCESS booking or a REFUND_DUE
+//! record (SPEC section 4, invariants 8 and 9): see
+//! [`AppContext::confirm`]. This module must never let anything fallible
+//! but a commit run between the verifier's answer and its record.
 
 use crate::app::{AppContext, UserSession, random_u128};
 use crate::auth::{hash_secret, hashes_equal, random_token};
 use crate::clock::{UnixMillis, millis};
 use crate::engine::Inner;
-use crate::error::{CancelError, ConfirmError, HoldError, QueryError, ReserveError, StorageError};
+use crate::error::{
+    AdminError, CancelError, ConfirmError, HoldError, QueryError, ReserveError, StorageError,
+};
 use crate::locks::{HoldId, MAX_SEATS_PER_HOLD, PinError, SeatKey, SeatState as LockState};
 use crate::model::{
     Booking, BookingStatus, Reservation, ReservationInfo, ReservationStatus, SeatCounts,
@@ -34,7 +50,7 @@ use crate::model::{
 use crate::payment::{PaymentOutcome, PaymentRequest};
 use crate::secret::Secret;
 use crate::stats::Counter;
-use crate::storage::{BookingRecord, ReservationRecord, SeatStatus};
+use crate::storage::{BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatStatus};
 use crate::validate::{self, InvalidInput};
 
 const TOKEN_PREFIX: &str = "rsv_";
@@ -409,40 +425,85 @@ impl AppContext {
             return Err(HoldError::ReservationNotActive);
         }
         let keys = self.app.keys(&rec.seat_ids);
-        if self.inner.locks.is_pinned(&keys, HoldId(id)) {
-            return Err(HoldError::ConfirmInProgress);
-        }
         self.inner.storage.write(|tx| {
             let mut current = tx.reservation(id)?.ok_or(HoldError::ReservationNotFound)?;
             if current.status != ReservationStatus::Active {
                 return Err(HoldError::ReservationNotActive);
             }
+            // The seats are freed together with the pin check, so a
+            // confirm can not pin them in between (it finds its hold lost).
+            // Should this transaction fail, the seats stay free and the
+            // reservation ACTIVE: a later confirm fails with HoldExpired
+            // and the sweep expires it.
+            let now = self.inner.now();
+            self.inner
+                .locks
+                .release_unpinned(&keys, HoldId(id), now)
+                .map_err(|_| HoldError::ConfirmInProgress)?;
             current.status = ReservationStatus::Released;
             tx.put_reservation(id, &current)?;
             Ok(())
         })?;
-        self.inner.locks.release(&keys, HoldId(id));
         self.inner.counters.bump(Counter::Releases);
         Ok(())
     }
 
     /// Pays for a hold and books its seats.
     ///
-    /// Checks that the caller holds the reservation, that `amount_minor`
-    /// equals the seats' total price, pins the hold, asks the payment
-    /// verifier, then in ONE transaction marks the seats BOOKED, creates the
-    /// booking and marks the reservation CONFIRMED. Retrying a confirm that
-    /// succeeded, with the same payment id, returns the same booking.
+    /// Checks that the caller holds the reservation and that
+    /// `amount_minor` equals the seats' total price, pins the hold, binds
+    /// the payment id durably to the reservation, asks the payment
+    /// verifier, then in ONE transaction marks the seats BOOKED, creates
+    /// the booking and marks the reservation CONFIRMED.
+    ///
+    /// # The money path
+    ///
+    /// - **One payment pays once** (SPEC section 4, invariant 8). Before the
+    ///   verifier is asked, the payment id is bound to this reservation in
+    ///   a durable transaction that checks and writes the binding at once,
+    ///   so of two reservations racing with one payment id only one binds,
+    ///   and a crash after the verifier's answer can not free the id. The
+    ///   binding is kept forever, whatever the outcome: the id presented
+    ///   for any other reservation of the app gets
+    ///   [`ConfirmError::PaymentAlreadyUsed`] without asking the verifier.
+    ///   A reservation is bound to its first payment id as well: another
+    ///   id gets [`ConfirmError::PaymentConflict`].
+    /// - **Retries** with the same reservation and payment id get the
+    ///   recorded outcome, also when they race each other: the same
+    ///   booking after an approval, [`ConfirmError::PaymentDeclined`]
+    ///   (reason `declined earlier`, same FAILED record) after a decline,
+    ///   [`ConfirmError::RefundDue`] (same record) after a paid-not-booked
+    ///   outcome, and [`ConfirmError::ConfirmInProgress`] while another
+    ///   confirm of the reservation is in flight. A retry after a confirm
+    ///   that ended without an outcome (verifier panic, storage failure)
+    ///   while the hold is still live asks the verifier again.
+    /// - **Never paid without a seat** (invariant 9). Once the verifier
+    ///   approved, only the commit can fail: the booking id was chosen at
+    ///   binding. If the booking can not commit (the pin's deadline passed,
+    ///   the hold was lost, storage failed), the approval is recorded as the
+    ///   REFUND_DUE record of that id ([`ConfirmError::RefundDue`]). If even
+    ///   that write fails, [`ConfirmError::RefundDueUnrecorded`] says so,
+    ///   and the still-pending binding is turned into that record when the
+    ///   engine reopens (unless the booking's commit turns out to have
+    ///   reached the journal: then the reservation is CONFIRMED).
+    /// - **The pin's deadline**: see
+    ///   [`HoldPolicy::confirm_deadline`](crate::HoldPolicy::confirm_deadline).
+    ///   Until it, release, extend, sweep and expiry leave the pinned seats
+    ///   alone (`ConfirmInProgress`, or skipped by the sweep).
     ///
     /// # Errors
     /// [`ConfirmError::HoldExpired`] (nothing booked),
     /// [`ConfirmError::AmountMismatch`] (nothing changed),
     /// [`ConfirmError::PaymentDeclined`] (seats released, reservation
     /// RELEASED, attempt recorded as a FAILED booking),
-    /// [`ConfirmError::PaymentConflict`], [`ConfirmError::ConfirmInProgress`],
+    /// [`ConfirmError::PaymentAlreadyUsed`], [`ConfirmError::PaymentConflict`],
+    /// [`ConfirmError::RefundDue`], [`ConfirmError::RefundDueUnrecorded`]
+    /// (both: the payment must be refunded),
+    /// [`ConfirmError::ConfirmInProgress`],
     /// [`ConfirmError::ReservationNotFound`], [`ConfirmError::ReservationNotActive`],
-    /// [`ConfirmError::InvalidInput`], [`ConfirmError::Auth`], [`ConfirmError::Storage`].
-    #[allow(clippy::too_many_lines)] // one linear story: check, pin, pay, commit
+    /// [`ConfirmError::InvalidInput`], [`ConfirmError::RandomFailure`] (before
+    /// the verifier is asked), [`ConfirmError::Auth`], [`ConfirmError::Storage`]
+    /// (before the verifier answered, or recording a decline).
     pub fn confirm(
         &self,
         session: &UserSession,
@@ -455,12 +516,8 @@ impl AppContext {
         let (id, rec) = self
             .owned_reservation(session.user_id, token)?
             .ok_or(ConfirmError::ReservationNotFound)?;
-        match rec.status {
-            ReservationStatus::Active => {}
-            ReservationStatus::Confirmed => return self.replay_confirm(&rec, payment_id),
-            ReservationStatus::Expired | ReservationStatus::Released => {
-                return Err(ConfirmError::ReservationNotActive);
-            }
+        if let Some(answer) = self.settled(&rec, payment_id)? {
+            return answer;
         }
         if amount_minor != rec.total_minor {
             return Err(ConfirmError::AmountMismatch {
@@ -473,16 +530,15 @@ impl AppContext {
         if keys.len() != rec.seat_ids.len() {
             return Err(ConfirmError::HoldExpired);
         }
-        match self.inner.locks.pin(&keys, hold, now) {
+        let deadline = rec
+            .expires_at
+            .max(now.saturating_add(millis(self.inner.config.holds.confirm_deadline)));
+        match self.inner.locks.pin(&keys, hold, now, deadline) {
             Ok(()) => {}
             Err(PinError::Busy) => return Err(ConfirmError::ConfirmInProgress),
-            Err(PinError::Lost) => {
-                // The hold is gone; make its record say so (best effort: a
-                // sweep does it later otherwise).
-                let _ = self.inner.expire(&[(rec.expires_at, id)], now);
-                return Err(ConfirmError::HoldExpired);
-            }
+            Err(PinError::Lost) => return self.lost_hold(id, rec.expires_at, payment_id, now),
         }
+        self.inner.confirming.insert(id, ());
         let pin = PinGuard {
             inner: &self.inner,
             keys: &keys,
@@ -490,6 +546,7 @@ impl AppContext {
             expires_at: rec.expires_at,
             armed: true,
         };
+        let booking_id = self.bind_payment(id, &rec, payment_id, now)?;
         let currency = currency_str(rec.currency);
         let outcome = self.inner.payments.verify(&PaymentRequest {
             app_id: &rec.app_id,
@@ -499,7 +556,7 @@ impl AppContext {
             amount_minor,
             currency: &currency,
         });
-        let booking_id = new_booking_id(id).map_err(|_| ConfirmError::RandomFailure)?;
+        // From here on nothing fallible runs but the commits below.
         let mut booking = BookingRecord {
             app_id: rec.app_id.clone(),
             user_id: rec.user_id,
@@ -514,24 +571,58 @@ impl AppContext {
         };
         if let PaymentOutcome::Declined(reason) = outcome {
             booking.status = BookingStatus::Failed;
-            self.inner.storage.write(|tx| {
-                let mut current = tx
-                    .reservation(id)?
-                    .ok_or(ConfirmError::ReservationNotFound)?;
-                if current.status != ReservationStatus::Active {
-                    return Err(ConfirmError::ReservationNotActive);
-                }
-                current.status = ReservationStatus::Released;
-                current.payment_id = Some(payment_id.to_owned());
-                tx.put_reservation(id, &current)?;
-                tx.put_booking(&booking_id, &booking, true)?;
-                Ok(())
-            })?;
+            self.record_outcome(
+                id,
+                payment_id,
+                &booking_id,
+                &booking,
+                PaymentState::Declined,
+            )?;
             pin.disarm();
             self.inner.locks.release(&keys, hold);
             self.inner.counters.bump(Counter::PaymentFailures);
             return Err(ConfirmError::PaymentDeclined { reason, booking_id });
         }
+        let sealed = self.inner.locks.seal(&keys, hold, self.inner.now());
+        let booked = match sealed {
+            Ok(()) => self.commit_booking(id, &rec, payment_id, &booking_id, &booking),
+            Err(_) => Err(ConfirmError::HoldExpired),
+        };
+        if booked.is_ok() {
+            pin.disarm();
+            self.inner.locks.book(&keys, hold);
+            self.inner.counters.bump(Counter::Confirms);
+            return Ok(booking_view(booking_id, booking));
+        }
+        // Approved, not booked: record the refund due.
+        booking.status = BookingStatus::RefundDue;
+        match self.record_outcome(
+            id,
+            payment_id,
+            &booking_id,
+            &booking,
+            PaymentState::RefundDue,
+        ) {
+            Ok(()) => {
+                pin.disarm();
+                self.inner.locks.release(&keys, hold);
+                Err(ConfirmError::RefundDue { booking_id })
+            }
+            Err(_) => Err(ConfirmError::RefundDueUnrecorded { booking_id }),
+        }
+    }
+
+    /// The booking's one transaction: seats BOOKED, booking SUCCESS,
+    /// reservation CONFIRMED, payment binding BOOKED; only if the
+    /// reservation is still ACTIVE and its seats AVAILABLE.
+    fn commit_booking(
+        &self,
+        id: u64,
+        rec: &ReservationRecord,
+        payment_id: &str,
+        booking_id: &str,
+        booking: &BookingRecord,
+    ) -> Result<(), ConfirmError> {
         self.inner.storage.write(|tx| {
             let mut current = tx
                 .reservation(id)?
@@ -548,41 +639,214 @@ impl AppContext {
                 }
                 seat.status = SeatStatus::Booked;
                 seat.booked_by = Some(rec.user_id);
-                seat.booking_id = Some(booking_id.clone());
+                seat.booking_id = Some(booking_id.to_owned());
                 tx.update_seat(&rec.app_id, seat_id, &seat)?;
             }
             current.status = ReservationStatus::Confirmed;
-            current.booking_id = Some(booking_id.clone());
+            current.booking_id = Some(booking_id.to_owned());
             current.payment_id = Some(payment_id.to_owned());
             tx.put_reservation(id, &current)?;
-            tx.put_booking(&booking_id, &booking, true)?;
-            Ok(())
-        })?;
-        pin.disarm();
-        self.inner.locks.book(&keys, hold);
-        self.inner.counters.bump(Counter::Confirms);
-        Ok(booking_view(booking_id, booking))
+            tx.put_booking(booking_id, booking, true)?;
+            Self::put_outcome(
+                tx,
+                &rec.app_id,
+                payment_id,
+                id,
+                booking_id,
+                PaymentState::Booked,
+                booking.created_at,
+            )
+        })
     }
 
-    fn replay_confirm(
+    /// What the durable state already answers for a confirm of `rec` with
+    /// `payment_id`: `Some` outcome to return (a retry, a conflict, an
+    /// ended reservation), or `None` when the confirm should go ahead (the
+    /// reservation is ACTIVE and unbound, or bound to this payment id with
+    /// no outcome yet).
+    fn settled(
         &self,
         rec: &ReservationRecord,
         payment_id: &str,
-    ) -> Result<Booking, ConfirmError> {
-        if rec.payment_id.as_deref() != Some(payment_id) {
-            return Err(ConfirmError::PaymentConflict);
+    ) -> Result<Option<Result<Booking, ConfirmError>>, StorageError> {
+        let active = rec.status == ReservationStatus::Active;
+        match rec.payment_id.as_deref() {
+            Some(bound) if bound != payment_id => {
+                return Ok(Some(Err(ConfirmError::PaymentConflict)));
+            }
+            Some(_) => {}
+            None if active => return Ok(None),
+            None => return Ok(Some(Err(ConfirmError::ReservationNotActive))),
         }
-        let booking_id = rec
-            .booking_id
-            .as_deref()
-            .ok_or(ConfirmError::ReservationNotActive)?;
-        let booking = self
-            .inner
-            .storage
-            .read()?
-            .booking(booking_id)?
-            .ok_or(ConfirmError::ReservationNotActive)?;
-        Ok(booking_view(booking_id.to_owned(), booking))
+        let tx = self.inner.storage.read()?;
+        let Some(binding) = tx.payment(&rec.app_id, payment_id)? else {
+            // Confirmed before payment bindings existed.
+            let booking = match rec.booking_id.as_deref() {
+                Some(id) if rec.status == ReservationStatus::Confirmed => {
+                    tx.booking(id)?.map(|b| booking_view(id.to_owned(), b))
+                }
+                _ => None,
+            };
+            return Ok(Some(booking.ok_or(ConfirmError::ReservationNotActive)));
+        };
+        let booking_id = binding.booking_id;
+        Ok(match binding.state {
+            PaymentState::Booked => Some(
+                tx.booking(&booking_id)?
+                    .map(|b| booking_view(booking_id.clone(), b))
+                    .ok_or(ConfirmError::ReservationNotActive),
+            ),
+            PaymentState::Declined => Some(Err(ConfirmError::PaymentDeclined {
+                reason: "declined earlier".into(),
+                booking_id,
+            })),
+            PaymentState::RefundDue => Some(Err(ConfirmError::RefundDue { booking_id })),
+            PaymentState::Pending if active => None,
+            // Bound, no outcome, reservation ended: its confirm is still
+            // running (its pin's deadline passed), or its outcome was lost
+            // and the next sweep records the payment as refund due.
+            PaymentState::Pending => Some(Err(ConfirmError::ConfirmInProgress)),
+        })
+    }
+
+    /// A confirm found its hold gone when pinning. A racing confirm of the
+    /// same reservation may have finished in between: then its outcome is
+    /// the answer. Otherwise the hold expired.
+    fn lost_hold(
+        &self,
+        id: u64,
+        expires_at: UnixMillis,
+        payment_id: &str,
+        now: UnixMillis,
+    ) -> Result<Booking, ConfirmError> {
+        if let Some(current) = self.inner.storage.read()?.reservation(id)?
+            && current.status != ReservationStatus::Active
+            && let Some(answer) = self.settled(&current, payment_id)?
+        {
+            return answer;
+        }
+        // Make the record say so (best effort: a sweep does it later otherwise).
+        let _ = self.inner.expire(&[(expires_at, id)], now);
+        Err(ConfirmError::HoldExpired)
+    }
+
+    /// Binds `payment_id` to reservation `id` durably (or finds it bound
+    /// to it, pending, by an earlier attempt) and returns the booking id
+    /// its outcome will be recorded under.
+    fn bind_payment(
+        &self,
+        id: u64,
+        rec: &ReservationRecord,
+        payment_id: &str,
+        now: UnixMillis,
+    ) -> Result<String, ConfirmError> {
+        let fresh = new_booking_id(id).map_err(|_| ConfirmError::RandomFailure)?;
+        let app = rec.app_id.as_str();
+        self.inner.storage.write(|tx| {
+            let mut current = tx
+                .reservation(id)?
+                .ok_or(ConfirmError::ReservationNotFound)?;
+            if current.status != ReservationStatus::Active {
+                return Err(ConfirmError::ReservationNotActive);
+            }
+            if current
+                .payment_id
+                .as_deref()
+                .is_some_and(|bound| bound != payment_id)
+            {
+                return Err(ConfirmError::PaymentConflict);
+            }
+            match tx.payment(app, payment_id)? {
+                Some(b) if b.reservation_id != id => Err(ConfirmError::PaymentAlreadyUsed),
+                Some(b) if b.state == PaymentState::Pending => Ok(b.booking_id),
+                // An outcome is recorded while the reservation is ACTIVE:
+                // outcomes end the reservation in the same transaction.
+                Some(_) => Err(ConfirmError::ReservationNotActive),
+                None => {
+                    tx.put_payment(
+                        app,
+                        payment_id,
+                        &PaymentRecord {
+                            reservation_id: id,
+                            booking_id: fresh.clone(),
+                            state: PaymentState::Pending,
+                            presented_at: now,
+                        },
+                    )?;
+                    current.payment_id = Some(payment_id.to_owned());
+                    tx.put_reservation(id, &current)?;
+                    Ok(fresh)
+                }
+            }
+        })
+    }
+
+    fn put_outcome(
+        tx: &mut crate::storage::WriteTx<'_>,
+        app: &str,
+        payment_id: &str,
+        id: u64,
+        booking_id: &str,
+        state: PaymentState,
+        presented_at: UnixMillis,
+    ) -> Result<(), ConfirmError> {
+        let presented_at = tx
+            .payment(app, payment_id)?
+            .map_or(presented_at, |b| b.presented_at);
+        tx.put_payment(
+            app,
+            payment_id,
+            &PaymentRecord {
+                reservation_id: id,
+                booking_id: booking_id.to_owned(),
+                state,
+                presented_at,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Records a decline (FAILED record) or a paid-not-booked outcome
+    /// (REFUND_DUE record) in one transaction: the record, the binding's
+    /// outcome, and the reservation RELEASED if it is still ACTIVE.
+    fn record_outcome(
+        &self,
+        id: u64,
+        payment_id: &str,
+        booking_id: &str,
+        booking: &BookingRecord,
+        state: PaymentState,
+    ) -> Result<(), ConfirmError> {
+        self.inner.storage.write(|tx| {
+            let mut current = tx
+                .reservation(id)?
+                .ok_or(ConfirmError::ReservationNotFound)?;
+            if current.status == ReservationStatus::Active {
+                current.status = ReservationStatus::Released;
+                current.payment_id = Some(payment_id.to_owned());
+                tx.put_reservation(id, &current)?;
+            }
+            tx.put_booking(booking_id, booking, true)?;
+            Self::put_outcome(
+                tx,
+                &booking.app_id,
+                payment_id,
+                id,
+                booking_id,
+                state,
+                booking.created_at,
+            )
+        })
+    }
+
+    /// This app's REFUND_DUE records: approved payments that booked
+    /// nothing and must be refunded, in booking-id order.
+    ///
+    /// # Errors
+    /// [`QueryError::Auth`], [`QueryError::Storage`].
+    pub fn refunds_due(&self) -> Result<Vec<Booking>, QueryError> {
+        self.check()?;
+        Ok(refunds_due(&self.inner, &self.app_id())?)
     }
 
     /// A booking of this app by id.
@@ -639,7 +903,8 @@ impl AppContext {
     }
 }
 
-/// Undoes a pin unless disarmed, also if the payment verifier panics.
+/// Undoes a pin unless disarmed, also if the payment verifier panics, and
+/// takes the reservation out of the engine's in-flight confirms.
 struct PinGuard<'a> {
     inner: &'a Inner,
     keys: &'a [SeatKey],
@@ -649,6 +914,8 @@ struct PinGuard<'a> {
 }
 
 impl PinGuard<'_> {
+    /// The pin was turned into a booking or released: only leave the
+    /// in-flight set.
     fn disarm(mut self) {
         self.armed = false;
     }
@@ -656,12 +923,43 @@ impl PinGuard<'_> {
 
 impl Drop for PinGuard<'_> {
     fn drop(&mut self) {
+        self.inner.confirming.remove(&self.hold.0);
         if self.armed {
             self.inner
                 .locks
                 .unpin(self.keys, self.hold, self.expires_at);
         }
     }
+}
+
+/// An app's REFUND_DUE records, in booking-id order.
+pub(crate) fn refunds_due(inner: &Inner, app_id: &str) -> Result<Vec<Booking>, StorageError> {
+    let tx = inner.storage.read()?;
+    let mut out = Vec::new();
+    for id in tx.refund_due_ids(app_id)? {
+        if let Some(rec) = tx.booking(&id)? {
+            out.push(booking_view(id, rec));
+        }
+    }
+    Ok(out)
+}
+
+/// Marks a REFUND_DUE record REFUNDED (admin only).
+pub(crate) fn settle_refund(inner: &Inner, booking_id: &str) -> Result<Booking, AdminError> {
+    if booking_id.len() > 64 {
+        return Err(AdminError::BookingNotFound);
+    }
+    let rec = inner.storage.write(|tx| {
+        let mut rec = tx.booking(booking_id)?.ok_or(AdminError::BookingNotFound)?;
+        if rec.status != BookingStatus::RefundDue {
+            return Err(AdminError::RefundNotDue);
+        }
+        rec.status = BookingStatus::Refunded;
+        tx.settle_refund(&rec.app_id, booking_id)?;
+        tx.put_booking(booking_id, &rec, false)?;
+        Ok(rec)
+    })?;
+    Ok(booking_view(booking_id.to_owned(), rec))
 }
 
 /// Cancels a booking; `app` limits it to one app (app contexts), `None` is
@@ -710,6 +1008,141 @@ pub(crate) fn cancel(
 #[cfg(test)]
 mod tests {
     use super::parse_token;
+    use std::sync::{Arc, OnceLock, Weak};
+    use std::time::Duration;
+
+    use crate::engine::Inner;
+    use crate::storage::Storage;
+    use crate::{
+        Argon2Params, Config, ConfirmError, Durability, Engine, ErrorCode, HasErrorCode,
+        ManualClock, NewApp, NewSeat, PaymentOutcome, PaymentRequest, PaymentVerifier,
+        SeatAttributes, hash_password,
+    };
+
+    /// Approves, and makes the engine's storage fail while doing so: the
+    /// booking's commit and the refund-due record both fail afterwards.
+    #[derive(Default)]
+    struct PoisoningBank {
+        engine: OnceLock<Weak<Inner>>,
+    }
+
+    impl PaymentVerifier for PoisoningBank {
+        fn verify(&self, _request: &PaymentRequest<'_>) -> PaymentOutcome {
+            if let Some(inner) = self.engine.get().and_then(Weak::upgrade) {
+                let _ = inner.storage.with(Storage::fail_for_tests);
+            }
+            PaymentOutcome::Approved
+        }
+    }
+
+    fn config(clock: &ManualClock, payments: Arc<dyn PaymentVerifier>) -> Config {
+        let fast = Argon2Params::insecure_fast_for_tests();
+        let mut c = Config::new(
+            "ops@x.io",
+            hash_password("admin-password", &fast).unwrap(),
+            "admin-secret-0123456789-0123456789-abcdef",
+            "user-secret-0123456789-0123456789-abcdefgh",
+        );
+        c.argon2 = fast;
+        c.durability = Durability::Full;
+        c.clock = Arc::new(clock.clone());
+        c.payments = Some(payments);
+        c
+    }
+
+    /// Storage fails after the verifier approved: the caller is told the
+    /// payment must be refunded, and since the binding was durable before
+    /// the verifier was asked, reopening records it as refund due.
+    #[test]
+    fn an_approval_that_storage_can_not_record_is_refund_due_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        let clock = ManualClock::default();
+        let bank = Arc::new(PoisoningBank::default());
+        let engine = Engine::open(&path, config(&clock, bank.clone())).unwrap();
+        bank.engine.set(Arc::downgrade(&engine.inner)).ok().unwrap();
+        let admin = engine
+            .admin(
+                engine
+                    .admin_login("ops@x.io", "admin-password")
+                    .unwrap()
+                    .expose(),
+            )
+            .unwrap();
+        let origin = "https://a.example";
+        let key = admin
+            .create_app(&NewApp {
+                app_id: "app",
+                name: "App",
+                allowed_origins: &[origin],
+            })
+            .unwrap()
+            .api_key;
+        let seats: Vec<NewSeat> = ["S0", "S1"]
+            .iter()
+            .map(|id| NewSeat {
+                seat_id: (*id).into(),
+                price_minor: 500,
+                currency: "EUR".into(),
+                attributes: SeatAttributes::default(),
+            })
+            .collect();
+        admin.create_seats("app", "E1", &seats).unwrap();
+        let app = engine.app("app", key.expose(), origin).unwrap();
+        let user = app
+            .user(app.signup("b@x.io", "buyer-password").unwrap().expose())
+            .unwrap();
+        let r = app
+            .reserve(&user, &["S0"], Some(Duration::from_secs(5)))
+            .unwrap();
+        let err = app
+            .confirm(&user, r.token.expose(), "pi_X", 500)
+            .unwrap_err();
+        let ConfirmError::RefundDueUnrecorded { booking_id } = &err else {
+            panic!("expected refund due unrecorded, got {err:?}");
+        };
+        assert_eq!(err.code(), ErrorCode::RefundDueUnrecorded);
+        assert!(err.to_string().contains("refund due"));
+        let booking_id = booking_id.clone();
+        drop((app, admin, engine));
+
+        clock.advance(Duration::from_secs(10));
+        let engine = Engine::open(
+            &path,
+            config(&clock, Arc::new(crate::SimulatedPayments::default())),
+        )
+        .unwrap();
+        let admin = engine
+            .admin(
+                engine
+                    .admin_login("ops@x.io", "admin-password")
+                    .unwrap()
+                    .expose(),
+            )
+            .unwrap();
+        let refunds = admin.refunds_due("app").unwrap();
+        assert_eq!(refunds.len(), 1, "{refunds:?}");
+        assert_eq!(refunds[0].booking_id, booking_id);
+        assert_eq!(refunds[0].payment_id, "pi_X");
+        assert_eq!(refunds[0].amount_minor, 500);
+        let report = engine.audit().unwrap();
+        assert!(report.is_clean(), "{:?}", report.violations);
+        assert_eq!(report.refund_records, 1);
+        // The id stays bound to the first reservation.
+        let app = engine.app("app", key.expose(), origin).unwrap();
+        let user = app
+            .user(app.login("b@x.io", "buyer-password").unwrap().expose())
+            .unwrap();
+        let r2 = app.reserve(&user, &["S1"], None).unwrap();
+        assert!(matches!(
+            app.confirm(&user, r2.token.expose(), "pi_X", 500),
+            Err(ConfirmError::PaymentAlreadyUsed)
+        ));
+        assert!(matches!(
+            app.confirm(&user, r.token.expose(), "pi_X", 500),
+            Err(ConfirmError::RefundDue { booking_id: b }) if b == booking_id
+        ));
+    }
 
     #[test]
     fn token_parsing_accepts_only_the_exact_shape() {

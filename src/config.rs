@@ -26,6 +26,15 @@ pub struct HoldPolicy {
     pub max_total: Duration,
     /// Most seats in one reservation (10; at most 64).
     pub max_seats: usize,
+    /// How long a confirm may pin its seats while the payment verifier
+    /// runs (60 s; 1 ms ..= 1 h). A confirm pins its hold until
+    /// `max(hold expiry, start of the confirm + confirm_deadline)`; a
+    /// verifier that has not answered by then loses the pin: the seats are
+    /// free for others (release and sweep may end the reservation), and an
+    /// approval that arrives later books nothing and becomes a REFUND_DUE
+    /// record (`ConfirmError::RefundDue`). So a hanging verifier never
+    /// pins seats forever.
+    pub confirm_deadline: Duration,
 }
 
 impl Default for HoldPolicy {
@@ -36,6 +45,7 @@ impl Default for HoldPolicy {
             max_ttl: Duration::from_secs(15 * 60),
             max_total: Duration::from_secs(30 * 60),
             max_seats: 10,
+            confirm_deadline: Duration::from_secs(60),
         }
     }
 }

@@ -21,11 +21,11 @@ use crate::clock::{Clock, UnixMillis};
 use crate::config::Config;
 use crate::error::{BackupError, OpenError, StorageError};
 use crate::locks::{HoldId, LockTable, SeatKey, SeatState};
-use crate::model::{ReservationStatus, Stats, UserId};
+use crate::model::{BookingStatus, ReservationStatus, Stats, UserId};
 use crate::payment::PaymentVerifier;
 use crate::stats::{Counter, Counters};
 use crate::storage::{
-    AppRecord, LoadedSeat, OpenOptions, ReadTx, ReservationRecord, Storage, WriteTx,
+    AppRecord, BookingRecord, LoadedSeat, OpenOptions, PaymentState, ReadTx, Storage, WriteTx,
 };
 
 pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
@@ -163,6 +163,10 @@ pub(crate) struct Inner {
     /// Serialises admin changes to apps and seats (rare), so that storage
     /// and the directory change in the same order.
     pub(crate) admin_lock: Mutex<()>,
+    /// Reservations whose confirm is in flight in this engine (from its
+    /// pin to its last write). Recovery of pending payments
+    /// ([`Inner::resolve_pending_payments`]) leaves these to their confirm.
+    pub(crate) confirming: FastMap<u64, ()>,
 }
 
 impl Inner {
@@ -214,14 +218,72 @@ impl Inner {
             // A full batch whose rows were all kept (pinned) would loop
             // forever; stop when nothing moved.
             if due.len() < BATCH || swept.dropped == 0 {
+                self.resolve_pending_payments()?;
                 return Ok(total);
             }
         }
     }
 
+    /// Turns every payment binding that is still pending although its
+    /// reservation ended (expired, released) and no confirm of it is in
+    /// flight into a REFUND_DUE booking record. Returns how many.
+    ///
+    /// Such a binding means the verifier was asked and its answer was never
+    /// recorded: the engine crashed or its storage failed after the
+    /// binding's commit, or the verifier panicked. The answer may have been
+    /// an approval, so the payment is listed as refund due (SPEC section 4,
+    /// invariant 9): the operator checks it with the payment provider and
+    /// refunds what was captured. A binding whose reservation is still
+    /// ACTIVE is left alone: the buyer may still retry the confirm, which
+    /// asks the verifier again.
+    pub(crate) fn resolve_pending_payments(&self) -> Result<usize, StorageError> {
+        let pending = self.storage.read()?.pending_payments()?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let now = self.now();
+        self.storage.write(|tx| {
+            let mut resolved = 0;
+            for (app, payment_id) in &pending {
+                let Some(mut binding) = tx.payment(app, payment_id)? else {
+                    continue;
+                };
+                if binding.state != PaymentState::Pending
+                    || self.confirming.contains_key(&binding.reservation_id)
+                {
+                    continue;
+                }
+                let Some(res) = tx.reservation(binding.reservation_id)? else {
+                    continue;
+                };
+                if res.status == ReservationStatus::Active {
+                    continue;
+                }
+                binding.state = PaymentState::RefundDue;
+                tx.put_payment(app, payment_id, &binding)?;
+                let record = BookingRecord {
+                    app_id: res.app_id,
+                    user_id: res.user_id,
+                    seat_ids: res.seat_ids,
+                    reservation_id: binding.reservation_id,
+                    payment_id: payment_id.clone(),
+                    amount_minor: res.total_minor,
+                    currency: res.currency,
+                    status: BookingStatus::RefundDue,
+                    created_at: now,
+                    cancelled_at: None,
+                };
+                tx.put_booking(&binding.booking_id, &record, true)?;
+                resolved += 1;
+            }
+            Ok(resolved)
+        })
+    }
+
     /// Marks the given `(indexed expiry, id)` reservations EXPIRED if they
     /// are still ACTIVE, past their expiry at `now` and not pinned by a
-    /// committing confirm, then frees whatever they still hold. Drops the
+    /// confirm in flight (a pin past its deadline no longer counts), and
+    /// frees whatever they still hold. Drops the
     /// index rows of those it expired and of those that no longer match
     /// their reservation (confirmed, released, extended: see
     /// [`WriteTx::put_reservation`](crate::storage::WriteTx::put_reservation)).
@@ -234,7 +296,7 @@ impl Inner {
             return Ok(Swept::default());
         }
         let (expired, dropped) = self.storage.write(|tx| {
-            let mut expired: Vec<(u64, ReservationRecord)> = Vec::new();
+            let mut expired: Vec<u64> = Vec::new();
             let mut dropped = Vec::new();
             for &(indexed, id) in due {
                 let Some(mut rec) = tx.reservation(id)? else {
@@ -248,24 +310,26 @@ impl Inner {
                 if rec.expires_at > now {
                     continue;
                 }
+                // Freed together with the pin check, so a confirm can not
+                // pin in between: it finds its hold lost instead. Should
+                // this transaction fail, the seats are free all the same,
+                // as they were anyway (the hold is past its expiry).
                 if let Some(app) = self.app_state(&rec.app_id)
-                    && self.locks.is_pinned(&app.keys(&rec.seat_ids), HoldId(id))
+                    && self
+                        .locks
+                        .release_unpinned(&app.keys(&rec.seat_ids), HoldId(id), now)
+                        .is_err()
                 {
                     continue;
                 }
                 rec.status = ReservationStatus::Expired;
                 tx.put_reservation(id, &rec)?;
                 dropped.push((indexed, id));
-                expired.push((id, rec));
+                expired.push(id);
             }
             tx.drop_holds(&dropped)?;
             Ok::<_, StorageError>((expired, dropped.len()))
         })?;
-        for (id, rec) in &expired {
-            if let Some(app) = self.app_state(&rec.app_id) {
-                self.locks.release(&app.keys(&rec.seat_ids), HoldId(*id));
-            }
-        }
         self.counters.add(Counter::Expiries, expired.len() as u64);
         Ok(Swept {
             expired: expired.len(),
@@ -340,6 +404,7 @@ impl Engine {
     /// journal that does not continue the database,
     /// [`OpenError::UnsupportedFormat`] for a database of an earlier
     /// format, [`OpenError::Storage`] for I/O or corruption.
+    #[allow(clippy::too_many_lines)] // one linear story: check the config, open, load, sweep
     pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Self, OpenError> {
         let signer = TokenSigner::new(
             config.admin_jwt_secret.expose().as_bytes(),
@@ -427,6 +492,7 @@ impl Engine {
             payments,
             config,
             admin_lock: Mutex::new(()),
+            confirming: FastMap::default(),
         });
         let now = inner.now();
         let mut active = loaded.active;
@@ -595,6 +661,13 @@ fn validate_config(config: &Config) -> Result<(), OpenError> {
     if h.max_total > Duration::from_secs(7 * 24 * 3600) {
         return Err(OpenError::InvalidConfig(
             "holds.max_total is at most 7 days",
+        ));
+    }
+    if h.confirm_deadline < Duration::from_millis(1)
+        || h.confirm_deadline > Duration::from_secs(3600)
+    {
+        return Err(OpenError::InvalidConfig(
+            "holds.confirm_deadline must be 1ms..=1h",
         ));
     }
     if h.max_seats == 0 || h.max_seats > crate::locks::MAX_SEATS_PER_HOLD {

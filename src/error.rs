@@ -77,6 +77,17 @@ pub enum ErrorCode {
     CapacityExceeded = 28,
     /// The operating system's random generator failed.
     RandomFailure = 29,
+    /// The payment id was already presented for another reservation of
+    /// this app; the verifier was not asked.
+    PaymentAlreadyUsed = 30,
+    /// The payment was approved but the seats could not be booked: it is
+    /// recorded as a REFUND_DUE booking record and must be refunded.
+    RefundDue = 31,
+    /// The payment was approved but neither booked nor recorded (storage
+    /// failed): it must be refunded; reopening the engine records it.
+    RefundDueUnrecorded = 32,
+    /// The booking record is not REFUND_DUE (not a refund, or settled already).
+    RefundNotDue = 33,
     /// The app context was revoked after it was made (API key rotated, app
     /// deactivated or its origin removed): authenticate the app again
     /// (which names the reason); the user's token is not at fault.
@@ -380,6 +391,10 @@ pub enum AdminError {
     BookingNotCancellable,
     #[error("the engine's seat capacity is exhausted")]
     CapacityExceeded,
+    /// Settling a refund: the record is not REFUND_DUE (not a refund
+    /// record, or settled already).
+    #[error("the booking record is not refund due")]
+    RefundNotDue,
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error("the operating system's random generator failed")]
@@ -451,8 +466,13 @@ pub enum HoldError {
     Storage(#[from] StorageError),
 }
 
-/// A confirm failed. Only [`PaymentDeclined`](ConfirmError::PaymentDeclined)
-/// changes state (seats released, reservation RELEASED, attempt recorded).
+/// A confirm failed. [`PaymentDeclined`](ConfirmError::PaymentDeclined)
+/// (seats released, reservation RELEASED, attempt recorded) and
+/// [`RefundDue`](ConfirmError::RefundDue) (seats released, reservation
+/// RELEASED unless it ended before, REFUND_DUE record) change state. A
+/// confirm that got as far as asking the verifier leaves its payment id
+/// bound to the reservation, whatever it returns; the other errors
+/// change nothing else.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmError {
     #[error(transparent)]
@@ -468,11 +488,37 @@ pub enum ConfirmError {
     #[error("amount {got} does not match the total price {expected}")]
     AmountMismatch { expected: u64, got: u64 },
     /// The verifier declined; the seats were released. `booking_id` names the
-    /// recorded FAILED attempt.
+    /// recorded FAILED attempt. A retry with the same payment id gets this
+    /// again (reason `declined earlier`).
     #[error("payment declined: {reason}")]
     PaymentDeclined { reason: String, booking_id: String },
+    /// The reservation is bound to another payment id (confirmed with it,
+    /// declined, or a confirm with it is pending).
     #[error("reservation already confirmed with another payment id")]
     PaymentConflict,
+    /// The payment id was already presented for another reservation of
+    /// this app (SPEC section 4, invariant 8). Checked before the verifier
+    /// is asked; nothing changed.
+    #[error("payment id was already used for another reservation")]
+    PaymentAlreadyUsed,
+    /// The verifier approved the payment but the seats could not be booked
+    /// (the hold was lost, the confirm deadline passed, storage failed):
+    /// the approval is recorded durably as the REFUND_DUE booking record
+    /// `booking_id`, the reservation is no longer active, and **the payment
+    /// must be refunded**. A retry with the same payment id gets this again.
+    #[error("payment approved but the seats could not be booked: refund due ({booking_id})")]
+    RefundDue { booking_id: String },
+    /// The verifier approved the payment, the seats could not be booked
+    /// and even the refund-due record could not be written (storage
+    /// failed): **the payment must be refunded** unless the booking shows
+    /// up. The payment binding was durable before the verifier was asked,
+    /// so reopening the engine settles it: the reservation is CONFIRMED
+    /// with booking `booking_id` (if the booking's commit reached the
+    /// journal after all), or `booking_id` is a REFUND_DUE record.
+    #[error(
+        "payment approved but neither booked nor recorded: refund due ({booking_id}); reopen the engine"
+    )]
+    RefundDueUnrecorded { booking_id: String },
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error("the operating system's random generator failed")]
@@ -662,6 +708,7 @@ impl HasErrorCode for AdminError {
             Self::BookingNotFound => ErrorCode::BookingNotFound,
             Self::BookingNotCancellable => ErrorCode::BookingNotCancellable,
             Self::CapacityExceeded => ErrorCode::CapacityExceeded,
+            Self::RefundNotDue => ErrorCode::RefundNotDue,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
             Self::Storage(_) => ErrorCode::Storage,
@@ -709,6 +756,9 @@ impl HasErrorCode for ConfirmError {
             Self::AmountMismatch { .. } => ErrorCode::AmountMismatch,
             Self::PaymentDeclined { .. } => ErrorCode::PaymentDeclined,
             Self::PaymentConflict => ErrorCode::PaymentConflict,
+            Self::PaymentAlreadyUsed => ErrorCode::PaymentAlreadyUsed,
+            Self::RefundDue { .. } => ErrorCode::RefundDue,
+            Self::RefundDueUnrecorded { .. } => ErrorCode::RefundDueUnrecorded,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
             Self::Storage(_) => ErrorCode::Storage,

@@ -178,16 +178,26 @@ pub enum BookingStatus {
     Failed,
     /// Cancelled (refunded) after success; its seats are AVAILABLE again.
     Cancelled,
+    /// Paid but not booked: the verifier approved the payment (or, after a
+    /// crash, its answer was never recorded) and the seats could not be
+    /// booked. Holds no seats; the payment must be refunded. Listed by
+    /// `AppContext::refunds_due` and `Admin::refunds_due` until settled.
+    RefundDue,
+    /// A REFUND_DUE record whose refund the operator marked as done.
+    Refunded,
 }
 
 impl BookingStatus {
-    /// Upper-case name (`SUCCESS`, `FAILED`, `CANCELLED`).
+    /// Upper-case name (`SUCCESS`, `FAILED`, `CANCELLED`, `REFUND_DUE`,
+    /// `REFUNDED`).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "SUCCESS",
             Self::Failed => "FAILED",
             Self::Cancelled => "CANCELLED",
+            Self::RefundDue => "REFUND_DUE",
+            Self::Refunded => "REFUNDED",
         }
     }
 }

@@ -70,6 +70,17 @@ const PENDING_USER_BOOKINGS: TableDefinition<&str, ()> =
     TableDefinition::new("user_bookings_pending");
 /// See [`PENDING_USER_BOOKINGS`].
 const PENDING_USER_BOOKINGS_MAX: u64 = 512;
+/// Payment bindings, keyed `app SEP payment_id`: the reservation a payment
+/// id was first presented for (SPEC section 4, invariant 8) and what became
+/// of it. Written before the verifier is asked; never removed.
+const PAYMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("payments");
+/// `app SEP payment_id` of every binding still [`PaymentState::Pending`]:
+/// the verifier was asked and no outcome is recorded yet. Small (confirms
+/// in flight, or interrupted by a crash); recovery reads it whole.
+const PENDING_PAYMENTS: TableDefinition<&str, ()> = TableDefinition::new("payments_pending");
+/// `app SEP booking_id` of every booking record in status
+/// [`BookingStatus::RefundDue`] (an approved payment that booked nothing).
+const REFUNDS_DUE: TableDefinition<&str, ()> = TableDefinition::new("refunds_due");
 
 /// Code that treats every table alike (backup, offline check) visits them
 /// through [`visit_every_table`], so the list lives here, next to the
@@ -94,7 +105,10 @@ pub(crate) fn visit_every_table(visitor: &mut impl TableVisitor) -> Result<(), S
     visitor.visit(ACTIVE_HOLDS)?;
     visitor.visit(BOOKINGS)?;
     visitor.visit(USER_BOOKINGS)?;
-    visitor.visit(PENDING_USER_BOOKINGS)
+    visitor.visit(PENDING_USER_BOOKINGS)?;
+    visitor.visit(PAYMENTS)?;
+    visitor.visit(PENDING_PAYMENTS)?;
+    visitor.visit(REFUNDS_DUE)
 }
 
 /// Version 2: the database's unique id and the journal's pairing (see
@@ -192,6 +206,32 @@ pub(crate) struct ReservationRecord {
     pub(crate) payment_id: Option<String>,
 }
 
+/// What became of a payment id presented for a reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub(crate) enum PaymentState {
+    /// Bound; the verifier was (or is being) asked; no outcome recorded.
+    Pending,
+    /// Approved and booked: the SUCCESS booking `booking_id`.
+    Booked,
+    /// Declined: the FAILED attempt `booking_id`.
+    Declined,
+    /// Approved (or of unknown outcome after a crash) and not booked: the
+    /// REFUND_DUE record `booking_id`.
+    RefundDue,
+}
+
+/// A payment id's binding to the reservation it was first presented for.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub(crate) struct PaymentRecord {
+    pub(crate) reservation_id: u64,
+    /// Chosen when binding, so that whatever the outcome, its record
+    /// (SUCCESS, FAILED or REFUND_DUE) has this id and nothing fallible
+    /// but the commit sits between the verifier's answer and the record.
+    pub(crate) booking_id: String,
+    pub(crate) state: PaymentState,
+    pub(crate) presented_at: UnixMillis,
+}
+
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub(crate) struct BookingRecord {
     pub(crate) app_id: String,
@@ -223,6 +263,12 @@ fn decode_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, 
 
 pub(crate) fn seat_key(app: &str, seat: &str) -> String {
     format!("{app}{SEP}{seat}")
+}
+
+/// The [`PAYMENTS`] and [`PENDING_PAYMENTS`] key of a payment id (and the
+/// [`REFUNDS_DUE`] key of a booking id).
+fn app_key(app: &str, id: &str) -> String {
+    format!("{app}{SEP}{id}")
 }
 
 fn entity_prefix(app: &str, entity: &str) -> String {
@@ -850,6 +896,13 @@ impl Storage {
         self.failed.store(true, Ordering::Release);
     }
 
+    /// Makes every later write fail, as a failed commit does (tests of
+    /// what a confirm does when storage fails after the verifier approved).
+    #[cfg(test)]
+    pub(crate) fn fail_for_tests(&self) {
+        self.fail();
+    }
+
     /// Commits since open that carried at least one write (tests and benches).
     #[cfg(test)]
     pub(crate) fn commits(&self) -> u64 {
@@ -1038,6 +1091,47 @@ macro_rules! getters {
                 }
             }
             out.sort_unstable();
+            Ok(out)
+        }
+
+        /// The binding of a payment id in an app.
+        pub(crate) fn payment(
+            &self,
+            app: &str,
+            payment_id: &str,
+        ) -> Result<Option<PaymentRecord>, StorageError> {
+            let t = self.inner.open_table(PAYMENTS)?;
+            t.get(app_key(app, payment_id).as_str())?
+                .map(|v| decode(v.value()))
+                .transpose()
+        }
+
+        /// `(app, payment_id)` of every binding still pending.
+        pub(crate) fn pending_payments(&self) -> Result<Vec<(String, String)>, StorageError> {
+            let mut out = Vec::new();
+            for row in self.inner.open_table(PENDING_PAYMENTS)?.iter()? {
+                let (k, _) = row?;
+                let (app, id) = k
+                    .value()
+                    .split_once(SEP)
+                    .ok_or_else(|| StorageError("corrupt pending payment key".into()))?;
+                out.push((app.to_owned(), id.to_owned()));
+            }
+            Ok(out)
+        }
+
+        /// Ids of an app's REFUND_DUE booking records, in id order.
+        pub(crate) fn refund_due_ids(&self, app: &str) -> Result<Vec<String>, StorageError> {
+            let prefix = app_key(app, "");
+            let end = prefix_end(&prefix);
+            let mut out = Vec::new();
+            for row in self
+                .inner
+                .open_table(REFUNDS_DUE)?
+                .range(prefix.as_str()..end.as_str())?
+            {
+                out.push(row?.0.value()[prefix.len()..].to_owned());
+            }
             Ok(out)
         }
 

@@ -288,7 +288,7 @@ fn book_some(engine: &Engine, n: usize) {
     let app = engine.app("event-app", key.expose(), EVENT_ORIGIN).unwrap();
     let token = app.signup("buyer@check.test", USER_PASSWORD).unwrap();
     let me = app.user(token.expose()).unwrap();
-    for _ in 0..n {
+    for i in 0..n {
         let free: Vec<String> = app
             .list_seats(support_rel::ENTITY, seatbook::SeatFilter::AvailableOnly)
             .unwrap()
@@ -299,7 +299,7 @@ fn book_some(engine: &Engine, n: usize) {
         let ids: Vec<&str> = free.iter().map(String::as_str).collect();
         let total: u64 = free.iter().map(|s| price(s[1..].parse().unwrap())).sum();
         let hold = app.reserve(&me, &ids, None).unwrap();
-        app.confirm(&me, hold.token.expose(), "pay_check", total)
+        app.confirm(&me, hold.token.expose(), &format!("pay_check_{i}"), total)
             .unwrap();
     }
 }

@@ -429,6 +429,17 @@ fn null_for_every_pointer_argument() {
         each_null("admin_cancel_booking", 2, |i| {
             seatbook_admin_cancel_booking(nul(i, 0, ad), nul(i, 1, bk), null_mut())
         });
+        each_null("admin_settle_refund", 2, |i| {
+            seatbook_admin_settle_refund(nul(i, 0, ad), nul(i, 1, bk), null_mut())
+        });
+        each_null("admin_refunds_due", 3, |i| {
+            let mut list: *mut seatbook_booking_list = null_mut();
+            seatbook_admin_refunds_due(
+                nul(i, 0, ad),
+                nul(i, 1, app_id),
+                nul_mut(i, 2, &raw mut list),
+            )
+        });
         each_null("app_signup", 4, |i| {
             seatbook_app_signup(
                 nul(i, 0, ap),
@@ -534,6 +545,9 @@ fn null_for_every_pointer_argument() {
         });
         each_null("app_user_bookings", 3, |i| {
             seatbook_app_user_bookings(nul(i, 0, ap), nul(i, 1, u), nul_mut(i, 2, oh.cast()))
+        });
+        each_null("app_refunds_due", 2, |i| {
+            seatbook_app_refunds_due(nul(i, 0, ap), nul_mut(i, 1, oh.cast()))
         });
         each_null("booking_list_count", 2, |i| {
             seatbook_booking_list_count(nul(i, 0, blist), nul_mut(i, 1, on))

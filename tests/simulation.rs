@@ -92,6 +92,8 @@ struct Model {
     bookings: BTreeMap<String, MBooking>,
     /// Booking ids in creation order (ids are random: choose by position).
     booking_order: Vec<String>,
+    /// (app, payment id) -> the reservation it was first presented for.
+    bindings: BTreeMap<(usize, String), u64>,
 }
 
 impl Model {
@@ -474,10 +476,21 @@ impl Sim {
                 };
             }
             ReservationStatus::Expired | ReservationStatus::Released => {
-                return check(
-                    matches!(got, Err(ConfirmError::ReservationNotActive)),
-                    || format!("confirm of a closed reservation: {got:?}"),
-                );
+                // A reservation whose payment was declined is bound to it:
+                // the same id replays the decline, another one conflicts.
+                return match r.payment.as_deref() {
+                    Some(p) if p == payment => check(
+                        matches!(got, Err(ConfirmError::PaymentDeclined { .. })),
+                        || format!("replayed decline: {got:?}"),
+                    ),
+                    Some(_) => check(matches!(got, Err(ConfirmError::PaymentConflict)), || {
+                        format!("confirm of a declined reservation with another id: {got:?}")
+                    }),
+                    None => check(
+                        matches!(got, Err(ConfirmError::ReservationNotActive)),
+                        || format!("confirm of a closed reservation: {got:?}"),
+                    ),
+                };
             }
             ReservationStatus::Active => {}
         }
@@ -496,6 +509,17 @@ impl Sim {
             return check(matches!(got, Err(ConfirmError::HoldExpired)), || {
                 format!("late confirm: {got:?}")
             });
+        }
+        // A payment id pays for one reservation only (bound even if declined).
+        match self.model.bindings.get(&(r.app, payment.clone())) {
+            Some(&other) if other != id => {
+                return check(matches!(got, Err(ConfirmError::PaymentAlreadyUsed)), || {
+                    format!("reused payment id: {got:?}")
+                });
+            }
+            _ => {
+                self.model.bindings.insert((r.app, payment.clone()), id);
+            }
         }
         let m = self.model.res.get_mut(&id).expect("reservation");
         m.payment = Some(payment.clone());

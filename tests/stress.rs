@@ -8,6 +8,14 @@
 //! the reservations, a superseded (stale) holder never confirmed, and it
 //! all survives a reopen.
 //!
+//! The money path (issue 14) is raced too: other threads retry a confirm
+//! with the same payment id while its owner runs it (a double click, an
+//! HTTP retry), and now and then a confirm presents a payment id already
+//! used for another reservation. Checked: every confirm of one reservation
+//! that succeeded returned the same booking and none of them was told the
+//! hold expired; a payment id has an outcome (booked, declined, refund
+//! due) for at most one reservation; refunds due are listed.
+//!
 //! Short variant in CI; the long one is `#[ignore]`:
 //! `cargo test --release --test stress -- --ignored --nocapture`.
 
@@ -72,6 +80,9 @@ struct Tally {
     confirmed: AtomicU64,
     late_confirms: AtomicU64,
     declined: AtomicU64,
+    retries: AtomicU64,
+    reuses: AtomicU64,
+    refunds_due: AtomicU64,
     extended: AtomicU64,
     released: AtomicU64,
     cancelled: AtomicU64,
@@ -88,6 +99,34 @@ struct Shared {
     confirmed: Mutex<Vec<Confirmed>>,
     /// Reservations a thread still holds a token for: (id, token, user).
     tally: Tally,
+    /// Confirms in flight that other threads may retry.
+    retry_pool: Mutex<Vec<Retry>>,
+    /// Payment ids presented so far (for reuse attempts).
+    payments_used: Mutex<Vec<String>>,
+    /// Every confirm's outcome: (reservation id, payment id, outcome).
+    outcomes: Mutex<Vec<(u64, String, Outcome2)>>,
+}
+
+#[derive(Debug, Clone)]
+struct Retry {
+    user: usize,
+    id: u64,
+    token: String,
+    payment: String,
+    total: u64,
+    seats: Vec<usize>,
+}
+
+/// What one confirm returned, for the money-path checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome2 {
+    Booked(String),
+    Declined(String),
+    RefundDue(String),
+    InProgress,
+    AlreadyUsed,
+    Late,
+    Other(String),
 }
 
 struct Outcome {
@@ -157,53 +196,67 @@ fn worker(sh: &Shared, thread: usize, seed: u64, attempts: u64) {
         } else if roll < 80 {
             let i = rng.index(mine.len());
             let (id, token, seats, total) = mine.swap_remove(i);
-            let payment = if rng.chance(100) {
-                format!("fail-{id}")
+            let reused = if rng.chance(40) {
+                let used = sh.payments_used.lock().unwrap();
+                (!used.is_empty()).then(|| used[rng.index(used.len())].clone())
             } else {
-                format!("pay-{id}")
+                None
             };
-            let start = tick();
-            match sh.app.confirm(session, &token, &payment, total) {
-                Ok(b) => {
-                    sh.tally.confirmed.fetch_add(1, Ordering::Relaxed);
-                    let mut ledger = sh.ledger.lock().unwrap();
-                    for &s in &seats {
-                        if let Some(other) = ledger.live.insert(s, b.booking_id.clone()) {
-                            let v = format!(
-                                "seat S{s} booked by {} while {other} is live (double booking)",
-                                b.booking_id
-                            );
-                            ledger.violations.push(v);
-                        }
-                    }
-                    ledger
-                        .bookings
-                        .insert(b.booking_id.clone(), (seats.clone(), false));
-                    if b.status != BookingStatus::Success || b.reservation_id != id {
-                        ledger.violations.push(format!("confirm returned {b:?}"));
-                    }
-                    drop(ledger);
-                    sh.confirmed.lock().unwrap().push(Confirmed {
-                        booking_id: b.booking_id,
-                        res_id: id,
-                        seats,
-                        start,
-                    });
+            let payment = match &reused {
+                Some(p) => {
+                    sh.tally.reuses.fetch_add(1, Ordering::Relaxed);
+                    p.clone()
                 }
-                Err(ConfirmError::PaymentDeclined { booking_id, .. }) => {
-                    sh.tally.declined.fetch_add(1, Ordering::Relaxed);
-                    sh.ledger.lock().unwrap().failed.push(booking_id);
-                }
-                Err(ConfirmError::HoldExpired | ConfirmError::ReservationNotActive) => {
-                    sh.tally.late_confirms.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(e) => sh
-                    .ledger
-                    .lock()
-                    .unwrap()
-                    .violations
-                    .push(format!("thread {thread}: unexpected confirm error {e:?}")),
+                None if rng.chance(100) => format!("fail-{id}"),
+                None => format!("pay-{id}"),
+            };
+            if reused.is_none() {
+                sh.payments_used.lock().unwrap().push(payment.clone());
             }
+            if rng.chance(300) {
+                let mut pool = sh.retry_pool.lock().unwrap();
+                if pool.len() >= 16 {
+                    pool.remove(0);
+                }
+                pool.push(Retry {
+                    user,
+                    id,
+                    token: token.clone(),
+                    payment: payment.clone(),
+                    total,
+                    seats: seats.clone(),
+                });
+            }
+            let start = tick();
+            let result = sh.app.confirm(session, &token, &payment, total);
+            record_confirm(sh, thread, id, &payment, &seats, start, result);
+        } else if roll < 83 {
+            // Retry someone's confirm (same user, same payment id), maybe
+            // while it is in flight.
+            let retry = {
+                let pool = sh.retry_pool.lock().unwrap();
+                if pool.is_empty() {
+                    continue;
+                }
+                pool[rng.index(pool.len())].clone()
+            };
+            sh.tally.retries.fetch_add(1, Ordering::Relaxed);
+            let start = tick();
+            let result = sh.app.confirm(
+                &sh.sessions[retry.user],
+                &retry.token,
+                &retry.payment,
+                retry.total,
+            );
+            record_confirm(
+                sh,
+                thread,
+                retry.id,
+                &retry.payment,
+                &retry.seats,
+                start,
+                result,
+            );
         } else if roll < 88 {
             let i = rng.index(mine.len());
             let ttl = Duration::from_millis(10 + rng.below(21));
@@ -240,6 +293,162 @@ fn worker(sh: &Shared, thread: usize, seed: u64, attempts: u64) {
             cancel_one(sh, &mut rng, None);
         }
     }
+}
+
+/// Records what a confirm returned (by its owner or a retry) in the ledger
+/// and the outcome list.
+fn record_confirm(
+    sh: &Shared,
+    thread: usize,
+    id: u64,
+    payment: &str,
+    seats: &[usize],
+    start: u64,
+    result: Result<seatbook::Booking, ConfirmError>,
+) {
+    let outcome = match result {
+        Ok(b) => {
+            let mut ledger = sh.ledger.lock().unwrap();
+            if b.reservation_id != id {
+                ledger
+                    .violations
+                    .push(format!("confirm of {id} returned {b:?}"));
+            }
+            if let Some((booked_seats, cancelled)) = ledger.bookings.get(&b.booking_id) {
+                // A retry's answer (or the owner's, after a retry's). It
+                // may have read the booking before a cancellation that the
+                // ledger already shows, never the reverse (cancel_one holds
+                // the ledger across the cancel).
+                let status_ok = b.status == BookingStatus::Success
+                    || (*cancelled && b.status == BookingStatus::Cancelled);
+                if booked_seats.as_slice() != seats || !status_ok {
+                    ledger
+                        .violations
+                        .push(format!("confirm replay of {id} returned {b:?}"));
+                }
+            } else {
+                sh.tally.confirmed.fetch_add(1, Ordering::Relaxed);
+                for &s in seats {
+                    if let Some(other) = ledger.live.insert(s, b.booking_id.clone()) {
+                        let v = format!(
+                            "seat S{s} booked by {} while {other} is live (double booking)",
+                            b.booking_id
+                        );
+                        ledger.violations.push(v);
+                    }
+                }
+                ledger
+                    .bookings
+                    .insert(b.booking_id.clone(), (seats.to_vec(), false));
+                if b.status != BookingStatus::Success {
+                    ledger.violations.push(format!("confirm returned {b:?}"));
+                }
+                drop(ledger);
+                sh.confirmed.lock().unwrap().push(Confirmed {
+                    booking_id: b.booking_id.clone(),
+                    res_id: id,
+                    seats: seats.to_vec(),
+                    start,
+                });
+            }
+            Outcome2::Booked(b.booking_id)
+        }
+        Err(ConfirmError::PaymentDeclined { booking_id, .. }) => {
+            let mut ledger = sh.ledger.lock().unwrap();
+            if !ledger.failed.contains(&booking_id) {
+                sh.tally.declined.fetch_add(1, Ordering::Relaxed);
+                ledger.failed.push(booking_id.clone());
+            }
+            Outcome2::Declined(booking_id)
+        }
+        Err(ConfirmError::RefundDue { booking_id }) => {
+            sh.tally.refunds_due.fetch_add(1, Ordering::Relaxed);
+            Outcome2::RefundDue(booking_id)
+        }
+        Err(ConfirmError::ConfirmInProgress) => Outcome2::InProgress,
+        Err(ConfirmError::PaymentAlreadyUsed) => Outcome2::AlreadyUsed,
+        Err(ConfirmError::HoldExpired | ConfirmError::ReservationNotActive) => {
+            sh.tally.late_confirms.fetch_add(1, Ordering::Relaxed);
+            Outcome2::Late
+        }
+        Err(e) => {
+            sh.ledger
+                .lock()
+                .unwrap()
+                .violations
+                .push(format!("thread {thread}: unexpected confirm error {e:?}"));
+            Outcome2::Other(format!("{e:?}"))
+        }
+    };
+    sh.outcomes
+        .lock()
+        .unwrap()
+        .push((id, payment.to_owned(), outcome));
+}
+
+/// The money-path checks over every confirm's outcome: per reservation,
+/// one booking at most, the same to every caller, and no "expired" answer
+/// next to a success; per payment id, one reservation at most with an
+/// outcome; every refund due listed.
+fn money_path_violations(sh: &Shared) -> Vec<String> {
+    let mut v = Vec::new();
+    let outcomes = sh.outcomes.lock().unwrap();
+    let mut by_res: HashMap<u64, Vec<&Outcome2>> = HashMap::new();
+    let mut by_payment: HashMap<&str, HashSet<u64>> = HashMap::new();
+    let mut refunds: HashSet<&str> = HashSet::new();
+    for (id, payment, outcome) in outcomes.iter() {
+        by_res.entry(*id).or_default().push(outcome);
+        match outcome {
+            Outcome2::Booked(_) | Outcome2::Declined(_) | Outcome2::RefundDue(_) => {
+                by_payment.entry(payment.as_str()).or_default().insert(*id);
+            }
+            _ => {}
+        }
+        if let Outcome2::RefundDue(b) = outcome {
+            refunds.insert(b.as_str());
+        }
+    }
+    for (id, outs) in &by_res {
+        let booked: HashSet<&String> = outs
+            .iter()
+            .filter_map(|o| match o {
+                Outcome2::Booked(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        if booked.len() > 1 {
+            v.push(format!("reservation {id}: several bookings {booked:?}"));
+        }
+        if !booked.is_empty()
+            && outs
+                .iter()
+                .any(|o| matches!(o, Outcome2::Late | Outcome2::RefundDue(_)))
+        {
+            v.push(format!(
+                "reservation {id}: booked, yet a confirm was told {outs:?}"
+            ));
+        }
+    }
+    for (payment, reservations) in &by_payment {
+        if reservations.len() > 1 {
+            v.push(format!(
+                "payment {payment} has outcomes for reservations {reservations:?}"
+            ));
+        }
+    }
+    let listed: HashSet<String> = sh
+        .app
+        .refunds_due()
+        .expect("refunds due")
+        .into_iter()
+        .map(|b| b.booking_id)
+        .collect();
+    for b in refunds {
+        if !listed.contains(b) {
+            v.push(format!("refund due {b} is not listed"));
+        }
+    }
+    v
 }
 
 /// Cancels the live booking of `seat` (or a random live one). The ledger
@@ -408,6 +617,9 @@ fn stress(threads: usize, attempts_per_thread: u64, seats: usize, seed: u64) -> 
         granted: Mutex::new(Vec::new()),
         confirmed: Mutex::new(Vec::new()),
         tally: Tally::default(),
+        retry_pool: Mutex::new(Vec::new()),
+        payments_used: Mutex::new(Vec::new()),
+        outcomes: Mutex::new(Vec::new()),
     };
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
@@ -446,6 +658,7 @@ fn stress(threads: usize, attempts_per_thread: u64, seats: usize, seed: u64) -> 
 
     let mut violations = shared.ledger.lock().unwrap().violations.clone();
     violations.extend(stale_confirms(&shared));
+    violations.extend(money_path_violations(&shared));
     violations.extend(check_everything(&shared, &app, &engine, "after run"));
     violations.extend(lock_table_matches_reservations(&shared, &app));
 
@@ -465,6 +678,7 @@ fn stress(threads: usize, attempts_per_thread: u64, seats: usize, seed: u64) -> 
         confirmed,
         tally,
         sessions,
+        outcomes,
         app: shared_app,
         engine: shared_engine,
         ..
@@ -483,7 +697,12 @@ fn stress(threads: usize, attempts_per_thread: u64, seats: usize, seed: u64) -> 
         granted,
         confirmed,
         tally,
+        retry_pool: Mutex::new(Vec::new()),
+        payments_used: Mutex::new(Vec::new()),
+        outcomes,
     };
+    // The payment bindings survived the reopen too.
+    violations.extend(money_path_violations(&reopened));
     violations.extend(check_everything(&reopened, &app, &engine, "after reopen"));
     // Every seat not booked is free for a new buyer now.
     let states = seat_states(&app, seats);
@@ -498,13 +717,16 @@ fn stress(threads: usize, attempts_per_thread: u64, seats: usize, seed: u64) -> 
     assert_audit_clean(&engine, "after the final reserves");
     let t = &reopened.tally;
     let summary = format!(
-        "threads {threads}, seats {seats}: attempts {}, holds {}, rejected {}, confirmed {}, late confirms {}, declined {}, extended {}, released {}, cancelled {}",
+        "threads {threads}, seats {seats}: attempts {}, holds {}, rejected {}, confirmed {}, late confirms {}, declined {}, retries {}, payment reuses {}, refunds due {}, extended {}, released {}, cancelled {}",
         t.attempts.load(Ordering::Relaxed),
         t.reserved.load(Ordering::Relaxed),
         t.rejected.load(Ordering::Relaxed),
         t.confirmed.load(Ordering::Relaxed),
         t.late_confirms.load(Ordering::Relaxed),
         t.declined.load(Ordering::Relaxed),
+        t.retries.load(Ordering::Relaxed),
+        t.reuses.load(Ordering::Relaxed),
+        t.refunds_due.load(Ordering::Relaxed),
         t.extended.load(Ordering::Relaxed),
         t.released.load(Ordering::Relaxed),
         t.cancelled.load(Ordering::Relaxed),

@@ -101,7 +101,7 @@ using Owned = std::unique_ptr<T, Deleter<T, Free>>;
 /// Seat states, reservation and booking statuses, as in the C header.
 enum class SeatState { Available, Held, Booked };
 enum class ReservationStatus { Active, Confirmed, Expired, Released };
-enum class BookingStatus { Success, Failed, Cancelled };
+enum class BookingStatus { Success, Failed, Cancelled, RefundDue, Refunded };
 
 struct Seat {
   std::string seat_id, entity_id, currency;
@@ -228,6 +228,19 @@ inline Booking take_booking(seatbook_booking *p) {
   seatbook_booking_view v;
   check(seatbook_booking_get(h.get(), &v));
   return booking(v);
+}
+
+inline std::vector<Booking> take_booking_list(seatbook_booking_list *raw) {
+  Owned<seatbook_booking_list, seatbook_booking_list_free> list(raw);
+  size_t n = 0;
+  check(seatbook_booking_list_count(raw, &n));
+  std::vector<Booking> out;
+  for (size_t i = 0; i < n; i++) {
+    seatbook_booking_view v;
+    check(seatbook_booking_list_get(raw, i, &v));
+    out.push_back(booking(v));
+  }
+  return out;
 }
 
 inline Reservation take_reservation(seatbook_reservation *p) {
@@ -471,16 +484,13 @@ class App {
   std::vector<Booking> user_bookings(const User &user) const {
     seatbook_booking_list *raw = nullptr;
     detail::check(seatbook_app_user_bookings(get(), user.get(), &raw));
-    detail::Owned<seatbook_booking_list, seatbook_booking_list_free> list(raw);
-    size_t n = 0;
-    detail::check(seatbook_booking_list_count(raw, &n));
-    std::vector<Booking> out;
-    for (size_t i = 0; i < n; i++) {
-      seatbook_booking_view v;
-      detail::check(seatbook_booking_list_get(raw, i, &v));
-      out.push_back(detail::booking(v));
-    }
-    return out;
+    return detail::take_booking_list(raw);
+  }
+  /// This app's REFUND_DUE records: approved payments that booked nothing.
+  std::vector<Booking> refunds_due() const {
+    seatbook_booking_list *raw = nullptr;
+    detail::check(seatbook_app_refunds_due(get(), &raw));
+    return detail::take_booking_list(raw);
   }
   Booking cancel_booking(const std::string &booking_id) const {
     seatbook_booking *b = nullptr;
@@ -579,6 +589,18 @@ class Admin {
   Booking cancel_booking(const std::string &booking_id) const {
     seatbook_booking *b = nullptr;
     detail::check(seatbook_admin_cancel_booking(get(), booking_id.c_str(), &b));
+    return detail::take_booking(b);
+  }
+  /// An app's REFUND_DUE records: approved payments that booked nothing.
+  std::vector<Booking> refunds_due(const std::string &app_id) const {
+    seatbook_booking_list *raw = nullptr;
+    detail::check(seatbook_admin_refunds_due(get(), app_id.c_str(), &raw));
+    return detail::take_booking_list(raw);
+  }
+  /// Marks a REFUND_DUE record as REFUNDED.
+  Booking settle_refund(const std::string &booking_id) const {
+    seatbook_booking *b = nullptr;
+    detail::check(seatbook_admin_settle_refund(get(), booking_id.c_str(), &b));
     return detail::take_booking(b);
   }
   const seatbook_admin *get() const { return h_.get(); }

@@ -125,7 +125,10 @@ int main(int argc, char **argv) {
       seatbook_reservation_view rv;
       CHECK(seatbook_reservation_get(racers[t].won[i], &rv));
       seatbook_booking *b = NULL;
-      CHECK(seatbook_app_confirm(app, racers[t].user, rv.token, "pay_race",
+      /* One payment id per reservation: a payment pays once. */
+      char payment[64];
+      snprintf(payment, sizeof payment, "pay_race_%d_%d", t, i);
+      CHECK(seatbook_app_confirm(app, racers[t].user, rv.token, payment,
                                  rv.total_minor, &b));
       seatbook_booking_free(b);
       seatbook_reservation_free(racers[t].won[i]);

@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
     }
     seatbook::CheckReport report = seatbook::check(copy);
     ASSERT(report.recovery == seatbook::Recovery::AsIs);
-    ASSERT(!report.journal_bytes && !report.replays_journal && !report.open_error);
+    ASSERT(report.journal_bytes && !report.replays_journal && !report.open_error);  // its own, empty
     ASSERT(report.audit && report.audit->clean && report.audit->live_bookings == 1);
     ASSERT(report.healthy && report.violations.empty());
     std::cout << "backup checks healthy: " << report.audit->seats << " seat(s), "

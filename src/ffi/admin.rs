@@ -7,7 +7,7 @@
 
 use std::ffi::{CString, c_char};
 
-use super::booking::{BookingHandle, seatbook_booking};
+use super::booking::{BookingHandle, BookingListHandle, seatbook_booking, seatbook_booking_list};
 use super::boundary::{
     Failure, FfiResult, Handle, ListHandle, arg_slice, arg_str, arg_strs, cstring, ffi_boundary,
     ffi_boundary_or, free_handle, give_string, handle, into_raw, list_count, list_get, opt_out,
@@ -638,6 +638,61 @@ pub unsafe extern "C" fn seatbook_admin_cancel_booking(
         unsafe {
             let out = opt_out_handle(out_booking);
             let booking = admin_of(admin)?.cancel_booking(arg_str(booking_id, "booking_id")?)?;
+            if let Some(out) = out {
+                *out = into_raw(BookingHandle::new(booking));
+            }
+            Ok(())
+        }
+    })
+}
+
+/// An app's REFUND_DUE records (approved payments that booked nothing and
+/// must be refunded), in booking-id order. `*out_list`: free with
+/// `seatbook_booking_list_free()`.
+///
+/// # Safety
+/// `admin` is NULL or a live admin handle; `app_id` is NULL or a C string;
+/// `out_list` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_admin_refunds_due(
+    admin: *const seatbook_admin,
+    app_id: *const c_char,
+    out_list: *mut *mut seatbook_booking_list,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let out = out_handle(out_list, "out_list")?;
+            let refunds = admin_of(admin)?
+                .refunds_due(arg_str(app_id, "app_id")?)
+                .map_err(admin_failure)?;
+            *out = into_raw(BookingListHandle::new(refunds));
+            Ok(())
+        }
+    })
+}
+
+/// Marks a REFUND_DUE record as refunded (status
+/// `SEATBOOK_BOOKING_REFUNDED`, off the refunds-due lists).
+/// `SEATBOOK_REFUND_NOT_DUE` if it is not a REFUND_DUE record (or settled
+/// already). `*out_booking` (optional): free with `seatbook_booking_free()`.
+///
+/// # Safety
+/// `admin` is NULL or a live admin handle; `booking_id` is NULL or a C
+/// string; `out_booking` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_admin_settle_refund(
+    admin: *const seatbook_admin,
+    booking_id: *const c_char,
+    out_booking: *mut *mut seatbook_booking,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let out = opt_out_handle(out_booking);
+            let booking = admin_of(admin)?
+                .settle_refund(arg_str(booking_id, "booking_id")?)
+                .map_err(admin_failure)?;
             if let Some(out) = out {
                 *out = into_raw(BookingHandle::new(booking));
             }

@@ -53,6 +53,10 @@ pub enum seatbook_booking_status {
     SEATBOOK_BOOKING_FAILED = 1,
     /// Cancelled (refunded); its seats are AVAILABLE again.
     SEATBOOK_BOOKING_CANCELLED = 2,
+    /// Paid but not booked: the payment must be refunded (holds no seats).
+    SEATBOOK_BOOKING_REFUND_DUE = 3,
+    /// A REFUND_DUE record whose refund was marked as done.
+    SEATBOOK_BOOKING_REFUNDED = 4,
 }
 
 /// The seats of one entity (from `seatbook_app_list_seats()`).
@@ -681,6 +685,8 @@ impl BookingHandle {
                 BookingStatus::Success => seatbook_booking_status::SEATBOOK_BOOKING_SUCCESS,
                 BookingStatus::Failed => seatbook_booking_status::SEATBOOK_BOOKING_FAILED,
                 BookingStatus::Cancelled => seatbook_booking_status::SEATBOOK_BOOKING_CANCELLED,
+                BookingStatus::RefundDue => seatbook_booking_status::SEATBOOK_BOOKING_REFUND_DUE,
+                BookingStatus::Refunded => seatbook_booking_status::SEATBOOK_BOOKING_REFUNDED,
             },
             created_at: b.created_at,
             cancelled_at: b.cancelled_at.unwrap_or(0),
@@ -740,11 +746,16 @@ pub unsafe extern "C" fn seatbook_booking_free(booking: *mut seatbook_booking) {
 /// Pays for a hold and books its seats: checks the caller holds the
 /// reservation and that `amount_minor` equals the seats' total, asks the
 /// payment verifier, then books in one transaction. Retrying a confirm that
-/// succeeded with the same payment id returns the same booking.
-/// `*out_booking`: free with `seatbook_booking_free()`. Errors:
+/// succeeded with the same payment id returns the same booking; a payment
+/// id pays for one reservation only. `*out_booking`: free with
+/// `seatbook_booking_free()`. Errors:
 /// `SEATBOOK_PAYMENT_DECLINED` (seats released, attempt recorded; the
 /// message carries the reason), `SEATBOOK_AMOUNT_MISMATCH`,
-/// `SEATBOOK_HOLD_EXPIRED`, `SEATBOOK_PAYMENT_CONFLICT`, ...
+/// `SEATBOOK_HOLD_EXPIRED`, `SEATBOOK_PAYMENT_CONFLICT`,
+/// `SEATBOOK_PAYMENT_ALREADY_USED` (the verifier was not asked),
+/// `SEATBOOK_REFUND_DUE` / `SEATBOOK_REFUND_DUE_UNRECORDED` (approved but
+/// not booked: the payment must be refunded; see
+/// `seatbook_app_refunds_due()`), `SEATBOOK_CONFIRM_IN_PROGRESS`, ...
 ///
 /// # Safety
 /// `app` and `user` are NULL or live handles of their kinds; the strings are
@@ -841,6 +852,15 @@ impl Handle for BookingListHandle {
     const NAME: &'static str = "seatbook_booking_list";
 }
 
+impl BookingListHandle {
+    pub(crate) fn new(bookings: Vec<Booking>) -> Self {
+        Self {
+            kind: Self::KIND,
+            items: bookings.into_iter().map(BookingHandle::new).collect(),
+        }
+    }
+}
+
 impl ListHandle for BookingListHandle {
     type View = seatbook_booking_view;
     fn len(&self) -> usize {
@@ -871,10 +891,30 @@ pub unsafe extern "C" fn seatbook_app_user_bookings(
             let (_, ctx) = self::app(app)?;
             let session = self::user(user)?;
             let bookings = ctx.user_bookings(session)?;
-            *out = into_raw(BookingListHandle {
-                kind: BookingListHandle::KIND,
-                items: bookings.into_iter().map(BookingHandle::new).collect(),
-            });
+            *out = into_raw(BookingListHandle::new(bookings));
+            Ok(())
+        }
+    })
+}
+
+/// This app's REFUND_DUE records (status `SEATBOOK_BOOKING_REFUND_DUE`):
+/// payments the verifier approved that booked nothing and must be
+/// refunded, in booking-id order. `*out_list`: free with
+/// `seatbook_booking_list_free()`.
+///
+/// # Safety
+/// `app` is NULL or a live app handle; `out_list` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_app_refunds_due(
+    app: *const seatbook_app,
+    out_list: *mut *mut seatbook_booking_list,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let out = out_handle(out_list, "out_list")?;
+            let (_, ctx) = self::app(app)?;
+            *out = into_raw(BookingListHandle::new(ctx.refunds_due()?));
             Ok(())
         }
     })

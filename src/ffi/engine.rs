@@ -322,6 +322,7 @@ unsafe fn to_config(c: &seatbook_config) -> FfiResult<Config> {
             0 => d.max_seats,
             n => n as usize,
         },
+        confirm_deadline: d.confirm_deadline,
     };
     if c.max_seats_per_bulk != 0 {
         config.max_seats_per_bulk = c.max_seats_per_bulk as usize;

@@ -76,6 +76,17 @@ pub enum seatbook_status {
     SEATBOOK_CAPACITY_EXCEEDED = 28,
     /// The operating system's random generator failed.
     SEATBOOK_RANDOM_FAILURE = 29,
+    /// The payment id was already presented for another reservation of
+    /// this app; the verifier was not asked.
+    SEATBOOK_PAYMENT_ALREADY_USED = 30,
+    /// The payment was approved but the seats could not be booked: it is
+    /// recorded as a REFUND_DUE booking record and must be refunded.
+    SEATBOOK_REFUND_DUE = 31,
+    /// The payment was approved but neither booked nor recorded (storage
+    /// failed): it must be refunded; reopening the engine records it.
+    SEATBOOK_REFUND_DUE_UNRECORDED = 32,
+    /// The booking record is not REFUND_DUE (not a refund, or settled already).
+    SEATBOOK_REFUND_NOT_DUE = 33,
     /// The app handle was revoked after it was made (API key rotated, app
     /// deactivated or its origin removed): authenticate the app again
     /// with `seatbook_engine_app()`, which names the reason. The user's
@@ -124,15 +135,17 @@ use seatbook_status::{
     SEATBOOK_INVALID_HANDLE, SEATBOOK_INVALID_INPUT, SEATBOOK_INVALID_TOKEN, SEATBOOK_INVALID_UTF8,
     SEATBOOK_JOURNAL_CORRUPTED, SEATBOOK_JOURNAL_MISMATCH, SEATBOOK_JOURNAL_MISSING,
     SEATBOOK_NULL_PARAMETER, SEATBOOK_OK, SEATBOOK_ORIGIN_NOT_ALLOWED, SEATBOOK_PANIC,
-    SEATBOOK_PASSWORD_WORK_BUSY, SEATBOOK_PAYMENT_CONFLICT, SEATBOOK_PAYMENT_DECLINED,
-    SEATBOOK_RANDOM_FAILURE, SEATBOOK_RESERVATION_NOT_ACTIVE, SEATBOOK_RESERVATION_NOT_FOUND,
-    SEATBOOK_SEAT_ALREADY_EXISTS, SEATBOOK_SEAT_BOOKED, SEATBOOK_SEAT_HELD, SEATBOOK_SEAT_IN_USE,
-    SEATBOOK_SEAT_NOT_FOUND, SEATBOOK_STORAGE, SEATBOOK_TOKEN_EXPIRED, SEATBOOK_UNSUPPORTED_FORMAT,
+    SEATBOOK_PASSWORD_WORK_BUSY, SEATBOOK_PAYMENT_ALREADY_USED, SEATBOOK_PAYMENT_CONFLICT,
+    SEATBOOK_PAYMENT_DECLINED, SEATBOOK_RANDOM_FAILURE, SEATBOOK_REFUND_DUE,
+    SEATBOOK_REFUND_DUE_UNRECORDED, SEATBOOK_REFUND_NOT_DUE, SEATBOOK_RESERVATION_NOT_ACTIVE,
+    SEATBOOK_RESERVATION_NOT_FOUND, SEATBOOK_SEAT_ALREADY_EXISTS, SEATBOOK_SEAT_BOOKED,
+    SEATBOOK_SEAT_HELD, SEATBOOK_SEAT_IN_USE, SEATBOOK_SEAT_NOT_FOUND, SEATBOOK_STORAGE,
+    SEATBOOK_TOKEN_EXPIRED, SEATBOOK_UNSUPPORTED_FORMAT,
 };
 
 impl seatbook_status {
     /// Every status, in value order.
-    pub const ALL: [Self; 43] = [
+    pub const ALL: [Self; 47] = [
         SEATBOOK_OK,
         SEATBOOK_INVALID_INPUT,
         SEATBOOK_INVALID_CONFIG,
@@ -163,6 +176,10 @@ impl seatbook_status {
         SEATBOOK_SEAT_IN_USE,
         SEATBOOK_CAPACITY_EXCEEDED,
         SEATBOOK_RANDOM_FAILURE,
+        SEATBOOK_PAYMENT_ALREADY_USED,
+        SEATBOOK_REFUND_DUE,
+        SEATBOOK_REFUND_DUE_UNRECORDED,
+        SEATBOOK_REFUND_NOT_DUE,
         SEATBOOK_APP_CONTEXT_REVOKED,
         SEATBOOK_PASSWORD_WORK_BUSY,
         SEATBOOK_JOURNAL_MISMATCH,
@@ -212,6 +229,10 @@ impl seatbook_status {
             SEATBOOK_SEAT_IN_USE => ErrorCode::SeatInUse,
             SEATBOOK_CAPACITY_EXCEEDED => ErrorCode::CapacityExceeded,
             SEATBOOK_RANDOM_FAILURE => ErrorCode::RandomFailure,
+            SEATBOOK_PAYMENT_ALREADY_USED => ErrorCode::PaymentAlreadyUsed,
+            SEATBOOK_REFUND_DUE => ErrorCode::RefundDue,
+            SEATBOOK_REFUND_DUE_UNRECORDED => ErrorCode::RefundDueUnrecorded,
+            SEATBOOK_REFUND_NOT_DUE => ErrorCode::RefundNotDue,
             SEATBOOK_APP_CONTEXT_REVOKED => ErrorCode::AppContextRevoked,
             SEATBOOK_PASSWORD_WORK_BUSY => ErrorCode::PasswordWorkBusy,
             SEATBOOK_JOURNAL_MISMATCH => ErrorCode::JournalMismatch,
@@ -262,6 +283,10 @@ impl seatbook_status {
             ErrorCode::SeatInUse => SEATBOOK_SEAT_IN_USE,
             ErrorCode::CapacityExceeded => SEATBOOK_CAPACITY_EXCEEDED,
             ErrorCode::RandomFailure => SEATBOOK_RANDOM_FAILURE,
+            ErrorCode::PaymentAlreadyUsed => SEATBOOK_PAYMENT_ALREADY_USED,
+            ErrorCode::RefundDue => SEATBOOK_REFUND_DUE,
+            ErrorCode::RefundDueUnrecorded => SEATBOOK_REFUND_DUE_UNRECORDED,
+            ErrorCode::RefundNotDue => SEATBOOK_REFUND_NOT_DUE,
             ErrorCode::AppContextRevoked => SEATBOOK_APP_CONTEXT_REVOKED,
             ErrorCode::PasswordWorkBusy => SEATBOOK_PASSWORD_WORK_BUSY,
             ErrorCode::JournalMismatch => SEATBOOK_JOURNAL_MISMATCH,
@@ -318,6 +343,10 @@ impl seatbook_status {
             SEATBOOK_SEAT_IN_USE => c"SEATBOOK_SEAT_IN_USE",
             SEATBOOK_CAPACITY_EXCEEDED => c"SEATBOOK_CAPACITY_EXCEEDED",
             SEATBOOK_RANDOM_FAILURE => c"SEATBOOK_RANDOM_FAILURE",
+            SEATBOOK_PAYMENT_ALREADY_USED => c"SEATBOOK_PAYMENT_ALREADY_USED",
+            SEATBOOK_REFUND_DUE => c"SEATBOOK_REFUND_DUE",
+            SEATBOOK_REFUND_DUE_UNRECORDED => c"SEATBOOK_REFUND_DUE_UNRECORDED",
+            SEATBOOK_REFUND_NOT_DUE => c"SEATBOOK_REFUND_NOT_DUE",
             SEATBOOK_APP_CONTEXT_REVOKED => c"SEATBOOK_APP_CONTEXT_REVOKED",
             SEATBOOK_PASSWORD_WORK_BUSY => c"SEATBOOK_PASSWORD_WORK_BUSY",
             SEATBOOK_JOURNAL_MISMATCH => c"SEATBOOK_JOURNAL_MISMATCH",
@@ -366,7 +395,7 @@ mod tests {
             assert!(s.name().to_str().unwrap().starts_with("SEATBOOK_"));
             assert_eq!(seatbook_status::from_u32(s as u32), Some(s));
         }
-        assert_eq!(seatbook_status::from_u32(30), None);
+        assert_eq!(seatbook_status::from_u32(99), None);
         assert!(
             seatbook_status::ALL
                 .windows(2)

@@ -10,9 +10,19 @@ pub(crate) const FREE: u64 = 0;
 pub(crate) const BOOKED: u64 = u64::MAX;
 /// `holder` value of a slot whose seat was removed (or never created).
 pub(crate) const VACANT: u64 = u64::MAX - 1;
-/// `expires_at` value of a hold pinned by a confirm in flight: it no longer
-/// expires until the confirm commits or gives up.
+/// Set in `expires_at` while a confirm in flight pins the hold: the rest of
+/// the word is the pin's deadline, after which the pin is broken (the seat
+/// is free for others, exactly like an expired hold). Instants are
+/// milliseconds since 1970, far below this bit.
+pub(crate) const PIN_BIT: u64 = 1 << 63;
+/// `expires_at` value of a pin that no longer ends (sealed by a confirm
+/// whose commit is under way): `PIN_BIT` with the largest deadline.
 pub(crate) const PINNED: u64 = u64::MAX;
+
+/// The instant a slot's hold ends: its expiry, or its pin's deadline.
+pub(crate) fn ends_at(expires_at: u64) -> u64 {
+    expires_at & !PIN_BIT
+}
 
 /// A consistent view of one slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +35,7 @@ impl Snapshot {
     /// Free for a new acquire at `now`: nobody holds it or the hold expired.
     pub(crate) fn is_acquirable(self, now: u64) -> bool {
         self.holder == FREE
-            || (self.holder != BOOKED && self.holder != VACANT && now >= self.expires_at)
+            || (self.holder != BOOKED && self.holder != VACANT && now >= ends_at(self.expires_at))
     }
 }
 

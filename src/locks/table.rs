@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use super::slot::{BOOKED, FREE, PINNED, Slot, SlotGuard, Snapshot, VACANT};
+use super::slot::{BOOKED, FREE, PIN_BIT, PINNED, Slot, SlotGuard, Snapshot, VACANT, ends_at};
 
 const CHUNK_BITS: u32 = 14;
 const CHUNK_LEN: usize = 1 << CHUNK_BITS;
@@ -36,7 +36,7 @@ pub struct HoldId(pub u64);
 pub enum SeatState {
     /// Nobody holds it (or the last hold expired).
     Free,
-    /// A live hold. `expires_at` is `u64::MAX` while a confirm is committing.
+    /// A live hold. `expires_at` is `u64::MAX` while a confirm pins it.
     Held { holder: HoldId, expires_at: u64 },
     /// Booked: not acquirable until the booking is cancelled.
     Booked,
@@ -303,21 +303,85 @@ impl LockTable {
         .unwrap_or(Err(PinError::Lost))
     }
 
-    /// Freezes a live hold for a confirm: until [`unpin`](Self::unpin) or
-    /// [`book`](Self::book) it no longer expires, so nobody can take the
-    /// seats while the confirm's transaction commits. All seats or none.
+    /// Freezes a live hold for a confirm: until [`unpin`](Self::unpin),
+    /// [`book`](Self::book) or `deadline` it no longer expires, so nobody
+    /// can take the seats while the confirm verifies its payment. At
+    /// `deadline` the pin is broken: the seats are free for others, like
+    /// an expired hold, and [`seal`](Self::seal) fails. All seats or none.
     ///
     /// # Errors
     /// As [`extend`](Self::extend).
-    pub fn pin(&self, keys: &[SeatKey], hold: HoldId, now: u64) -> Result<(), PinError> {
+    pub fn pin(
+        &self,
+        keys: &[SeatKey],
+        hold: HoldId,
+        now: u64,
+        deadline: u64,
+    ) -> Result<(), PinError> {
+        let pinned = PIN_BIT | deadline.min(!PIN_BIT);
         self.with_locked(keys, |guards| {
             check_held(guards, hold, now)?;
+            for (_, guard) in guards.iter_mut() {
+                guard.set(hold.0, pinned);
+            }
+            Ok(())
+        })
+        .unwrap_or(Err(PinError::Lost))
+    }
+
+    /// Makes a live pin end never (until [`unpin`](Self::unpin) or
+    /// [`book`](Self::book)): the confirm's commit is under way. All seats
+    /// or none; this is the instant that decides between a confirm and a
+    /// broken pin.
+    ///
+    /// # Errors
+    /// [`PinError::Lost`] if `hold` no longer pins every seat at `now`
+    /// (deadline passed, seats taken over or released).
+    pub fn seal(&self, keys: &[SeatKey], hold: HoldId, now: u64) -> Result<(), PinError> {
+        self.with_locked(keys, |guards| {
+            for (_, guard) in guards.iter() {
+                let seen = guard.get();
+                if seen.holder != hold.0
+                    || seen.expires_at & PIN_BIT == 0
+                    || now >= ends_at(seen.expires_at)
+                {
+                    return Err(PinError::Lost);
+                }
+            }
             for (_, guard) in guards.iter_mut() {
                 guard.set(hold.0, PINNED);
             }
             Ok(())
         })
         .unwrap_or(Err(PinError::Lost))
+    }
+
+    /// Frees every seat of `keys` that `hold` still holds, unless a live
+    /// pin of `hold` is on one of them (a confirm in flight): then nothing
+    /// changes. Returns how many seats it freed.
+    ///
+    /// # Errors
+    /// [`PinError::Busy`] if a confirm pins the hold at `now`.
+    pub fn release_unpinned(
+        &self,
+        keys: &[SeatKey],
+        hold: HoldId,
+        now: u64,
+    ) -> Result<usize, PinError> {
+        self.with_locked(keys, |guards| {
+            if guards.iter().any(|(_, g)| is_live_pin(g.get(), hold, now)) {
+                return Err(PinError::Busy);
+            }
+            let mut freed = 0;
+            for (_, guard) in guards.iter_mut() {
+                if guard.get().holder == hold.0 {
+                    guard.set(FREE, 0);
+                    freed += 1;
+                }
+            }
+            Ok(freed)
+        })
+        .unwrap_or(Ok(0))
     }
 
     /// Undoes [`pin`](Self::pin): the hold expires at `expires_at` again.
@@ -342,17 +406,13 @@ impl LockTable {
         }
     }
 
-    /// True if `hold` is pinned on any seat of `keys` (a confirm is committing).
+    /// True if a live pin of `hold` is on any seat of `keys` at `now` (a
+    /// confirm is in flight and its deadline has not passed).
     #[must_use]
-    pub fn is_pinned(&self, keys: &[SeatKey], hold: HoldId) -> bool {
+    pub fn is_pinned(&self, keys: &[SeatKey], hold: HoldId, now: u64) -> bool {
         keys.iter().any(|&k| {
-            self.slot(k).is_some_and(|s| {
-                s.read()
-                    == Snapshot {
-                        holder: hold.0,
-                        expires_at: PINNED,
-                    }
-            })
+            self.slot(k)
+                .is_some_and(|s| is_live_pin(s.read(), hold, now))
         })
     }
 
@@ -405,14 +465,18 @@ impl LockTable {
 fn check_held(guards: &[(usize, SlotGuard<'_>)], hold: HoldId, now: u64) -> Result<(), PinError> {
     for (_, guard) in guards {
         let seen = guard.get();
-        if seen.holder != hold.0 || now >= seen.expires_at {
+        if seen.holder != hold.0 || now >= ends_at(seen.expires_at) {
             return Err(PinError::Lost);
         }
-        if seen.expires_at == PINNED {
+        if seen.expires_at & PIN_BIT != 0 {
             return Err(PinError::Busy);
         }
     }
     Ok(())
+}
+
+fn is_live_pin(seen: Snapshot, hold: HoldId, now: u64) -> bool {
+    seen.holder == hold.0 && seen.expires_at & PIN_BIT != 0 && now < ends_at(seen.expires_at)
 }
 
 fn split(key: SeatKey) -> (usize, usize) {
@@ -425,9 +489,13 @@ fn effective(seen: Snapshot, now: u64) -> SeatState {
         BOOKED => SeatState::Booked,
         VACANT => SeatState::Vacant,
         FREE => SeatState::Free,
-        holder if now < seen.expires_at => SeatState::Held {
+        holder if now < ends_at(seen.expires_at) => SeatState::Held {
             holder: HoldId(holder),
-            expires_at: seen.expires_at,
+            expires_at: if seen.expires_at & PIN_BIT == 0 {
+                seen.expires_at
+            } else {
+                u64::MAX
+            },
         },
         _ => SeatState::Free,
     }
@@ -484,12 +552,15 @@ mod tests {
     fn pinned_hold_survives_its_expiry_and_books() {
         let (t, k) = table_with(2);
         let h = t.try_acquire(&k, 0, 100).unwrap();
-        t.pin(&k, h, 99).unwrap();
+        t.pin(&k, h, 99, 50_000).unwrap();
         assert!(
             t.try_acquire(&k[..1], 10_000, 20_000).is_err(),
-            "pinned hold must not expire"
+            "pinned hold must not expire before its deadline"
         );
-        assert_eq!(t.pin(&k, h, 99), Err(PinError::Busy));
+        assert_eq!(t.pin(&k, h, 99, 50_000), Err(PinError::Busy));
+        assert!(t.is_pinned(&k, h, 10_000));
+        assert_eq!(t.release_unpinned(&k, h, 10_000), Err(PinError::Busy));
+        t.seal(&k, h, 10_000).unwrap();
         t.book(&k, h);
         assert_eq!(t.state(k[0], 10_000), SeatState::Booked);
         t.unbook(&k);
@@ -501,7 +572,7 @@ mod tests {
         let (t, k) = table_with(1);
         let old = t.try_acquire(&k, 0, 100).unwrap();
         let new = t.try_acquire(&k, 100, 200).unwrap();
-        assert_eq!(t.pin(&k, old, 150), Err(PinError::Lost));
+        assert_eq!(t.pin(&k, old, 150, 1_000), Err(PinError::Lost));
         assert_eq!(t.extend(&k, old, 150, 500), Err(PinError::Lost));
         assert_eq!(t.release(&k, old), 0);
         assert_eq!(
@@ -517,14 +588,14 @@ mod tests {
     fn expired_hold_cannot_be_pinned() {
         let (t, k) = table_with(1);
         let h = t.try_acquire(&k, 0, 100).unwrap();
-        assert_eq!(t.pin(&k, h, 100), Err(PinError::Lost));
+        assert_eq!(t.pin(&k, h, 100, 1_000), Err(PinError::Lost));
     }
 
     #[test]
     fn unpin_restores_expiry() {
         let (t, k) = table_with(1);
         let h = t.try_acquire(&k, 0, 100).unwrap();
-        t.pin(&k, h, 50).unwrap();
+        t.pin(&k, h, 50, 1_000).unwrap();
         t.unpin(&k, h, 100);
         assert_eq!(
             t.state(k[0], 50),
@@ -534,6 +605,30 @@ mod tests {
             }
         );
         assert_eq!(t.state(k[0], 100), SeatState::Free);
+    }
+
+    #[test]
+    fn a_pin_breaks_at_its_deadline_and_can_then_not_be_sealed() {
+        let (t, k) = table_with(2);
+        let h = t.try_acquire(&k, 0, 100).unwrap();
+        t.pin(&k, h, 50, 500).unwrap();
+        assert!(t.try_acquire(&k[..1], 499, 900).is_err(), "live pin");
+        assert!(!t.is_pinned(&k, h, 500), "the deadline broke the pin");
+        let other = t.try_acquire(&k[..1], 500, 900).unwrap();
+        assert_eq!(t.seal(&k, h, 450), Err(PinError::Lost), "seat taken over");
+        // A broken pin that nobody took over can not be sealed late either,
+        // and a sealed pin outlives any deadline.
+        let (t2, k2) = table_with(1);
+        let h2 = t2.try_acquire(&k2, 0, 100).unwrap();
+        t2.pin(&k2, h2, 50, 500).unwrap();
+        assert_eq!(t2.seal(&k2, h2, 500), Err(PinError::Lost));
+        t2.unpin(&k2, h2, 100);
+        t2.pin(&k2, h2, 60, 500).unwrap();
+        t2.seal(&k2, h2, 499).unwrap();
+        assert!(t2.try_acquire(&k2, 1_000_000, 2_000_000).is_err());
+        assert!(t2.is_pinned(&k2, h2, 1_000_000));
+        assert_eq!(t.release_unpinned(&k, other, 600), Ok(1));
+        assert_eq!(t.state(k[0], 600), SeatState::Free);
     }
 
     #[test]

@@ -23,14 +23,14 @@
 use redb::{ReadableTable, ReadableTableMetadata, Table};
 
 use super::{
-    ACTIVE_HOLDS, APPS, AppRecord, BOOKINGS, BookingRecord, ENTITY_SEATS, META,
-    PENDING_USER_BOOKINGS, PENDING_USER_BOOKINGS_MAX, RESERVATIONS, ReservationRecord,
-    SCHEMA_VERSION, SEATS, SeatRecord, USER_BOOKINGS, USER_EMAILS, USERS, UserRecord, decode,
-    decode_user, encode, entity_prefix, pending_user_booking_key, seat_key,
-    user_booking_key_of_pending,
+    ACTIVE_HOLDS, APPS, AppRecord, BOOKINGS, BookingRecord, ENTITY_SEATS, META, PAYMENTS,
+    PENDING_PAYMENTS, PENDING_USER_BOOKINGS, PENDING_USER_BOOKINGS_MAX, PaymentRecord,
+    PaymentState, REFUNDS_DUE, RESERVATIONS, ReservationRecord, SCHEMA_VERSION, SEATS, SeatRecord,
+    USER_BOOKINGS, USER_EMAILS, USERS, UserRecord, app_key, decode, decode_user, encode,
+    entity_prefix, pending_user_booking_key, seat_key, user_booking_key_of_pending,
 };
 use crate::error::StorageError;
-use crate::model::{ReservationStatus, UserId};
+use crate::model::{BookingStatus, ReservationStatus, UserId};
 
 type StrBytes<'t> = Table<'t, &'static str, &'static [u8]>;
 type StrUnit<'t> = Table<'t, &'static str, ()>;
@@ -41,6 +41,7 @@ enum BytesTable {
     Apps,
     Seats,
     Bookings,
+    Payments,
 }
 
 /// The `&str`-keyed index tables (unit values).
@@ -49,6 +50,8 @@ enum IndexTable {
     EntitySeats,
     UserBookings,
     PendingUserBookings,
+    PendingPayments,
+    RefundsDue,
 }
 
 /// Redo record tags: one per table. Stored in journals: never renumber.
@@ -62,6 +65,9 @@ const T_ACTIVE_HOLDS: u8 = 7;
 const T_BOOKINGS: u8 = 8;
 const T_USER_BOOKINGS: u8 = 9;
 const T_PENDING_USER_BOOKINGS: u8 = 10;
+const T_PAYMENTS: u8 = 11;
+const T_PENDING_PAYMENTS: u8 = 12;
+const T_REFUNDS_DUE: u8 = 13;
 /// Set in a tag: the record removes its key.
 const DELETE: u8 = 0x80;
 
@@ -71,6 +77,7 @@ impl BytesTable {
             Self::Apps => T_APPS,
             Self::Seats => T_SEATS,
             Self::Bookings => T_BOOKINGS,
+            Self::Payments => T_PAYMENTS,
         }
     }
 }
@@ -81,6 +88,8 @@ impl IndexTable {
             Self::EntitySeats => T_ENTITY_SEATS,
             Self::UserBookings => T_USER_BOOKINGS,
             Self::PendingUserBookings => T_PENDING_USER_BOOKINGS,
+            Self::PendingPayments => T_PENDING_PAYMENTS,
+            Self::RefundsDue => T_REFUNDS_DUE,
         }
     }
 }
@@ -137,6 +146,9 @@ struct Open<'t> {
     bookings: Option<StrBytes<'t>>,
     user_bookings: Option<StrUnit<'t>>,
     pending_user_bookings: Option<StrUnit<'t>>,
+    payments: Option<StrBytes<'t>>,
+    pending_payments: Option<StrUnit<'t>>,
+    refunds_due: Option<StrUnit<'t>>,
 }
 
 /// A write transaction with typed accessors.
@@ -202,6 +214,9 @@ impl<'t> WriteTx<'t> {
         bookings: BOOKINGS => StrBytes<'t>;
         user_bookings: USER_BOOKINGS => StrUnit<'t>;
         pending_user_bookings: PENDING_USER_BOOKINGS => StrUnit<'t>;
+        payments: PAYMENTS => StrBytes<'t>;
+        pending_payments: PENDING_PAYMENTS => StrUnit<'t>;
+        refunds_due: REFUNDS_DUE => StrUnit<'t>;
     }
 
     fn bytes_table(&mut self, table: BytesTable) -> Result<&mut StrBytes<'t>, StorageError> {
@@ -209,6 +224,7 @@ impl<'t> WriteTx<'t> {
             BytesTable::Apps => self.apps(),
             BytesTable::Seats => self.seats(),
             BytesTable::Bookings => self.bookings(),
+            BytesTable::Payments => self.payments(),
         }
     }
 
@@ -217,6 +233,8 @@ impl<'t> WriteTx<'t> {
             IndexTable::EntitySeats => self.entity_seats(),
             IndexTable::UserBookings => self.user_bookings(),
             IndexTable::PendingUserBookings => self.pending_user_bookings(),
+            IndexTable::PendingPayments => self.pending_payments(),
+            IndexTable::RefundsDue => self.refunds_due(),
         }
     }
 
@@ -233,6 +251,9 @@ impl<'t> WriteTx<'t> {
         self.bookings()?;
         self.user_bookings()?;
         self.pending_user_bookings()?;
+        self.payments()?;
+        self.pending_payments()?;
+        self.refunds_due()?;
         let mut meta = self.txn.open_table(META)?;
         let version = meta.get("schema_version")?.map(|v| v.value());
         match version {
@@ -304,6 +325,17 @@ impl<'t> WriteTx<'t> {
     ) -> Result<Option<BookingRecord>, StorageError> {
         self.bookings()?
             .get(booking_id)?
+            .map(|v| decode(v.value()))
+            .transpose()
+    }
+
+    pub(crate) fn payment(
+        &mut self,
+        app: &str,
+        payment_id: &str,
+    ) -> Result<Option<PaymentRecord>, StorageError> {
+        self.payments()?
+            .get(app_key(app, payment_id).as_str())?
             .map(|v| decode(v.value()))
             .transpose()
     }
@@ -456,22 +488,29 @@ impl<'t> WriteTx<'t> {
     ) -> Result<(), StorageError> {
         let text = || std::str::from_utf8(key).map_err(|_| malformed());
         match table {
-            T_APPS | T_SEATS | T_BOOKINGS => {
+            T_APPS | T_SEATS | T_BOOKINGS | T_PAYMENTS => {
                 let t = self.bytes_table(match table {
                     T_APPS => BytesTable::Apps,
                     T_SEATS => BytesTable::Seats,
-                    _ => BytesTable::Bookings,
+                    T_BOOKINGS => BytesTable::Bookings,
+                    _ => BytesTable::Payments,
                 })?;
                 match value {
                     Some(v) => drop(t.insert(text()?, v)?),
                     None => drop(t.remove(text()?)?),
                 }
             }
-            T_ENTITY_SEATS | T_USER_BOOKINGS | T_PENDING_USER_BOOKINGS => {
+            T_ENTITY_SEATS
+            | T_USER_BOOKINGS
+            | T_PENDING_USER_BOOKINGS
+            | T_PENDING_PAYMENTS
+            | T_REFUNDS_DUE => {
                 let t = self.index_table(match table {
                     T_ENTITY_SEATS => IndexTable::EntitySeats,
                     T_USER_BOOKINGS => IndexTable::UserBookings,
-                    _ => IndexTable::PendingUserBookings,
+                    T_PENDING_USER_BOOKINGS => IndexTable::PendingUserBookings,
+                    T_PENDING_PAYMENTS => IndexTable::PendingPayments,
+                    _ => IndexTable::RefundsDue,
                 })?;
                 match value {
                     Some(_) => drop(t.insert(text()?, ())?),
@@ -747,6 +786,27 @@ impl<'t> WriteTx<'t> {
         Ok(())
     }
 
+    /// Stores a payment binding; while it is [`PaymentState::Pending`] it
+    /// is also listed in the pending-payments index, and removed from it
+    /// when it changes to an outcome.
+    pub(crate) fn put_payment(
+        &mut self,
+        app: &str,
+        payment_id: &str,
+        rec: &PaymentRecord,
+    ) -> Result<(), StorageError> {
+        let key = app_key(app, payment_id);
+        self.put_bytes(BytesTable::Payments, &key, &encode(rec)?)?;
+        self.set_index(
+            IndexTable::PendingPayments,
+            &key,
+            rec.state == PaymentState::Pending,
+        )
+    }
+
+    /// Stores a booking record. A REFUND_DUE record is also listed in the
+    /// refunds-due index (and leaves it when its status changes: see
+    /// [`settle_refund`](Self::settle_refund)).
     pub(crate) fn put_booking(
         &mut self,
         booking_id: &str,
@@ -754,6 +814,13 @@ impl<'t> WriteTx<'t> {
         index_for_user: bool,
     ) -> Result<(), StorageError> {
         self.put_bytes(BytesTable::Bookings, booking_id, &encode(rec)?)?;
+        if rec.status == BookingStatus::RefundDue {
+            self.set_index(
+                IndexTable::RefundsDue,
+                &app_key(&rec.app_id, booking_id),
+                true,
+            )?;
+        }
         if index_for_user {
             let key = pending_user_booking_key(booking_id, &rec.app_id, rec.user_id);
             self.set_index(IndexTable::PendingUserBookings, &key, true)?;
@@ -762,6 +829,16 @@ impl<'t> WriteTx<'t> {
             }
         }
         Ok(())
+    }
+
+    /// Takes a booking record off the refunds-due index (its refund was
+    /// settled); the caller stores its new status.
+    pub(crate) fn settle_refund(
+        &mut self,
+        app: &str,
+        booking_id: &str,
+    ) -> Result<(), StorageError> {
+        self.set_index(IndexTable::RefundsDue, &app_key(app, booking_id), false)
     }
 
     /// Moves every pending user-booking entry into the user-bookings

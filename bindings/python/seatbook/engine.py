@@ -221,7 +221,7 @@ def _struct_dict(s):
 
 _SEAT_STATES = {0: "AVAILABLE", 1: "HELD", 2: "BOOKED"}
 _RES_STATUS = {0: "ACTIVE", 1: "CONFIRMED", 2: "EXPIRED", 3: "RELEASED"}
-_BOOKING_STATUS = {0: "SUCCESS", 1: "FAILED", 2: "CANCELLED"}
+_BOOKING_STATUS = {0: "SUCCESS", 1: "FAILED", 2: "CANCELLED", 3: "REFUND_DUE", 4: "REFUNDED"}
 
 
 def _app_info(v: n.AppInfoView) -> AppInfo:
@@ -237,6 +237,20 @@ def _take_app_info(ptr: c_void_p) -> AppInfo:
         return _app_info(v)
     finally:
         _lib.seatbook_app_info_free(ptr)
+
+
+def _take_booking_list(out: c_void_p) -> List[Booking]:
+    try:
+        count = c_size_t()
+        _check(_lib.seatbook_booking_list_count(out, byref(count)))
+        result = []
+        for i in range(count.value):
+            v = n.BookingView()
+            _check(_lib.seatbook_booking_list_get(out, i, byref(v)))
+            result.append(_booking(v))
+        return result
+    finally:
+        _lib.seatbook_booking_list_free(out)
 
 
 def _booking(v: n.BookingView) -> Booking:
@@ -399,17 +413,13 @@ class App(_Handle):
     def user_bookings(self, user: User) -> List[Booking]:
         out = c_void_p()
         _check(_lib.seatbook_app_user_bookings(self, user, byref(out)))
-        try:
-            count = c_size_t()
-            _check(_lib.seatbook_booking_list_count(out, byref(count)))
-            result = []
-            for i in range(count.value):
-                v = n.BookingView()
-                _check(_lib.seatbook_booking_list_get(out, i, byref(v)))
-                result.append(_booking(v))
-            return result
-        finally:
-            _lib.seatbook_booking_list_free(out)
+        return _take_booking_list(out)
+
+    def refunds_due(self) -> List[Booking]:
+        """This app's REFUND_DUE records: approved payments that booked nothing."""
+        out = c_void_p()
+        _check(_lib.seatbook_app_refunds_due(self, byref(out)))
+        return _take_booking_list(out)
 
     def cancel_booking(self, booking_id: str) -> Booking:
         out = c_void_p()
@@ -493,6 +503,18 @@ class Admin(_Handle):
     def cancel_booking(self, booking_id: str) -> Booking:
         out = c_void_p()
         _check(_lib.seatbook_admin_cancel_booking(self, _b(booking_id), byref(out)))
+        return _take_booking(out)
+
+    def refunds_due(self, app_id: str) -> List[Booking]:
+        """An app's REFUND_DUE records: approved payments that booked nothing."""
+        out = c_void_p()
+        _check(_lib.seatbook_admin_refunds_due(self, _b(app_id), byref(out)))
+        return _take_booking_list(out)
+
+    def settle_refund(self, booking_id: str) -> Booking:
+        """Marks a REFUND_DUE record as REFUNDED."""
+        out = c_void_p()
+        _check(_lib.seatbook_admin_settle_refund(self, _b(booking_id), byref(out)))
         return _take_booking(out)
 
 

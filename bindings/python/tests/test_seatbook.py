@@ -228,6 +228,28 @@ class Admin(Fixture):
             self.admin.cancel_booking(booking.booking_id)
 
 
+class MoneyPath(Fixture):
+    def test_a_payment_id_pays_once_and_refunds_due_are_listed(self):
+        with self.buyer() as user:
+            one = self.app.reserve(user, ["EVENT_001-A1"])
+            booking = self.app.confirm(user, one.token, "pi_once", 5000)
+            two = self.app.reserve(user, ["EVENT_001-A2"])
+            with self.assertRaises(seatbook.PaymentAlreadyUsedError) as ctx:
+                self.app.confirm(user, two.token, "pi_once", 5000)
+            self.assertEqual(ctx.exception.status, seatbook.Status.PAYMENT_ALREADY_USED)
+            self.assertEqual(int(ctx.exception.status), 30)
+            # The retry of the first confirm still gets its booking.
+            self.assertEqual(self.app.confirm(user, one.token, "pi_once", 5000), booking)
+        self.assertEqual(self.app.refunds_due(), [])
+        self.assertEqual(self.admin.refunds_due("event-app"), [])
+        with self.assertRaises(seatbook.AppNotFoundError):
+            self.admin.refunds_due("no-such-app")
+        with self.assertRaises(seatbook.RefundNotDueError):
+            self.admin.settle_refund(booking.booking_id)
+        self.assertEqual(int(seatbook.Status.REFUND_DUE), 31)
+        self.assertEqual(int(seatbook.Status.REFUND_DUE_UNRECORDED), 32)
+
+
 class PaymentCallback(Fixture):
     calls = []
 
@@ -493,11 +515,11 @@ class BackupAndCheck(Fixture):
         with self.assertRaises(seatbook.BackupTargetExistsError) as e:
             self.engine.backup(copy)
         self.assertEqual(e.exception.status, seatbook.Status.BACKUP_TARGET_EXISTS)
-        self.assertFalse(os.path.exists(copy + "-journal"))
+        self.assertTrue(os.path.exists(copy + "-journal"))  # its own, empty
 
         report = seatbook.check(copy)
         self.assertEqual(report.recovery, "AS_IS")
-        self.assertIsNone(report.journal_bytes)
+        self.assertIsNotNone(report.journal_bytes)
         self.assertFalse(report.replays_journal)
         self.assertIsNone(report.open_error)
         self.assertTrue(report.healthy)
