@@ -14,7 +14,7 @@ use crate::clock::{UnixMillis, millis};
 use crate::engine::{AppState, Engine, Inner, SeatEntry};
 use crate::error::{AdminError, AuthError, CancelError, LoginError, StorageError};
 use crate::locks::LockTable;
-use crate::model::{AppInfo, AppUpdate, Booking, CreatedApp, NewApp, NewSeat};
+use crate::model::{AppInfo, AppUpdate, Booking, CreatedApp, NewApp, NewSeat, UserHolds};
 use crate::secret::Secret;
 use crate::storage::{AppRecord, SeatRecord, SeatStatus};
 use crate::validate::{self, InvalidInput};
@@ -325,6 +325,7 @@ impl Admin {
             }
             Ok(())
         })?;
+        let entity = app.entities.write().intern(entity_id);
         for (s, rec) in seats.iter().zip(&records) {
             let key = self
                 .inner
@@ -337,6 +338,7 @@ impl Admin {
                     key,
                     price_minor: rec.price_minor,
                     currency: rec.currency,
+                    entity,
                 },
             );
         }
@@ -409,6 +411,20 @@ impl Admin {
             app.seats.remove(seat);
         }
         Ok(seat_ids.len())
+    }
+
+    /// How much each user of an app holds right now: live reservations
+    /// and their seats, for every user with at least one, by user id.
+    /// Read from memory (the hold quotas' ledger, checked against the lock
+    /// table), so an expired hold no longer shows even before the sweep.
+    ///
+    /// # Errors
+    /// [`AdminError::AppNotFound`], [`AdminError::InvalidInput`],
+    /// [`AdminError::Auth`].
+    pub fn user_holds(&self, app_id: &str) -> Result<Vec<UserHolds>, AdminError> {
+        let now = self.check()?;
+        let app = self.app_state(app_id)?;
+        Ok(app.holds.counts(&self.inner.locks, now))
     }
 
     /// Cancels (refunds) a successful booking: status CANCELLED, its seats

@@ -32,6 +32,7 @@ use crate::model::{
     SeatFilter, SeatState, SeatView, UserId,
 };
 use crate::payment::{PaymentOutcome, PaymentRequest};
+use crate::quota::Refusal;
 use crate::secret::Secret;
 use crate::stats::Counter;
 use crate::storage::{BookingRecord, ReservationRecord, SeatStatus};
@@ -177,7 +178,15 @@ impl AppContext {
     /// configured bounds. A losing attempt is decided in memory and writes
     /// nothing; a winner's reservation is durable before this returns.
     ///
+    /// A winner must also stay within the user's hold quotas
+    /// ([`HoldPolicy`](crate::HoldPolicy): live reservations per user and
+    /// app, held seats per user and entity), checked after the lock table
+    /// granted the seats and before anything is written; a refused hold
+    /// is given back at once.
+    ///
     /// # Errors
+    /// [`ReserveError::TooManyReservations`],
+    /// [`ReserveError::TooManySeatsHeld`] (nothing held, nothing written);
     /// [`ReserveError::SeatHeld`], [`ReserveError::SeatBooked`],
     /// [`ReserveError::SeatNotFound`] name the first seat that blocked;
     /// [`ReserveError::InvalidInput`] (no seats, too many, duplicates, mixed
@@ -199,6 +208,7 @@ impl AppContext {
             return Err(InvalidInput::new("ttl", "outside the configured hold bounds").into());
         }
         let mut keys = [SeatKey(0); MAX_SEATS_PER_HOLD];
+        let mut entities = [0u32; MAX_SEATS_PER_HOLD];
         let mut total: u64 = 0;
         let mut currency: Option<[u8; 3]> = None;
         for (i, &seat) in seat_ids.iter().enumerate() {
@@ -218,8 +228,10 @@ impl AppContext {
             }
             total = total.saturating_add(entry.price_minor);
             keys[i] = entry.key;
+            entities[i] = entry.entity;
         }
         let keys = &keys[..seat_ids.len()];
+        let entities = &entities[..seat_ids.len()];
         let expires_at = now.saturating_add(millis(ttl));
         self.inner.counters.bump(Counter::ReserveAttempts);
         let hold = match self.inner.locks.try_acquire(keys, now, expires_at) {
@@ -239,6 +251,27 @@ impl AppContext {
                 });
             }
         };
+        // Only a winner gets here: the quota check costs losers nothing.
+        if let Err(refusal) = self.app.holds.admit(
+            &self.inner.locks,
+            now,
+            session.user_id,
+            hold,
+            keys,
+            entities,
+            policy,
+        ) {
+            self.inner.locks.release(keys, hold);
+            return Err(match refusal {
+                Refusal::Reservations => ReserveError::TooManyReservations {
+                    limit: policy.max_active_per_user,
+                },
+                Refusal::Seats { entity } => ReserveError::TooManySeatsHeld {
+                    entity_id: self.app.entities.read().name(entity).to_owned(),
+                    limit: policy.max_held_seats_per_entity,
+                },
+            });
+        }
         match self.record_hold(
             session.user_id,
             seat_ids,
@@ -254,6 +287,7 @@ impl AppContext {
             }
             Err(e) => {
                 self.inner.locks.release(keys, hold);
+                self.app.holds.forget(session.user_id, hold);
                 Err(e)
             }
         }
@@ -422,6 +456,7 @@ impl AppContext {
             Ok(())
         })?;
         self.inner.locks.release(&keys, HoldId(id));
+        self.app.holds.forget(rec.user_id, HoldId(id));
         self.inner.counters.bump(Counter::Releases);
         Ok(())
     }
@@ -529,6 +564,7 @@ impl AppContext {
             })?;
             pin.disarm();
             self.inner.locks.release(&keys, hold);
+            self.app.holds.forget(rec.user_id, hold);
             self.inner.counters.bump(Counter::PaymentFailures);
             return Err(ConfirmError::PaymentDeclined { reason, booking_id });
         }
@@ -560,6 +596,7 @@ impl AppContext {
         })?;
         pin.disarm();
         self.inner.locks.book(&keys, hold);
+        self.app.holds.forget(rec.user_id, hold);
         self.inner.counters.bump(Counter::Confirms);
         Ok(booking_view(booking_id, booking))
     }

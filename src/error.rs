@@ -77,6 +77,12 @@ pub enum ErrorCode {
     CapacityExceeded = 28,
     /// The operating system's random generator failed.
     RandomFailure = 29,
+    /// The user already has the most live reservations allowed
+    /// (`holds.max_active_per_user`).
+    TooManyReservations = 38,
+    /// The user would hold more seats of one entity than allowed
+    /// (`holds.max_held_seats_per_entity`).
+    TooManySeatsHeld = 39,
     /// A required pointer argument was NULL (C only).
     NullParameter = 100,
     /// A string argument was not valid UTF-8 (C only).
@@ -242,6 +248,15 @@ pub enum ReserveError {
     SeatBooked(String),
     #[error("seat {0} is held by someone else")]
     SeatHeld(String),
+    /// The user already has `limit` live reservations in this app
+    /// (`holds.max_active_per_user`); release one, confirm one or let one
+    /// expire first.
+    #[error("too many active reservations (at most {limit} per user)")]
+    TooManyReservations { limit: usize },
+    /// With these seats the user would hold more than `limit` seats of
+    /// `entity_id` at once (`holds.max_held_seats_per_entity`).
+    #[error("too many seats held in entity {entity_id} (at most {limit} per user)")]
+    TooManySeatsHeld { entity_id: String, limit: usize },
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error("the operating system's random generator failed")]
@@ -482,6 +497,8 @@ impl HasErrorCode for ReserveError {
             Self::SeatNotFound(_) => ErrorCode::SeatNotFound,
             Self::SeatBooked(_) => ErrorCode::SeatBooked,
             Self::SeatHeld(_) => ErrorCode::SeatHeld,
+            Self::TooManyReservations { .. } => ErrorCode::TooManyReservations,
+            Self::TooManySeatsHeld { .. } => ErrorCode::TooManySeatsHeld,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
             Self::Storage(_) => ErrorCode::Storage,

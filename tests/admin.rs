@@ -458,6 +458,8 @@ fn assert_reservable(f: &Fixture, key: &str, ids: &[&str]) {
     }
 }
 
+type Expected = fn(&AdminError) -> bool;
+
 #[test]
 fn a_failed_bulk_removal_changes_nothing_before_or_after_reopen() {
     let mut f = Fixture::new();
@@ -473,7 +475,7 @@ fn a_failed_bulk_removal_changes_nothing_before_or_after_reopen() {
     drop(holder_app);
     let before = seat_picture(&f, &key);
     let valid = ["E1-S0", "E1-S1", "E1-S2"];
-    let cases: [(&str, fn(&AdminError) -> bool); 4] = [
+    let cases: [(&str, Expected); 4] = [
         ("bad seat!", |e| e.code() == ErrorCode::InvalidInput),
         (
             "E1-S99",

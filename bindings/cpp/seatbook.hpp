@@ -121,6 +121,13 @@ struct Booking {
   BookingStatus status = BookingStatus::Success;
 };
 
+/// How much one user holds in one app right now (Admin::user_holds).
+struct UserHolds {
+  std::string user_id;
+  size_t reservations;  // live reservations
+  size_t seats;         // seats they hold, over all entities
+};
+
 struct AppInfo {
   std::string app_id, name;
   std::vector<std::string> allowed_origins;
@@ -243,6 +250,8 @@ struct Config {
   uint64_t hold_default_ttl_ms = 0, hold_min_ttl_ms = 0, hold_max_ttl_ms = 0,
            hold_max_total_ms = 0, reaper_interval_ms = 0;
   uint32_t max_seats_per_reservation = 0, max_seats_per_bulk = 0;
+  // Hold quotas (0: default 5 and 10; UINT32_MAX: no limit).
+  uint32_t max_active_per_user = 0, max_held_seats_per_entity = 0;
   PaymentVerifier payment;  // empty: the simulated verifier
 };
 
@@ -462,6 +471,21 @@ class Admin {
     detail::check(seatbook_admin_cancel_booking(get(), booking_id.c_str(), &b));
     return detail::take_booking(b);
   }
+  /// Every user of the app holding seats right now, by user id.
+  std::vector<UserHolds> user_holds(const std::string &app_id) const {
+    seatbook_user_holds_list *raw = nullptr;
+    detail::check(seatbook_admin_user_holds(get(), app_id.c_str(), &raw));
+    detail::Owned<seatbook_user_holds_list, seatbook_user_holds_list_free> list(raw);
+    size_t n = 0;
+    detail::check(seatbook_user_holds_list_count(raw, &n));
+    std::vector<UserHolds> out;
+    for (size_t i = 0; i < n; i++) {
+      seatbook_user_holds_view v;
+      detail::check(seatbook_user_holds_list_get(raw, i, &v));
+      out.push_back(UserHolds{detail::str(v.user_id), v.reservations, v.seats});
+    }
+    return out;
+  }
   const seatbook_admin *get() const { return h_.get(); }
 
  private:
@@ -488,6 +512,8 @@ class Engine {
     c.reaper_interval_ms = config.reaper_interval_ms;
     c.max_seats_per_reservation = config.max_seats_per_reservation;
     c.max_seats_per_bulk = config.max_seats_per_bulk;
+    c.max_active_per_user = config.max_active_per_user;
+    c.max_held_seats_per_entity = config.max_held_seats_per_entity;
     if (*payment_) {
       c.payment_callback = detail::payment_trampoline;
       c.payment_userdata = payment_.get();

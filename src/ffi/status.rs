@@ -76,6 +76,12 @@ pub enum seatbook_status {
     SEATBOOK_CAPACITY_EXCEEDED = 28,
     /// The operating system's random generator failed.
     SEATBOOK_RANDOM_FAILURE = 29,
+    /// The user already has the most live reservations allowed
+    /// (`max_active_per_user`); nothing was held.
+    SEATBOOK_TOO_MANY_RESERVATIONS = 38,
+    /// The user would hold more seats of one entity than allowed
+    /// (`max_held_seats_per_entity`); nothing was held.
+    SEATBOOK_TOO_MANY_SEATS_HELD = 39,
     /// A required pointer argument was NULL.
     SEATBOOK_NULL_PARAMETER = 100,
     /// A string argument was not valid UTF-8.
@@ -100,12 +106,13 @@ use seatbook_status::{
     SEATBOOK_PAYMENT_CONFLICT, SEATBOOK_PAYMENT_DECLINED, SEATBOOK_RANDOM_FAILURE,
     SEATBOOK_RESERVATION_NOT_ACTIVE, SEATBOOK_RESERVATION_NOT_FOUND, SEATBOOK_SEAT_ALREADY_EXISTS,
     SEATBOOK_SEAT_BOOKED, SEATBOOK_SEAT_HELD, SEATBOOK_SEAT_IN_USE, SEATBOOK_SEAT_NOT_FOUND,
-    SEATBOOK_STORAGE, SEATBOOK_TOKEN_EXPIRED,
+    SEATBOOK_STORAGE, SEATBOOK_TOKEN_EXPIRED, SEATBOOK_TOO_MANY_RESERVATIONS,
+    SEATBOOK_TOO_MANY_SEATS_HELD,
 };
 
 impl seatbook_status {
     /// Every status, in value order.
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 37] = [
         SEATBOOK_OK,
         SEATBOOK_INVALID_INPUT,
         SEATBOOK_INVALID_CONFIG,
@@ -136,6 +143,8 @@ impl seatbook_status {
         SEATBOOK_SEAT_IN_USE,
         SEATBOOK_CAPACITY_EXCEEDED,
         SEATBOOK_RANDOM_FAILURE,
+        SEATBOOK_TOO_MANY_RESERVATIONS,
+        SEATBOOK_TOO_MANY_SEATS_HELD,
         SEATBOOK_NULL_PARAMETER,
         SEATBOOK_INVALID_UTF8,
         SEATBOOK_PANIC,
@@ -177,6 +186,8 @@ impl seatbook_status {
             SEATBOOK_SEAT_IN_USE => ErrorCode::SeatInUse,
             SEATBOOK_CAPACITY_EXCEEDED => ErrorCode::CapacityExceeded,
             SEATBOOK_RANDOM_FAILURE => ErrorCode::RandomFailure,
+            SEATBOOK_TOO_MANY_RESERVATIONS => ErrorCode::TooManyReservations,
+            SEATBOOK_TOO_MANY_SEATS_HELD => ErrorCode::TooManySeatsHeld,
             SEATBOOK_NULL_PARAMETER => ErrorCode::NullParameter,
             SEATBOOK_INVALID_UTF8 => ErrorCode::InvalidUtf8,
             SEATBOOK_PANIC => ErrorCode::Panic,
@@ -219,6 +230,8 @@ impl seatbook_status {
             ErrorCode::SeatInUse => SEATBOOK_SEAT_IN_USE,
             ErrorCode::CapacityExceeded => SEATBOOK_CAPACITY_EXCEEDED,
             ErrorCode::RandomFailure => SEATBOOK_RANDOM_FAILURE,
+            ErrorCode::TooManyReservations => SEATBOOK_TOO_MANY_RESERVATIONS,
+            ErrorCode::TooManySeatsHeld => SEATBOOK_TOO_MANY_SEATS_HELD,
             ErrorCode::NullParameter => SEATBOOK_NULL_PARAMETER,
             ErrorCode::InvalidUtf8 => SEATBOOK_INVALID_UTF8,
             ErrorCode::Panic => SEATBOOK_PANIC,
@@ -267,6 +280,8 @@ impl seatbook_status {
             SEATBOOK_SEAT_IN_USE => c"SEATBOOK_SEAT_IN_USE",
             SEATBOOK_CAPACITY_EXCEEDED => c"SEATBOOK_CAPACITY_EXCEEDED",
             SEATBOOK_RANDOM_FAILURE => c"SEATBOOK_RANDOM_FAILURE",
+            SEATBOOK_TOO_MANY_RESERVATIONS => c"SEATBOOK_TOO_MANY_RESERVATIONS",
+            SEATBOOK_TOO_MANY_SEATS_HELD => c"SEATBOOK_TOO_MANY_SEATS_HELD",
             SEATBOOK_NULL_PARAMETER => c"SEATBOOK_NULL_PARAMETER",
             SEATBOOK_INVALID_UTF8 => c"SEATBOOK_INVALID_UTF8",
             SEATBOOK_PANIC => c"SEATBOOK_PANIC",

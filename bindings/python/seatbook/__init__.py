@@ -30,6 +30,7 @@ from .engine import (
     Reservation,
     Seat,
     User,
+    UserHolds,
     hash_password,
     version,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "Reservation",
     "Seat",
     "User",
+    "UserHolds",
     "hash_password",
     "version",
 ] + list(_error_names)
