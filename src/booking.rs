@@ -208,7 +208,6 @@ impl AppContext {
             return Err(InvalidInput::new("ttl", "outside the configured hold bounds").into());
         }
         let mut keys = [SeatKey(0); MAX_SEATS_PER_HOLD];
-        let mut entities = [0u32; MAX_SEATS_PER_HOLD];
         let mut total: u64 = 0;
         let mut currency: Option<[u8; 3]> = None;
         for (i, &seat) in seat_ids.iter().enumerate() {
@@ -228,10 +227,8 @@ impl AppContext {
             }
             total = total.saturating_add(entry.price_minor);
             keys[i] = entry.key;
-            entities[i] = entry.entity;
         }
         let keys = &keys[..seat_ids.len()];
-        let entities = &entities[..seat_ids.len()];
         let expires_at = now.saturating_add(millis(ttl));
         self.inner.counters.bump(Counter::ReserveAttempts);
         let hold = match self.inner.locks.try_acquire(keys, now, expires_at) {
@@ -251,7 +248,13 @@ impl AppContext {
                 });
             }
         };
-        // Only a winner gets here: the quota check costs losers nothing.
+        // Only a winner gets here: the quota check (and looking up the
+        // seats' entities for it) costs losers nothing.
+        let mut entities = [0u32; MAX_SEATS_PER_HOLD];
+        for (slot, seat) in entities.iter_mut().zip(seat_ids) {
+            *slot = self.app.seats.get(*seat).map_or(u32::MAX, |e| e.entity);
+        }
+        let entities = &entities[..seat_ids.len()];
         if let Err(refusal) = self.app.holds.admit(
             &self.inner.locks,
             now,
