@@ -2,8 +2,9 @@
 //!
 //! Owns every operation a buyer's app performs on seats, and the order in
 //! which memory and storage change. It must never write to storage for a
-//! reserve that lost in the lock table, never book a seat whose hold it does
-//! not hold at commit, and never act outside its context's app.
+//! reserve that lost in the lock table or that its user's hold quota
+//! refused (see `quota`), never book a seat whose hold it does not hold at
+//! commit, and never act outside its context's app.
 //!
 //! # The expiry-vs-confirm race
 //!
