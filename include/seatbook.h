@@ -196,6 +196,16 @@ enum seatbook_status
    */
   SEATBOOK_REFUND_NOT_DUE = 33,
   /**
+   * The user already has the most live reservations allowed
+   * (`max_active_per_user`); nothing was held.
+   */
+  SEATBOOK_TOO_MANY_RESERVATIONS = 38,
+  /**
+   * The user would hold more seats of one entity than allowed
+   * (`max_held_seats_per_entity`); nothing was held.
+   */
+  SEATBOOK_TOO_MANY_SEATS_HELD = 39,
+  /**
    * The app handle was revoked after it was made (API key rotated, app
    * deactivated or its origin removed): authenticate the app again
    * with `seatbook_engine_app()`, which names the reason. The user's
@@ -527,6 +537,14 @@ typedef struct seatbook_seat_list seatbook_seat_list;
 typedef struct seatbook_user seatbook_user;
 
 /**
+ * The users of an app holding seats (from `seatbook_admin_user_holds()`).
+ *
+ * Thread safety: immutable; read it from any thread. Release with
+ * `seatbook_user_holds_list_free()`.
+ */
+typedef struct seatbook_user_holds_list seatbook_user_holds_list;
+
+/**
  * argon2id cost. A zero field takes its default (the OWASP minimum:
  * 19456 KiB, 2 iterations, 1 lane). Lower it only in tests
  * (e.g. 8, 1, 1): cheap hashes are trivially brute-forced.
@@ -654,6 +672,16 @@ typedef struct seatbook_config {
    * Most seats in one bulk create (default 10000).
    */
   uint32_t max_seats_per_bulk;
+  /**
+   * Most live reservations per user and app (default 5; `UINT32_MAX`
+   * for no limit).
+   */
+  uint32_t max_active_per_user;
+  /**
+   * Most seats one user may hold at once per entity (default 10;
+   * `UINT32_MAX` for no limit).
+   */
+  uint32_t max_held_seats_per_entity;
   /**
    * Admin token lifetime (default 24 h).
    */
@@ -808,6 +836,26 @@ typedef struct seatbook_new_seat {
   const char *row;
   const char *category;
 } seatbook_new_seat;
+
+/**
+ * How much one user holds in one app right now (see
+ * `seatbook_admin_user_holds()`). `user_id` is borrowed from the list it
+ * was read from and stays valid until that list is freed.
+ */
+typedef struct seatbook_user_holds_view {
+  /**
+   * 32 lowercase hex digits.
+   */
+  const char *user_id;
+  /**
+   * Live reservations (unexpired, not released, not confirmed).
+   */
+  size_t reservations;
+  /**
+   * Seats those reservations hold, over all entities.
+   */
+  size_t seats;
+} seatbook_user_holds_view;
 
 /**
  * The fields of a `seatbook_user`; `user_id` is borrowed from the handle.
@@ -1331,6 +1379,50 @@ seatbook_status seatbook_admin_refunds_due(const struct seatbook_admin *admin,
 seatbook_status seatbook_admin_settle_refund(const struct seatbook_admin *admin,
                                              const char *booking_id,
                                              struct seatbook_booking **out_booking);
+
+/**
+ * Lists how much each user of app `app_id` holds right now (live
+ * reservations and their seats), for every user with at least one, by
+ * user id. `*out_list` receives the list (free with
+ * `seatbook_user_holds_list_free()`). Errors: `SEATBOOK_APP_NOT_FOUND`,
+ * `SEATBOOK_INVALID_INPUT`, `SEATBOOK_TOKEN_EXPIRED`, ...
+ *
+ * # Safety
+ * `admin` is NULL or a live admin handle; `app_id` is NULL or a C string;
+ * `out_list` is NULL or writable.
+ */
+seatbook_status seatbook_admin_user_holds(const struct seatbook_admin *admin,
+                                          const char *app_id,
+                                          struct seatbook_user_holds_list **out_list);
+
+/**
+ * The number of users in the list.
+ *
+ * # Safety
+ * `list` is NULL or a live list handle; `out_count` is NULL or writable.
+ */
+seatbook_status seatbook_user_holds_list_count(const struct seatbook_user_holds_list *list,
+                                               size_t *out_count);
+
+/**
+ * Reads entry number `index` (0-based) into `*out`; its `user_id` is
+ * valid until the list is freed. `SEATBOOK_INVALID_INPUT` if `index` is
+ * out of range.
+ *
+ * # Safety
+ * `list` is NULL or a live list handle; `out` is NULL or writable.
+ */
+seatbook_status seatbook_user_holds_list_get(const struct seatbook_user_holds_list *list,
+                                             size_t index,
+                                             struct seatbook_user_holds_view *out);
+
+/**
+ * Frees a user holds list. NULL is a no-op.
+ *
+ * # Safety
+ * `list` is NULL or a live list handle, not freed before.
+ */
+void seatbook_user_holds_list_free(struct seatbook_user_holds_list *list);
 
 /**
  * Authenticates an app into `*out_app` (free with `seatbook_app_free()`).

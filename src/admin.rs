@@ -14,7 +14,7 @@ use crate::clock::{UnixMillis, millis};
 use crate::engine::{AppState, Engine, Inner, SeatEntry};
 use crate::error::{AdminError, AuthError, CancelError, LoginError, StorageError};
 use crate::locks::LockTable;
-use crate::model::{AppInfo, AppUpdate, Booking, CreatedApp, NewApp, NewSeat};
+use crate::model::{AppInfo, AppUpdate, Booking, CreatedApp, NewApp, NewSeat, UserHolds};
 use crate::secret::Secret;
 use crate::storage::{AppRecord, SeatRecord, SeatStatus};
 use crate::validate::{self, InvalidInput};
@@ -354,6 +354,7 @@ impl Admin {
             }
             Ok(())
         })?;
+        let entity = app.entities.write().intern(entity_id);
         for (s, rec) in seats.iter().zip(&records) {
             let key = self
                 .inner
@@ -366,6 +367,7 @@ impl Admin {
                     key,
                     price_minor: rec.price_minor,
                     currency: rec.currency,
+                    entity,
                 },
             );
         }
@@ -374,9 +376,20 @@ impl Admin {
 
     /// Removes seats that are neither held nor booked, all or none.
     ///
+    /// The whole list is checked before anything changes: every id well
+    /// formed, none listed twice, every seat present in the app and free
+    /// (an expired hold counts as free). Then the seats are retired in the
+    /// lock table, so that no reserve can take one while the removal
+    /// commits; that is the only change made before the commit, and any
+    /// failure (a seat in use found late, storage) undoes it. The
+    /// directory forgets the seats only after the commit. A failed call
+    /// leaves every listed seat listed and reservable, now and after a
+    /// reopen.
+    ///
     /// # Errors
     /// [`AdminError::SeatNotFound`], [`AdminError::SeatInUse`] (nothing
-    /// removed), [`AdminError::InvalidInput`], [`AdminError::AppNotFound`],
+    /// removed), [`AdminError::InvalidInput`] (empty, too many, a malformed
+    /// id, an id listed twice), [`AdminError::AppNotFound`],
     /// [`AdminError::Auth`], [`AdminError::Storage`].
     pub fn remove_seats(&self, app_id: &str, seat_ids: &[&str]) -> Result<usize, AdminError> {
         let now = self.check()?;
@@ -386,42 +399,61 @@ impl Admin {
                 InvalidInput::new("seat_ids", "count must be 1..=max_seats_per_bulk").into(),
             );
         }
-        let _guard = self.inner.admin_lock.lock();
-        let mut retired = Vec::with_capacity(seat_ids.len());
-        let undo = |retired: &[crate::locks::SeatKey]| {
-            for &k in retired {
-                self.inner.locks.unretire(k);
-            }
-        };
+        let mut seen = HashSet::with_capacity(seat_ids.len());
         for &seat in seat_ids {
             validate::id("seat_id", seat)?;
-            let Some(key) = app.seats.get(seat).map(|e| e.key) else {
-                undo(&retired);
-                return Err(AdminError::SeatNotFound(seat.to_owned()));
-            };
-            if retired.contains(&key) {
-                continue;
+            if !seen.insert(seat) {
+                return Err(InvalidInput::new("seat_ids", "duplicate in request").into());
             }
+        }
+        let _guard = self.inner.admin_lock.lock();
+        let mut keys = Vec::with_capacity(seat_ids.len());
+        for &seat in seat_ids {
+            let key = app
+                .seats
+                .get(seat)
+                .map(|e| e.key)
+                .ok_or_else(|| AdminError::SeatNotFound(seat.to_owned()))?;
+            keys.push(key);
+        }
+        let mut retired = Retired {
+            locks: &self.inner.locks,
+            keys: Vec::with_capacity(keys.len()),
+        };
+        for (&seat, &key) in seat_ids.iter().zip(&keys) {
             if !self.inner.locks.try_retire(key, now) {
-                undo(&retired);
                 return Err(AdminError::SeatInUse(seat.to_owned()));
             }
-            retired.push(key);
+            retired.keys.push(key);
         }
-        let written = self.inner.storage.write(|tx| {
+        self.inner.storage.write(|tx| {
             for &seat in seat_ids {
+                if tx.seat(app_id, seat)?.is_none() {
+                    return Err(AdminError::SeatNotFound(seat.to_owned()));
+                }
                 tx.delete_seat(app_id, seat)?;
             }
-            Ok::<_, StorageError>(())
-        });
-        if let Err(e) = written {
-            undo(&retired);
-            return Err(e.into());
-        }
+            Ok(())
+        })?;
+        retired.keys.clear();
         for &seat in seat_ids {
             app.seats.remove(seat);
         }
-        Ok(retired.len())
+        Ok(seat_ids.len())
+    }
+
+    /// How much each user of an app holds right now: live reservations
+    /// and their seats, for every user with at least one, by user id.
+    /// Read from memory (the hold quotas' ledger, checked against the lock
+    /// table), so an expired hold no longer shows even before the sweep.
+    ///
+    /// # Errors
+    /// [`AdminError::AppNotFound`], [`AdminError::InvalidInput`],
+    /// [`AdminError::Auth`].
+    pub fn user_holds(&self, app_id: &str) -> Result<Vec<UserHolds>, AdminError> {
+        let now = self.check()?;
+        let app = self.app_state(app_id)?;
+        Ok(app.holds.counts(&self.inner.locks, now))
     }
 
     /// Cancels (refunds) a successful booking: status CANCELLED, its seats
@@ -462,6 +494,21 @@ impl Admin {
     pub fn settle_refund(&self, booking_id: &str) -> Result<Booking, AdminError> {
         self.check()?;
         crate::booking::settle_refund(&self.inner, booking_id)
+    }
+}
+
+/// Seats retired by a removal that has not committed yet; dropping it
+/// (on any error, or a panic) makes them free again.
+struct Retired<'a> {
+    locks: &'a LockTable,
+    keys: Vec<crate::locks::SeatKey>,
+}
+
+impl Drop for Retired<'_> {
+    fn drop(&mut self) {
+        for &key in &self.keys {
+            self.locks.unretire(key);
+        }
     }
 }
 

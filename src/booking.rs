@@ -2,8 +2,9 @@
 //!
 //! Owns every operation a buyer's app performs on seats, and the order in
 //! which memory and storage change. It must never write to storage for a
-//! reserve that lost in the lock table, never book a seat whose hold it does
-//! not hold at commit, and never act outside its context's app.
+//! reserve that lost in the lock table or that its user's hold quota
+//! refused (see `quota`), never book a seat whose hold it does not hold at
+//! commit, and never act outside its context's app.
 //!
 //! # The expiry-vs-confirm race
 //!
@@ -48,6 +49,7 @@ use crate::model::{
     SeatFilter, SeatState, SeatView, UserId,
 };
 use crate::payment::{PaymentOutcome, PaymentRequest};
+use crate::quota::Refusal;
 use crate::secret::Secret;
 use crate::stats::Counter;
 use crate::storage::{BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatStatus};
@@ -193,7 +195,15 @@ impl AppContext {
     /// configured bounds. A losing attempt is decided in memory and writes
     /// nothing; a winner's reservation is durable before this returns.
     ///
+    /// A winner must also stay within the user's hold quotas
+    /// ([`HoldPolicy`](crate::HoldPolicy): live reservations per user and
+    /// app, held seats per user and entity), checked after the lock table
+    /// granted the seats and before anything is written; a refused hold
+    /// is given back at once.
+    ///
     /// # Errors
+    /// [`ReserveError::TooManyReservations`],
+    /// [`ReserveError::TooManySeatsHeld`] (nothing held, nothing written);
     /// [`ReserveError::SeatHeld`], [`ReserveError::SeatBooked`],
     /// [`ReserveError::SeatNotFound`] name the first seat that blocked;
     /// [`ReserveError::InvalidInput`] (no seats, too many, duplicates, mixed
@@ -255,6 +265,33 @@ impl AppContext {
                 });
             }
         };
+        // Only a winner gets here: the quota check (and looking up the
+        // seats' entities for it) costs losers nothing.
+        let mut entities = [0u32; MAX_SEATS_PER_HOLD];
+        for (slot, seat) in entities.iter_mut().zip(seat_ids) {
+            *slot = self.app.seats.get(*seat).map_or(u32::MAX, |e| e.entity);
+        }
+        let entities = &entities[..seat_ids.len()];
+        if let Err(refusal) = self.app.holds.admit(
+            &self.inner.locks,
+            now,
+            session.user_id,
+            hold,
+            keys,
+            entities,
+            policy,
+        ) {
+            self.inner.locks.release(keys, hold);
+            return Err(match refusal {
+                Refusal::Reservations => ReserveError::TooManyReservations {
+                    limit: policy.max_active_per_user,
+                },
+                Refusal::Seats { entity } => ReserveError::TooManySeatsHeld {
+                    entity_id: self.app.entities.read().name(entity).to_owned(),
+                    limit: policy.max_held_seats_per_entity,
+                },
+            });
+        }
         match self.record_hold(
             session.user_id,
             seat_ids,
@@ -270,6 +307,7 @@ impl AppContext {
             }
             Err(e) => {
                 self.inner.locks.release(keys, hold);
+                self.app.holds.forget(session.user_id, hold);
                 Err(e)
             }
         }
@@ -444,6 +482,7 @@ impl AppContext {
             tx.put_reservation(id, &current)?;
             Ok(())
         })?;
+        self.app.holds.forget(rec.user_id, HoldId(id));
         self.inner.counters.bump(Counter::Releases);
         Ok(())
     }
@@ -580,6 +619,7 @@ impl AppContext {
             )?;
             pin.disarm();
             self.inner.locks.release(&keys, hold);
+            self.app.holds.forget(rec.user_id, hold);
             self.inner.counters.bump(Counter::PaymentFailures);
             return Err(ConfirmError::PaymentDeclined { reason, booking_id });
         }
@@ -591,6 +631,7 @@ impl AppContext {
         if booked.is_ok() {
             pin.disarm();
             self.inner.locks.book(&keys, hold);
+            self.app.holds.forget(rec.user_id, hold);
             self.inner.counters.bump(Counter::Confirms);
             return Ok(booking_view(booking_id, booking));
         }
@@ -606,6 +647,7 @@ impl AppContext {
             Ok(()) => {
                 pin.disarm();
                 self.inner.locks.release(&keys, hold);
+                self.app.holds.forget(rec.user_id, hold);
                 Err(ConfirmError::RefundDue { booking_id })
             }
             Err(_) => Err(ConfirmError::RefundDueUnrecorded { booking_id }),

@@ -13,7 +13,22 @@ use crate::payment::PaymentVerifier;
 use crate::secret::Secret;
 use crate::storage::Durability;
 
-/// Hold time bounds.
+/// Hold time bounds and per-user hold quotas.
+///
+/// # Quotas
+///
+/// `max_active_per_user` and `max_held_seats_per_entity` stop one account
+/// from hoarding: a reserve that would pass either fails with
+/// [`ReserveError::TooManyReservations`](crate::ReserveError::TooManyReservations)
+/// or [`ReserveError::TooManySeatsHeld`](crate::ReserveError::TooManySeatsHeld)
+/// and holds nothing. Only live holds count: a hold stops counting the
+/// instant it is released, confirmed, declined or expires (before any
+/// sweep, just as its seats are free for others at that instant). The
+/// quotas bound how much one account holds *at once*; a loop of release
+/// and reserve can keep at most those seats, never more. Both are
+/// counted per app (a user is an account of one app). Zero is refused at
+/// open ([`OpenError::InvalidConfig`](crate::OpenError::InvalidConfig)):
+/// it would forbid every reserve. For no limit, use `usize::MAX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HoldPolicy {
     /// TTL when the caller gives none (120 s, like `EX 120`).
@@ -35,6 +50,12 @@ pub struct HoldPolicy {
     /// record (`ConfirmError::RefundDue`). So a hanging verifier never
     /// pins seats forever.
     pub confirm_deadline: Duration,
+    /// Most live reservations one user may have in one app (5: a buyer
+    /// comparing a few options, never a bot sweeping an event).
+    pub max_active_per_user: usize,
+    /// Most seats one user may hold at once in one entity (event, trip),
+    /// over all of that user's reservations (10, one full reservation).
+    pub max_held_seats_per_entity: usize,
 }
 
 impl Default for HoldPolicy {
@@ -46,6 +67,8 @@ impl Default for HoldPolicy {
             max_total: Duration::from_secs(30 * 60),
             max_seats: 10,
             confirm_deadline: Duration::from_secs(60),
+            max_active_per_user: 5,
+            max_held_seats_per_entity: 10,
         }
     }
 }

@@ -23,19 +23,23 @@ use crate::error::{BackupError, OpenError, StorageError};
 use crate::locks::{HoldId, LockTable, SeatKey, SeatState};
 use crate::model::{BookingStatus, ReservationStatus, Stats, UserId};
 use crate::payment::PaymentVerifier;
+use crate::quota::{Entities, Ledger};
 use crate::stats::{Counter, Counters};
 use crate::storage::{
-    AppRecord, BookingRecord, LoadedSeat, OpenOptions, PaymentState, ReadTx, Storage, WriteTx,
+    AppRecord, BookingRecord, LoadedSeat, OpenOptions, PaymentState, ReadTx, ReservationRecord,
+    Storage, WriteTx,
 };
 
 pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
-/// A seat as the directory knows it: its lock-table key and price.
+/// A seat as the directory knows it: its lock-table key, price and entity.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SeatEntry {
     pub(crate) key: SeatKey,
     pub(crate) price_minor: u64,
     pub(crate) currency: [u8; 3],
+    /// Its entity's number in [`AppState::entities`].
+    pub(crate) entity: u32,
 }
 
 /// One app's in-memory state.
@@ -46,19 +50,26 @@ pub(crate) struct AppState {
     /// authenticated context notices with one atomic load.
     pub(crate) generation: AtomicU64,
     pub(crate) seats: FastMap<Box<str>, SeatEntry>,
+    /// The names of the entities its seats belong to.
+    pub(crate) entities: RwLock<Entities>,
+    /// Live holds per user, for the hold quotas.
+    pub(crate) holds: Ledger,
 }
 
 impl AppState {
     pub(crate) fn new(record: AppRecord) -> Self {
-        Self::with_capacity(record, 0)
+        Self::with_capacity(record, 0, Entities::default())
     }
 
-    /// With room for `seats` seats (reopen knows how many).
-    pub(crate) fn with_capacity(record: AppRecord, seats: usize) -> Self {
+    /// With room for `seats` seats (reopen knows how many) and the
+    /// entity names loaded with them.
+    pub(crate) fn with_capacity(record: AppRecord, seats: usize, entities: Entities) -> Self {
         Self {
             record: RwLock::new(record),
             generation: AtomicU64::new(0),
             seats: FastMap::with_capacity_and_hasher(seats, foldhash::fast::RandomState::default()),
+            entities: RwLock::new(entities),
+            holds: Ledger::default(),
         }
     }
 
@@ -314,13 +325,15 @@ impl Inner {
                 // pin in between: it finds its hold lost instead. Should
                 // this transaction fail, the seats are free all the same,
                 // as they were anyway (the hold is past its expiry).
-                if let Some(app) = self.app_state(&rec.app_id)
-                    && self
+                if let Some(app) = self.app_state(&rec.app_id) {
+                    if self
                         .locks
                         .release_unpinned(&app.keys(&rec.seat_ids), HoldId(id), now)
                         .is_err()
-                {
-                    continue;
+                    {
+                        continue;
+                    }
+                    app.holds.forget(rec.user_id, HoldId(id));
                 }
                 rec.status = ReservationStatus::Expired;
                 tx.put_reservation(id, &rec)?;
@@ -335,6 +348,30 @@ impl Inner {
             expired: expired.len(),
             dropped,
         })
+    }
+}
+
+impl Inner {
+    /// Records the holds just restored on open in their users' quota
+    /// ledgers (by the seats each one got back), so a reopen gives nobody
+    /// a fresh allowance.
+    fn restore_quotas(&self, active: &[(u64, ReservationRecord)], now: UnixMillis) {
+        for (id, rec) in active {
+            let Some(app) = self.app_state(&rec.app_id) else {
+                continue;
+            };
+            let hold = HoldId(*id);
+            let (keys, entities): (Vec<SeatKey>, Vec<u32>) = rec
+                .seat_ids
+                .iter()
+                .filter_map(|s| app.seats.get(s.as_str()).map(|e| (e.key, e.entity)))
+                .filter(|&(key, _)| {
+                    matches!(self.locks.state(key, now),
+                        SeatState::Held { holder, .. } if holder == hold)
+                })
+                .unzip();
+            app.holds.restore(rec.user_id, hold, &keys, &entities);
+        }
     }
 }
 
@@ -424,21 +461,19 @@ impl Engine {
                 ..OpenOptions::new(config.durability, config.group_commit)
             },
         )?;
-        let loaded = storage.load()?;
+        let mut loaded = storage.load()?;
         let locks = LockTable::new(loaded.max_reservation_id + 1);
         let apps: FastMap<Box<str>, Arc<AppState>> = FastMap::default();
         for rec in loaded.apps {
-            let n = loaded
-                .seats
-                .iter()
-                .find(|(app_id, _)| *app_id == rec.app_id)
-                .map_or(0, |(_, seats)| seats.len());
+            let group = loaded.seats.iter_mut().find(|g| g.0 == rec.app_id);
+            let (n, names) =
+                group.map_or((0, Vec::new()), |g| (g.1.len(), std::mem::take(&mut g.2)));
             apps.insert(
                 rec.app_id.clone().into_boxed_str(),
-                Arc::new(AppState::with_capacity(rec, n)),
+                Arc::new(AppState::with_capacity(rec, n, Entities::from_names(names))),
             );
         }
-        for (app_id, mut seats) in loaded.seats {
+        for (app_id, mut seats, _) in loaded.seats {
             let Some(app) = apps.get(app_id.as_str()).map(|a| Arc::clone(a.value())) else {
                 return Err(OpenError::Storage(StorageError(format!(
                     "seat of unknown app {app_id}"
@@ -455,6 +490,7 @@ impl Engine {
                             key,
                             price_minor: seat.price_minor,
                             currency: seat.currency,
+                            entity: seat.entity,
                         },
                     );
                 }
@@ -509,6 +545,7 @@ impl Engine {
                 }
             }
         }
+        inner.restore_quotas(&active, now);
         inner.sweep()?;
         Ok(Self::started(inner))
     }
@@ -668,6 +705,11 @@ fn validate_config(config: &Config) -> Result<(), OpenError> {
     {
         return Err(OpenError::InvalidConfig(
             "holds.confirm_deadline must be 1ms..=1h",
+        ));
+    }
+    if h.max_active_per_user == 0 || h.max_held_seats_per_entity == 0 {
+        return Err(OpenError::InvalidConfig(
+            "holds.max_active_per_user and holds.max_held_seats_per_entity must be at least 1 (usize::MAX for no limit)",
         ));
     }
     if h.max_seats == 0 || h.max_seats > crate::locks::MAX_SEATS_PER_HOLD {

@@ -88,6 +88,12 @@ pub enum ErrorCode {
     RefundDueUnrecorded = 32,
     /// The booking record is not REFUND_DUE (not a refund, or settled already).
     RefundNotDue = 33,
+    /// The user already has the most live reservations allowed
+    /// (`holds.max_active_per_user`).
+    TooManyReservations = 38,
+    /// The user would hold more seats of one entity than allowed
+    /// (`holds.max_held_seats_per_entity`).
+    TooManySeatsHeld = 39,
     /// The app context was revoked after it was made (API key rotated, app
     /// deactivated or its origin removed): authenticate the app again
     /// (which names the reason); the user's token is not at fault.
@@ -422,6 +428,15 @@ pub enum ReserveError {
     SeatBooked(String),
     #[error("seat {0} is held by someone else")]
     SeatHeld(String),
+    /// The user already has `limit` live reservations in this app
+    /// (`holds.max_active_per_user`); release one, confirm one or let one
+    /// expire first.
+    #[error("too many active reservations (at most {limit} per user)")]
+    TooManyReservations { limit: usize },
+    /// With these seats the user would hold more than `limit` seats of
+    /// `entity_id` at once (`holds.max_held_seats_per_entity`).
+    #[error("too many seats held in entity {entity_id} (at most {limit} per user)")]
+    TooManySeatsHeld { entity_id: String, limit: usize },
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error("the operating system's random generator failed")]
@@ -723,6 +738,8 @@ impl HasErrorCode for ReserveError {
             Self::SeatNotFound(_) => ErrorCode::SeatNotFound,
             Self::SeatBooked(_) => ErrorCode::SeatBooked,
             Self::SeatHeld(_) => ErrorCode::SeatHeld,
+            Self::TooManyReservations { .. } => ErrorCode::TooManyReservations,
+            Self::TooManySeatsHeld { .. } => ErrorCode::TooManySeatsHeld,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
             Self::Storage(_) => ErrorCode::Storage,

@@ -73,6 +73,7 @@ pub mod ffi;
 pub mod locks;
 mod model;
 mod payment;
+mod quota;
 mod secret;
 mod stats;
 mod storage;
@@ -97,7 +98,7 @@ pub use error::{
 pub use model::{
     AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, NewApp, NewSeat, Reservation,
     ReservationInfo, ReservationStatus, SeatAttributes, SeatCounts, SeatFilter, SeatState,
-    SeatView, Stats, UserId,
+    SeatView, Stats, UserHolds, UserId,
 };
 pub use payment::{PaymentOutcome, PaymentRequest, PaymentVerifier, SimulatedPayments};
 pub use secret::Secret;

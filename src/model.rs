@@ -122,6 +122,18 @@ pub struct SeatCounts {
     pub booked: u64,
 }
 
+/// How much one user holds in one app right now (see
+/// [`Admin::user_holds`](crate::Admin::user_holds)): live reservations
+/// (unexpired, not released, not confirmed) and the seats they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserHolds {
+    pub user_id: UserId,
+    /// Live reservations (at most `holds.max_active_per_user`).
+    pub reservations: usize,
+    /// Seats those reservations hold, over all entities.
+    pub seats: usize,
+}
+
 /// Lifecycle of a reservation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReservationStatus {

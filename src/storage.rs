@@ -24,6 +24,7 @@ pub(crate) use backup::content_digest;
 pub(crate) use journal::journal_path;
 pub(crate) use write::WriteTx;
 
+use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -303,8 +304,9 @@ fn prefix_end(prefix: &str) -> String {
 /// What the engine needs to rebuild its memory on open.
 pub(crate) struct LoadedState {
     pub(crate) apps: Vec<AppRecord>,
-    /// Every seat, grouped by app (`app_id`, its seats in id order).
-    pub(crate) seats: Vec<(String, Vec<LoadedSeat>)>,
+    /// Every seat, grouped by app (`app_id`, its seats in id order, the
+    /// names of its entities numbered as [`LoadedSeat::entity`] numbers them).
+    pub(crate) seats: Vec<(String, Vec<LoadedSeat>, Vec<Box<str>>)>,
     /// Every ACTIVE reservation.
     pub(crate) active: Vec<(u64, ReservationRecord)>,
     /// Largest reservation id ever stored (0 if none).
@@ -317,6 +319,8 @@ pub(crate) struct LoadedSeat {
     pub(crate) price_minor: u64,
     pub(crate) currency: [u8; 3],
     pub(crate) booked: bool,
+    /// Its entity: an index into its app's entity names.
+    pub(crate) entity: u32,
 }
 
 /// The leading fields of a [`SeatRecord`], decoded without allocating
@@ -325,7 +329,7 @@ pub(crate) struct LoadedSeat {
 #[derive(serde::Deserialize)]
 struct SeatHead<'a> {
     #[serde(borrow)]
-    _entity_id: &'a str,
+    entity_id: &'a str,
     price_minor: u64,
     currency: [u8; 3],
     #[serde(borrow)]
@@ -924,8 +928,12 @@ impl Storage {
             apps.push(decode::<AppRecord>(v.value())?);
         }
         let seat_table = tx.open_table(SEATS)?;
-        let mut seats: Vec<(String, Vec<LoadedSeat>)> = Vec::new();
+        let mut seats: Vec<(String, Vec<LoadedSeat>, Vec<Box<str>>)> = Vec::new();
         let mut group_len = usize::try_from(seat_table.len()?).unwrap_or(0);
+        // Entity numbers of the current app; seats of one entity mostly
+        // come in a run, so the last one is tried before the map.
+        let mut entity_ids: HashMap<Box<str>, u32> = HashMap::new();
+        let mut last_entity: Option<u32> = None;
         for row in seat_table.iter()? {
             let (k, v) = row?;
             let key = k.value();
@@ -933,16 +941,33 @@ impl Storage {
                 return Err(StorageError("corrupt seat key".into()));
             };
             let head: SeatHead<'_> = decode_borrowed(v.value())?;
-            if seats.last().is_none_or(|(a, _)| a != app) {
+            if seats.last().is_none_or(|(a, _, _)| a != app) {
                 // Sized for the rest of the table: apps are few, seats many.
-                seats.push((app.to_owned(), Vec::with_capacity(group_len)));
+                seats.push((app.to_owned(), Vec::with_capacity(group_len), Vec::new()));
+                entity_ids.clear();
+                last_entity = None;
             }
-            let group = &mut seats.last_mut().expect("pushed above").1;
+            let (_, group, entities) = seats.last_mut().expect("pushed above");
+            let entity = match last_entity {
+                Some(id) if *entities[id as usize] == *head.entity_id => id,
+                _ => {
+                    if let Some(&id) = entity_ids.get(head.entity_id) {
+                        id
+                    } else {
+                        let id = u32::try_from(entities.len()).unwrap_or(u32::MAX);
+                        entities.push(head.entity_id.into());
+                        entity_ids.insert(head.entity_id.into(), id);
+                        id
+                    }
+                }
+            };
+            last_entity = Some(entity);
             group.push(LoadedSeat {
                 seat_id: seat.into(),
                 price_minor: head.price_minor,
                 currency: head.currency,
                 booked: head.status == SeatStatus::Booked,
+                entity,
             });
             group_len = group_len.saturating_sub(1);
         }

@@ -451,3 +451,119 @@ fn admin_cancels_a_booking_and_the_seats_come_back() {
     assert!(app.reserve(&other, &["E1-S0", "E1-S1"], None).is_ok());
     assert!(f.engine.audit().unwrap().is_clean());
 }
+
+/// The seats of `E1`, their states and the buyer's ability to hold each
+/// one: what a failed bulk call must leave exactly as it was.
+fn seat_picture(f: &Fixture, key: &str) -> (Vec<(String, SeatState)>, seatbook::SeatCounts) {
+    let app = f.engine.app("event-app", key, EVENT_ORIGIN).unwrap();
+    let seats = app
+        .list_seats("E1", SeatFilter::All)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.seat_id, s.state))
+        .collect();
+    (seats, app.seat_counts("E1").unwrap())
+}
+
+/// Every seat of `ids` can still be held (and is given back at once).
+fn assert_reservable(f: &Fixture, key: &str, ids: &[&str]) {
+    let app = f.engine.app("event-app", key, EVENT_ORIGIN).unwrap();
+    let token = app
+        .login("probe@x.io", "buyer-password")
+        .or_else(|_| app.signup("probe@x.io", "buyer-password"))
+        .unwrap();
+    let probe = app.user(token.expose()).unwrap();
+    for id in ids {
+        let r = app
+            .reserve(&probe, &[id], None)
+            .unwrap_or_else(|e| panic!("{id} not reservable: {e}"));
+        app.release(&probe, r.token.expose()).unwrap();
+    }
+}
+
+type Expected = fn(&AdminError) -> bool;
+
+#[test]
+fn a_failed_bulk_removal_changes_nothing_before_or_after_reopen() {
+    let mut f = Fixture::new();
+    let key = f.create_app("event-app", EVENT_ORIGIN).api_key;
+    let key = key.expose().to_owned();
+    f.admin()
+        .create_seats("event-app", "E1", &seats("E1", 4))
+        .unwrap();
+    // E1-S3 is held by someone else for the whole test.
+    let holder_app = f.engine.app("event-app", &key, EVENT_ORIGIN).unwrap();
+    let holder = f.buyer(&holder_app, "holder@x.io");
+    let _held = holder_app.reserve(&holder, &["E1-S3"], None).unwrap();
+    drop(holder_app);
+    let before = seat_picture(&f, &key);
+    let valid = ["E1-S0", "E1-S1", "E1-S2"];
+    let cases: [(&str, Expected); 4] = [
+        ("bad seat!", |e| e.code() == ErrorCode::InvalidInput),
+        (
+            "E1-S99",
+            |e| matches!(e, AdminError::SeatNotFound(s) if s == "E1-S99"),
+        ),
+        ("E1-S0", |e| e.code() == ErrorCode::InvalidInput),
+        (
+            "E1-S3",
+            |e| matches!(e, AdminError::SeatInUse(s) if s == "E1-S3"),
+        ),
+    ];
+    for (last, expected) in cases {
+        let mut list = valid.to_vec();
+        list.push(last);
+        let err = f.admin().remove_seats("event-app", &list).unwrap_err();
+        assert!(expected(&err), "{last}: {err:?}");
+        assert_eq!(seat_picture(&f, &key), before, "{last}");
+        assert_reservable(&f, &key, &valid);
+        assert_eq!(seat_picture(&f, &key), before, "{last}");
+    }
+    f = f.reopen();
+    assert_eq!(seat_picture(&f, &key), before);
+    assert_reservable(&f, &key, &valid);
+    assert!(f.engine.audit().unwrap().is_clean());
+    // The same list without its bad last entry removes all three.
+    assert_eq!(f.admin().remove_seats("event-app", &valid).unwrap(), 3);
+    assert_eq!(seat_picture(&f, &key).0.len(), 1);
+}
+
+#[test]
+fn a_failed_bulk_creation_changes_nothing_before_or_after_reopen() {
+    let mut f = Fixture::new();
+    let key = f.create_app("event-app", EVENT_ORIGIN).api_key;
+    let key = key.expose().to_owned();
+    f.admin()
+        .create_seats("event-app", "E1", &seats("E1", 2))
+        .unwrap();
+    let before = seat_picture(&f, &key);
+    let fresh = || seats("E1", 5).split_off(2); // E1-S2..E1-S4, all new
+    let mut malformed = fresh();
+    malformed.push(seats("x", 1).remove(0));
+    malformed[3].seat_id = "bad seat!".into();
+    let mut duplicate = fresh();
+    duplicate.push(fresh().remove(0));
+    let mut existing = fresh();
+    existing.push(seats("E1", 1).remove(0));
+    let cases: [(Vec<seatbook::NewSeat>, ErrorCode); 3] = [
+        (malformed, ErrorCode::InvalidInput),
+        (duplicate, ErrorCode::InvalidInput),
+        (existing, ErrorCode::SeatAlreadyExists),
+    ];
+    for (batch, code) in &cases {
+        let err = f
+            .admin()
+            .create_seats("event-app", "E1", batch)
+            .unwrap_err();
+        assert_eq!(err.code(), *code, "{err:?}");
+        assert_eq!(seat_picture(&f, &key), before);
+    }
+    f = f.reopen();
+    assert_eq!(seat_picture(&f, &key), before);
+    assert_reservable(&f, &key, &["E1-S0", "E1-S1"]);
+    assert!(f.engine.audit().unwrap().is_clean());
+    assert_eq!(
+        f.admin().create_seats("event-app", "E1", &fresh()).unwrap(),
+        3
+    );
+}

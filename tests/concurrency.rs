@@ -31,7 +31,12 @@ impl Rng {
 fn exactly_one_of_many_simultaneous_buyers_wins_each_seat() {
     const THREADS: usize = 8;
     const ROUNDS: usize = 40;
-    let f = Fixture::new();
+    // One buyer may win many rounds: no hold quotas here (tests/quotas.rs
+    // races them).
+    let f = Fixture::with(|c| {
+        c.holds.max_active_per_user = usize::MAX;
+        c.holds.max_held_seats_per_entity = usize::MAX;
+    });
     let app = f.app_with_seats("event-app", EVENT_ORIGIN, "E1", ROUNDS);
     let buyers: Vec<_> = (0..THREADS)
         .map(|i| f.buyer(&app, &format!("b{i}@x.io")))

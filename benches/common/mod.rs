@@ -38,6 +38,10 @@ pub fn config(durability: Durability, group_commit: bool, clock: Arc<dyn Clock>)
     config.clock = clock;
     config.max_seats_per_bulk = 100_000;
     config.holds.max_seats = 64;
+    // One bench buyer holds thousands of seats: no hold quotas (the
+    // quota ledger still records every hold).
+    config.holds.max_active_per_user = usize::MAX;
+    config.holds.max_held_seats_per_entity = usize::MAX;
     config
 }
 

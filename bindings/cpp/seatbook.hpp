@@ -129,6 +129,13 @@ struct Booking {
   BookingStatus status = BookingStatus::Success;
 };
 
+/// How much one user holds in one app right now (Admin::user_holds).
+struct UserHolds {
+  std::string user_id;
+  size_t reservations;  // live reservations
+  size_t seats;         // seats they hold, over all entities
+};
+
 struct AppInfo {
   std::string app_id, name;
   std::vector<std::string> allowed_origins;
@@ -333,6 +340,8 @@ struct Config {
   /// true: set a journal that does not continue the database aside
   /// (renamed <path>-journal.discarded-<ms>) instead of refusing to open.
   bool discard_unmatched_journal = false;
+  // Hold quotas (0: default 5 and 10; UINT32_MAX: no limit).
+  uint32_t max_active_per_user = 0, max_held_seats_per_entity = 0;
 };
 
 /// Hashes a password for Config::admin_password_hash.
@@ -603,6 +612,21 @@ class Admin {
     detail::check(seatbook_admin_settle_refund(get(), booking_id.c_str(), &b));
     return detail::take_booking(b);
   }
+  /// Every user of the app holding seats right now, by user id.
+  std::vector<UserHolds> user_holds(const std::string &app_id) const {
+    seatbook_user_holds_list *raw = nullptr;
+    detail::check(seatbook_admin_user_holds(get(), app_id.c_str(), &raw));
+    detail::Owned<seatbook_user_holds_list, seatbook_user_holds_list_free> list(raw);
+    size_t n = 0;
+    detail::check(seatbook_user_holds_list_count(raw, &n));
+    std::vector<UserHolds> out;
+    for (size_t i = 0; i < n; i++) {
+      seatbook_user_holds_view v;
+      detail::check(seatbook_user_holds_list_get(raw, i, &v));
+      out.push_back(UserHolds{detail::str(v.user_id), v.reservations, v.seats});
+    }
+    return out;
+  }
   const seatbook_admin *get() const { return h_.get(); }
 
  private:
@@ -636,6 +660,8 @@ class Engine {
     c.max_seats_per_reservation = config.max_seats_per_reservation;
     c.max_seats_per_bulk = config.max_seats_per_bulk;
     c.discard_unmatched_journal = config.discard_unmatched_journal ? 1 : 0;
+    c.max_active_per_user = config.max_active_per_user;
+    c.max_held_seats_per_entity = config.max_held_seats_per_entity;
     if (payment_) {
       c.payment_callback = detail::payment_trampoline;
       // The trampoline only reads through it.

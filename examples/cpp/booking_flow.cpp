@@ -151,8 +151,13 @@ int main(int argc, char **argv) {
     } catch (const seatbook::Error &e) {
       ASSERT(e.status() == SEATBOOK_SEAT_HELD && e.seat() == "SHOW_7-B5");
     }
+    // The admin sees who holds what (the confirmed and declined holds no longer count).
+    auto holds = admin.user_holds("movie-app");
+    ASSERT(holds.size() == 1 && holds[0].user_id == viewer.user_id());
+    ASSERT(holds[0].reservations == 1 && holds[0].seats == 1);
     app.release(viewer, h2.token);
     ASSERT(app.seat_counts("SHOW_7").held == 0);
+    ASSERT(admin.user_holds("movie-app").empty());
 
     auto mine = app.user_bookings(viewer);
     ASSERT(mine.size() == 2);  // the success and the recorded failed attempt

@@ -700,3 +700,135 @@ pub unsafe extern "C" fn seatbook_admin_settle_refund(
         }
     })
 }
+
+/// How much one user holds in one app right now (see
+/// `seatbook_admin_user_holds()`). `user_id` is borrowed from the list it
+/// was read from and stays valid until that list is freed.
+#[repr(C)]
+pub struct seatbook_user_holds_view {
+    /// 32 lowercase hex digits.
+    pub user_id: *const c_char,
+    /// Live reservations (unexpired, not released, not confirmed).
+    pub reservations: usize,
+    /// Seats those reservations hold, over all entities.
+    pub seats: usize,
+}
+
+impl Default for seatbook_user_holds_view {
+    fn default() -> Self {
+        Self {
+            user_id: std::ptr::null(),
+            reservations: 0,
+            seats: 0,
+        }
+    }
+}
+
+/// The users of an app holding seats (from `seatbook_admin_user_holds()`).
+///
+/// Thread safety: immutable; read it from any thread. Release with
+/// `seatbook_user_holds_list_free()`.
+pub struct seatbook_user_holds_list {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+pub(crate) struct UserHoldsListHandle {
+    kind: u32,
+    items: Vec<(CString, usize, usize)>,
+}
+
+impl Handle for UserHoldsListHandle {
+    // In this change's status range (38), so parallel additions never collide.
+    const KIND: u32 = 0x5EA7_0026;
+    const NAME: &'static str = "seatbook_user_holds_list";
+}
+
+impl ListHandle for UserHoldsListHandle {
+    type View = seatbook_user_holds_view;
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+    fn view(&self, index: usize) -> Option<Self::View> {
+        self.items
+            .get(index)
+            .map(|(user_id, reservations, seats)| seatbook_user_holds_view {
+                user_id: user_id.as_ptr(),
+                reservations: *reservations,
+                seats: *seats,
+            })
+    }
+}
+
+/// Lists how much each user of app `app_id` holds right now (live
+/// reservations and their seats), for every user with at least one, by
+/// user id. `*out_list` receives the list (free with
+/// `seatbook_user_holds_list_free()`). Errors: `SEATBOOK_APP_NOT_FOUND`,
+/// `SEATBOOK_INVALID_INPUT`, `SEATBOOK_TOKEN_EXPIRED`, ...
+///
+/// # Safety
+/// `admin` is NULL or a live admin handle; `app_id` is NULL or a C string;
+/// `out_list` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_admin_user_holds(
+    admin: *const seatbook_admin,
+    app_id: *const c_char,
+    out_list: *mut *mut seatbook_user_holds_list,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let out = out_handle(out_list, "out_list")?;
+            let holds = admin_of(admin)?.user_holds(arg_str(app_id, "app_id")?)?;
+            *out = into_raw(UserHoldsListHandle {
+                kind: UserHoldsListHandle::KIND,
+                items: holds
+                    .into_iter()
+                    .map(|h| (cstring(h.user_id.to_string()), h.reservations, h.seats))
+                    .collect(),
+            });
+            Ok(())
+        }
+    })
+}
+
+/// The number of users in the list.
+///
+/// # Safety
+/// `list` is NULL or a live list handle; `out_count` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_user_holds_list_count(
+    list: *const seatbook_user_holds_list,
+    out_count: *mut usize,
+) -> seatbook_status {
+    // SAFETY: the caller's contract, forwarded.
+    unsafe { list_count::<UserHoldsListHandle, _>(list, out_count) }
+}
+
+/// Reads entry number `index` (0-based) into `*out`; its `user_id` is
+/// valid until the list is freed. `SEATBOOK_INVALID_INPUT` if `index` is
+/// out of range.
+///
+/// # Safety
+/// `list` is NULL or a live list handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_user_holds_list_get(
+    list: *const seatbook_user_holds_list,
+    index: usize,
+    out: *mut seatbook_user_holds_view,
+) -> seatbook_status {
+    // SAFETY: the caller's contract, forwarded.
+    unsafe { list_get::<UserHoldsListHandle, _>(list, index, out) }
+}
+
+/// Frees a user holds list. NULL is a no-op.
+///
+/// # Safety
+/// `list` is NULL or a live list handle, not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_user_holds_list_free(list: *mut seatbook_user_holds_list) {
+    // SAFETY: the caller's contract.
+    ffi_boundary_or((), || unsafe {
+        free_handle::<UserHoldsListHandle, _>(list);
+    });
+}

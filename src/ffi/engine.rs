@@ -178,6 +178,12 @@ pub struct seatbook_config {
     pub max_seats_per_reservation: u32,
     /// Most seats in one bulk create (default 10000).
     pub max_seats_per_bulk: u32,
+    /// Most live reservations per user and app (default 5; `UINT32_MAX`
+    /// for no limit).
+    pub max_active_per_user: u32,
+    /// Most seats one user may hold at once per entity (default 10;
+    /// `UINT32_MAX` for no limit).
+    pub max_held_seats_per_entity: u32,
     /// Admin token lifetime (default 24 h).
     pub admin_token_ttl_ms: u64,
     /// User token lifetime (default 7 days).
@@ -282,6 +288,15 @@ fn ms(value: u64, default: Duration) -> Duration {
     }
 }
 
+/// A C quota: 0 is the default, `UINT32_MAX` no limit.
+fn quota(value: u32, default: usize) -> usize {
+    match value {
+        0 => default,
+        u32::MAX => usize::MAX,
+        n => n as usize,
+    }
+}
+
 /// Builds a core [`Config`] from the C struct.
 ///
 /// # Safety
@@ -323,6 +338,8 @@ unsafe fn to_config(c: &seatbook_config) -> FfiResult<Config> {
             n => n as usize,
         },
         confirm_deadline: d.confirm_deadline,
+        max_active_per_user: quota(c.max_active_per_user, d.max_active_per_user),
+        max_held_seats_per_entity: quota(c.max_held_seats_per_entity, d.max_held_seats_per_entity),
     };
     if c.max_seats_per_bulk != 0 {
         config.max_seats_per_bulk = c.max_seats_per_bulk as usize;

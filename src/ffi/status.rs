@@ -87,6 +87,12 @@ pub enum seatbook_status {
     SEATBOOK_REFUND_DUE_UNRECORDED = 32,
     /// The booking record is not REFUND_DUE (not a refund, or settled already).
     SEATBOOK_REFUND_NOT_DUE = 33,
+    /// The user already has the most live reservations allowed
+    /// (`max_active_per_user`); nothing was held.
+    SEATBOOK_TOO_MANY_RESERVATIONS = 38,
+    /// The user would hold more seats of one entity than allowed
+    /// (`max_held_seats_per_entity`); nothing was held.
+    SEATBOOK_TOO_MANY_SEATS_HELD = 39,
     /// The app handle was revoked after it was made (API key rotated, app
     /// deactivated or its origin removed): authenticate the app again
     /// with `seatbook_engine_app()`, which names the reason. The user's
@@ -140,12 +146,13 @@ use seatbook_status::{
     SEATBOOK_REFUND_DUE_UNRECORDED, SEATBOOK_REFUND_NOT_DUE, SEATBOOK_RESERVATION_NOT_ACTIVE,
     SEATBOOK_RESERVATION_NOT_FOUND, SEATBOOK_SEAT_ALREADY_EXISTS, SEATBOOK_SEAT_BOOKED,
     SEATBOOK_SEAT_HELD, SEATBOOK_SEAT_IN_USE, SEATBOOK_SEAT_NOT_FOUND, SEATBOOK_STORAGE,
-    SEATBOOK_TOKEN_EXPIRED, SEATBOOK_UNSUPPORTED_FORMAT,
+    SEATBOOK_TOKEN_EXPIRED, SEATBOOK_TOO_MANY_RESERVATIONS, SEATBOOK_TOO_MANY_SEATS_HELD,
+    SEATBOOK_UNSUPPORTED_FORMAT,
 };
 
 impl seatbook_status {
     /// Every status, in value order.
-    pub const ALL: [Self; 47] = [
+    pub const ALL: [Self; 49] = [
         SEATBOOK_OK,
         SEATBOOK_INVALID_INPUT,
         SEATBOOK_INVALID_CONFIG,
@@ -180,6 +187,8 @@ impl seatbook_status {
         SEATBOOK_REFUND_DUE,
         SEATBOOK_REFUND_DUE_UNRECORDED,
         SEATBOOK_REFUND_NOT_DUE,
+        SEATBOOK_TOO_MANY_RESERVATIONS,
+        SEATBOOK_TOO_MANY_SEATS_HELD,
         SEATBOOK_APP_CONTEXT_REVOKED,
         SEATBOOK_PASSWORD_WORK_BUSY,
         SEATBOOK_JOURNAL_MISMATCH,
@@ -233,6 +242,8 @@ impl seatbook_status {
             SEATBOOK_REFUND_DUE => ErrorCode::RefundDue,
             SEATBOOK_REFUND_DUE_UNRECORDED => ErrorCode::RefundDueUnrecorded,
             SEATBOOK_REFUND_NOT_DUE => ErrorCode::RefundNotDue,
+            SEATBOOK_TOO_MANY_RESERVATIONS => ErrorCode::TooManyReservations,
+            SEATBOOK_TOO_MANY_SEATS_HELD => ErrorCode::TooManySeatsHeld,
             SEATBOOK_APP_CONTEXT_REVOKED => ErrorCode::AppContextRevoked,
             SEATBOOK_PASSWORD_WORK_BUSY => ErrorCode::PasswordWorkBusy,
             SEATBOOK_JOURNAL_MISMATCH => ErrorCode::JournalMismatch,
@@ -287,6 +298,8 @@ impl seatbook_status {
             ErrorCode::RefundDue => SEATBOOK_REFUND_DUE,
             ErrorCode::RefundDueUnrecorded => SEATBOOK_REFUND_DUE_UNRECORDED,
             ErrorCode::RefundNotDue => SEATBOOK_REFUND_NOT_DUE,
+            ErrorCode::TooManyReservations => SEATBOOK_TOO_MANY_RESERVATIONS,
+            ErrorCode::TooManySeatsHeld => SEATBOOK_TOO_MANY_SEATS_HELD,
             ErrorCode::AppContextRevoked => SEATBOOK_APP_CONTEXT_REVOKED,
             ErrorCode::PasswordWorkBusy => SEATBOOK_PASSWORD_WORK_BUSY,
             ErrorCode::JournalMismatch => SEATBOOK_JOURNAL_MISMATCH,
@@ -347,6 +360,8 @@ impl seatbook_status {
             SEATBOOK_REFUND_DUE => c"SEATBOOK_REFUND_DUE",
             SEATBOOK_REFUND_DUE_UNRECORDED => c"SEATBOOK_REFUND_DUE_UNRECORDED",
             SEATBOOK_REFUND_NOT_DUE => c"SEATBOOK_REFUND_NOT_DUE",
+            SEATBOOK_TOO_MANY_RESERVATIONS => c"SEATBOOK_TOO_MANY_RESERVATIONS",
+            SEATBOOK_TOO_MANY_SEATS_HELD => c"SEATBOOK_TOO_MANY_SEATS_HELD",
             SEATBOOK_APP_CONTEXT_REVOKED => c"SEATBOOK_APP_CONTEXT_REVOKED",
             SEATBOOK_PASSWORD_WORK_BUSY => c"SEATBOOK_PASSWORD_WORK_BUSY",
             SEATBOOK_JOURNAL_MISMATCH => c"SEATBOOK_JOURNAL_MISMATCH",

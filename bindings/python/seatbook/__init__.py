@@ -34,6 +34,7 @@ from .engine import (
     SimulatedPayments,
     User,
     check,
+    UserHolds,
     hash_password,
     version,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "SimulatedPayments",
     "User",
     "check",
+    "UserHolds",
     "hash_password",
     "version",
 ] + list(_error_names)

@@ -96,6 +96,8 @@ class Config(Structure):
         ("hold_max_total_ms", c_uint64),
         ("max_seats_per_reservation", c_uint32),
         ("max_seats_per_bulk", c_uint32),
+        ("max_active_per_user", c_uint32),
+        ("max_held_seats_per_entity", c_uint32),
         ("admin_token_ttl_ms", c_uint64),
         ("user_token_ttl_ms", c_uint64),
         ("reaper_interval_ms", c_uint64),
@@ -227,6 +229,10 @@ class AppInfoView(Structure):
     ]
 
 
+class UserHoldsView(Structure):
+    _fields_ = [("user_id", c_char_p), ("reservations", c_size_t), ("seats", c_size_t)]
+
+
 class UserView(Structure):
     _fields_ = [("user_id", c_char_p), ("expires_at", c_uint64)]
 
@@ -267,6 +273,10 @@ _PROTOTYPES = {
     "seatbook_admin_create_seats": ([P, S, S, POINTER(NewSeatC), c_size_t, POINTER(c_size_t)], c_uint32),
     "seatbook_admin_remove_seats": ([P, S, STRS, c_size_t, POINTER(c_size_t)], c_uint32),
     "seatbook_admin_cancel_booking": ([P, S, PP], c_uint32),
+    "seatbook_admin_user_holds": ([P, S, PP], c_uint32),
+    "seatbook_user_holds_list_count": ([P, POINTER(c_size_t)], c_uint32),
+    "seatbook_user_holds_list_get": ([P, c_size_t, POINTER(UserHoldsView)], c_uint32),
+    "seatbook_user_holds_list_free": ([P], None),
     "seatbook_engine_app": ([P, S, S, S, PP], c_uint32),
     "seatbook_app_free": ([P], None),
     "seatbook_app_signup": ([P, S, S, PP], c_uint32),

@@ -187,6 +187,15 @@ class AppInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class UserHolds:
+    """How much one user holds in one app right now."""
+
+    user_id: str
+    reservations: int  # live reservations
+    seats: int  # seats they hold, over all entities
+
+
+@dataclasses.dataclass(frozen=True)
 class CreatedApp:
     api_key: str  # shown once
     info: AppInfo
@@ -517,6 +526,22 @@ class Admin(_Handle):
         _check(_lib.seatbook_admin_settle_refund(self, _b(booking_id), byref(out)))
         return _take_booking(out)
 
+    def user_holds(self, app_id: str) -> List[UserHolds]:
+        """Every user of the app holding seats right now, by user id."""
+        out = c_void_p()
+        _check(_lib.seatbook_admin_user_holds(self, _b(app_id), byref(out)))
+        try:
+            count = c_size_t()
+            _check(_lib.seatbook_user_holds_list_count(out, byref(count)))
+            holds = []
+            for i in range(count.value):
+                v = n.UserHoldsView()
+                _check(_lib.seatbook_user_holds_list_get(out, i, byref(v)))
+                holds.append(UserHolds(_s(v.user_id), v.reservations, v.seats))
+            return holds
+        finally:
+            _lib.seatbook_user_holds_list_free(out)
+
 
 _owned(Admin, _lib.seatbook_admin_free)
 
@@ -571,6 +596,8 @@ class Engine(_Handle):
         hold_max_total_ms: int = 0,
         max_seats_per_reservation: int = 0,
         max_seats_per_bulk: int = 0,
+        max_active_per_user: int = 0,
+        max_held_seats_per_entity: int = 0,
         reaper_interval_ms: int = 0,
         payment: Union[PaymentVerifier, SimulatedPayments, None] = None,
         discard_unmatched_journal: bool = False,
@@ -592,6 +619,8 @@ class Engine(_Handle):
         cfg.hold_max_total_ms = hold_max_total_ms
         cfg.max_seats_per_reservation = max_seats_per_reservation
         cfg.max_seats_per_bulk = max_seats_per_bulk
+        cfg.max_active_per_user = max_active_per_user
+        cfg.max_held_seats_per_entity = max_held_seats_per_entity
         cfg.reaper_interval_ms = reaper_interval_ms
         cfg.discard_unmatched_journal = 1 if discard_unmatched_journal else 0
         if isinstance(payment, SimulatedPayments):

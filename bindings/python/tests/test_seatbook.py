@@ -250,6 +250,31 @@ class MoneyPath(Fixture):
         self.assertEqual(int(seatbook.Status.REFUND_DUE_UNRECORDED), 32)
 
 
+class Quotas(Fixture):
+    engine_options = {"max_active_per_user": 2, "max_held_seats_per_entity": 3}
+
+    def test_quotas_refuse_and_the_admin_sees_hold_counts(self):
+        with self.buyer() as user:
+            self.app.reserve(user, ["EVENT_001-A1", "EVENT_001-A2"])
+            with self.assertRaises(seatbook.TooManySeatsHeldError) as ctx:
+                self.app.reserve(user, ["EVENT_001-A3", "EVENT_001-A4"])
+            self.assertEqual(ctx.exception.status, 39)
+            self.assertIn("EVENT_001", ctx.exception.message)
+            hold = self.app.reserve(user, ["EVENT_001-A3"])
+            with self.assertRaises(seatbook.TooManyReservationsError) as ctx:
+                self.app.reserve(user, ["EVENT_001-A5"])
+            self.assertEqual(ctx.exception.status, 38)
+            self.assertEqual(self.app.seat_counts("EVENT_001")["held"], 3)
+            self.assertEqual(
+                self.admin.user_holds("event-app"), [seatbook.UserHolds(user.user_id, 2, 3)]
+            )
+            self.app.release(user, hold.token)
+            self.assertEqual(self.admin.user_holds("event-app")[0].reservations, 1)
+            self.app.reserve(user, ["EVENT_001-A5"])
+        with self.assertRaises(seatbook.AppNotFoundError):
+            self.admin.user_holds("no-such-app")
+
+
 class PaymentCallback(Fixture):
     calls = []
 
