@@ -70,6 +70,7 @@ mod payment;
 mod secret;
 mod stats;
 mod storage;
+mod sync;
 mod validate;
 
 pub use admin::{Admin, MAX_ORIGINS, MAX_PRICE_MINOR};
