@@ -102,6 +102,8 @@ impl World {
         let got = self.combiner.write(
             || Ok(self.db.begin_write()?),
             |txn, _redo| {
+                // A commit takes time (a sync): other threads run meanwhile.
+                loom::thread::yield_now();
                 let mut log = self.log();
                 let batch = std::mem::take(&mut log.staged);
                 if self.commits_fail {
