@@ -95,12 +95,12 @@ impl Futex {
 
     /// Wakes one thread sleeping on the word.
     pub(crate) fn wake_one(&self) {
-        atomic_wait::wake_one(&self.word);
+        atomic_wait::wake_one(&raw const self.word);
     }
 
     /// Wakes every thread sleeping on the word.
     pub(crate) fn wake_all(&self) {
-        atomic_wait::wake_all(&self.word);
+        atomic_wait::wake_all(&raw const self.word);
     }
 }
 
