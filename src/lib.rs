@@ -77,6 +77,7 @@ mod quota;
 mod secret;
 mod stats;
 mod storage;
+mod sync;
 mod validate;
 
 pub use admin::{Admin, MAX_ORIGINS, MAX_PRICE_MINOR};

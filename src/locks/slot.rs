@@ -1,7 +1,6 @@
 //! One seat's hold state, as a seqlock of three words.
 
-use std::hint;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
+use crate::sync::{AtomicU32, AtomicU64, Ordering, fence, hint, thread};
 
 /// `holder` value of a seat nobody holds.
 pub(crate) const FREE: u64 = 0;
@@ -103,7 +102,7 @@ impl Slot {
             if spins < 64 {
                 hint::spin_loop();
             } else {
-                std::thread::yield_now();
+                thread::yield_now();
             }
         }
     }

@@ -92,14 +92,13 @@
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
-
-use parking_lot::Mutex;
+use std::time::Duration;
 
 use super::WriteTx;
 use crate::error::StorageError;
+use crate::sync::{
+    AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Futex, Instant, Mutex, Ordering, fence, thread,
+};
 
 /// Most closures in one commit; a full batch commits even if more callers
 /// are queued (they form the next one).
@@ -230,7 +229,7 @@ pub(crate) struct Combiner {
     /// The role was handed on and no owner has claimed it yet.
     vacant: AtomicBool,
     /// Futex words owners sleep on; bumped before every wake.
-    slots: [AtomicU32; SLOTS],
+    slots: [Futex; SLOTS],
     /// Owners about to sleep or sleeping on each slot: a wake of a slot
     /// nobody sleeps on makes no system call (a lone writer never does).
     sleepers: [AtomicU32; SLOTS],
@@ -366,18 +365,24 @@ impl Combiner {
         let sleepers = &self.sleepers[job.slot];
         loop {
             // Counted before the word is read, and the waker bumps the word
-            // before it reads the count (all SeqCst): either it sees this
-            // sleeper, or this sleeper sees its bump, so no wake is lost.
-            sleepers.fetch_add(1, Ordering::SeqCst);
+            // before it reads the count, each with a SeqCst fence between:
+            // either it sees this sleeper, or this sleeper sees its bump, so
+            // no wake is lost. Fences rather than SeqCst accesses because
+            // loom models those only as AcqRel (and then reports this
+            // handshake as a deadlock); one fence per sleep or wake costs
+            // nothing next to the futex call.
+            sleepers.fetch_add(1, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
             // A wake after this read changes the word, so the `wait` below
-            // returns at once instead of missing it.
-            let seen = word.load(Ordering::SeqCst);
+            // returns at once instead of missing it. Acquire: a bump seen
+            // here also shows the vacancy set before it (`hand_on`).
+            let seen = word.load(Ordering::Acquire);
             let done = job.done.load(Ordering::Acquire);
             let lead = !done
                 && self.vacant.load(Ordering::Relaxed)
                 && self.vacant.swap(false, Ordering::Acquire);
             if !done && !lead {
-                atomic_wait::wait(word, seen);
+                word.wait(seen);
             }
             sleepers.fetch_sub(1, Ordering::Relaxed);
             if done {
@@ -402,14 +407,15 @@ impl Combiner {
     /// has any: the waker's half of the ordering in [`wait`](Self::wait).
     fn signal(&self, slot: usize, all: bool) {
         let word = &self.slots[slot];
-        word.fetch_add(1, Ordering::SeqCst);
-        if self.sleepers[slot].load(Ordering::SeqCst) == 0 {
+        word.fetch_add(1, Ordering::Release);
+        fence(Ordering::SeqCst);
+        if self.sleepers[slot].load(Ordering::Relaxed) == 0 {
             return;
         }
         if all {
-            atomic_wait::wake_all(word);
+            word.wake_all();
         } else {
-            atomic_wait::wake_one(word);
+            word.wake_one();
         }
     }
 
@@ -572,6 +578,9 @@ impl Combiner {
         self.signal(slot, false);
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests;
 
 #[cfg(test)]
 mod tests {
