@@ -24,7 +24,10 @@ use crate::locks::{HoldId, LockTable, SeatKey, SeatState};
 use crate::model::{ReservationStatus, Stats};
 use crate::payment::PaymentVerifier;
 use crate::stats::{Counter, Counters};
-use crate::storage::{AppRecord, LoadedSeat, OpenFailure, ReservationRecord, Storage};
+use crate::storage::fs::Vfs;
+use crate::storage::{
+    AppRecord, DEFAULT_JOURNAL_LIMIT, LoadedSeat, OpenFailure, ReservationRecord, Storage,
+};
 
 pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
@@ -215,6 +218,32 @@ impl Engine {
     /// configuration, [`OpenError::DatabaseAlreadyOpen`] if another engine
     /// has the file, [`OpenError::Storage`] for I/O or corruption.
     pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Self, OpenError> {
+        Self::open_on(path.as_ref(), config, None, DEFAULT_JOURNAL_LIMIT)
+    }
+
+    /// [`open`](Self::open) with every file operation of the database and
+    /// its journal going through `fs`, and a journal that checkpoints past
+    /// `journal_limit` bytes. For the fault-injection tests (power-loss
+    /// crash images, injected I/O errors); not part of the supported API.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    #[doc(hidden)]
+    pub fn open_with_fs(
+        path: impl AsRef<Path>,
+        config: Config,
+        fs: &dyn Vfs,
+        journal_limit: u64,
+    ) -> Result<Self, OpenError> {
+        Self::open_on(path.as_ref(), config, Some(fs), journal_limit)
+    }
+
+    fn open_on(
+        path: &Path,
+        config: Config,
+        fs: Option<&dyn Vfs>,
+        journal_limit: u64,
+    ) -> Result<Self, OpenError> {
         let signer = TokenSigner::new(
             config.admin_jwt_secret.expose().as_bytes(),
             config.user_jwt_secret.expose().as_bytes(),
@@ -222,11 +251,17 @@ impl Engine {
         validate_config(&config)?;
         let hasher = PasswordHasher::new(config.argon2)
             .map_err(|_| OpenError::InvalidConfig("argon2 parameters"))?;
-        let storage = Storage::open_with(path.as_ref(), config.durability, config.group_commit)
-            .map_err(|e| match e {
-                OpenFailure::AlreadyOpen => OpenError::DatabaseAlreadyOpen,
-                OpenFailure::Other(s) => OpenError::Storage(s),
-            })?;
+        let storage = Storage::open_with_limit(
+            path,
+            config.durability,
+            config.group_commit,
+            journal_limit,
+            fs,
+        )
+        .map_err(|e| match e {
+            OpenFailure::AlreadyOpen => OpenError::DatabaseAlreadyOpen,
+            OpenFailure::Other(s) => OpenError::Storage(s),
+        })?;
         let loaded = storage.load()?;
         let locks = LockTable::new(loaded.max_reservation_id + 1);
         let apps: FastMap<Box<str>, Arc<AppState>> = FastMap::default();

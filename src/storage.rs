@@ -14,10 +14,15 @@
 //! id charset excludes, so prefix ranges list an app's or an entity's rows.
 
 mod commit;
+pub(crate) mod fs;
 mod journal;
 mod write;
 
 pub(crate) use write::WriteTx;
+
+/// The journal size past which a commit checkpoints, unless a test asks
+/// for another (see [`Storage::open_with_limit`]).
+pub(crate) const DEFAULT_JOURNAL_LIMIT: u64 = journal::DEFAULT_LIMIT;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -271,16 +276,20 @@ const CHECKPOINTED_GENERATION: &str = "journal_checkpoint";
 impl Storage {
     /// Opens the file; `group_commit` makes concurrent writes share one
     /// commit (and one fsync) instead of taking one each.
+    #[cfg_attr(not(test), allow(dead_code))] // the engine passes a file layer
     pub(crate) fn open_with(
         path: &Path,
         durability: Durability,
         group_commit: bool,
     ) -> Result<Self, OpenFailure> {
-        Self::open_with_limit(path, durability, group_commit, journal::DEFAULT_LIMIT)
+        Self::open_with_limit(path, durability, group_commit, journal::DEFAULT_LIMIT, None)
     }
 
     /// [`open_with`](Self::open_with) with a journal size limit (tests use
-    /// small ones to force checkpoints).
+    /// small ones to force checkpoints) and a file layer: `None` is the
+    /// operating system's files, with redb's own file backend for the
+    /// database file; `Some` routes every file operation of both files
+    /// through the layer (see [`fs`]).
     ///
     /// Opening replays the journal: the groups of its current generation,
     /// unless the last checkpoint recorded that the database already holds
@@ -291,19 +300,29 @@ impl Storage {
         durability: Durability,
         group_commit: bool,
         journal_limit: u64,
+        fs: Option<&dyn fs::Vfs>,
     ) -> Result<Self, OpenFailure> {
+        let vfs: &dyn fs::Vfs = fs.unwrap_or(&fs::RealFs);
         let io_error =
             |e: std::io::Error| OpenFailure::Other(StorageError(format!("journal: {e}")));
         // The journal is locked first: it must never be replayed under a
         // live engine.
         let (mut journal, recovered) =
-            journal::Journal::open(path, journal_limit, durability == Durability::Full).map_err(
-                |e| match e {
+            journal::Journal::open(vfs, path, journal_limit, durability == Durability::Full)
+                .map_err(|e| match e {
                     journal::JournalOpenError::AlreadyOpen => OpenFailure::AlreadyOpen,
                     journal::JournalOpenError::Io(e) => io_error(e),
-                },
-            )?;
-        let db = Database::create(path).map_err(|e| match e {
+                })?;
+        let db = match fs {
+            None => Database::create(path),
+            Some(fs) => {
+                let file = fs
+                    .open(path, true)
+                    .map_err(|e| OpenFailure::Other(StorageError(format!("database file: {e}"))))?;
+                redb::Builder::new().create_with_backend(fs::VfsBackend::new(file))
+            }
+        }
+        .map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => OpenFailure::AlreadyOpen,
             other => OpenFailure::Other(other.into()),
         })?;
@@ -791,7 +810,7 @@ mod tests {
     }
 
     fn open(path: &Path, limit: u64) -> Storage {
-        Storage::open_with_limit(path, Durability::Full, false, limit)
+        Storage::open_with_limit(path, Durability::Full, false, limit, None)
             .unwrap_or_else(|_| panic!("open"))
     }
 
@@ -983,8 +1002,9 @@ mod tests {
         s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active)))
             .unwrap();
         drop(s);
-        let (journal, recovered) = journal::Journal::open(&path, journal::DEFAULT_LIMIT, false)
-            .unwrap_or_else(|_| panic!("journal"));
+        let (journal, recovered) =
+            journal::Journal::open(&fs::RealFs, &path, journal::DEFAULT_LIMIT, false)
+                .unwrap_or_else(|_| panic!("journal"));
         assert!(recovered.groups.is_empty());
         drop(journal);
         let s = open(&path, journal::DEFAULT_LIMIT);

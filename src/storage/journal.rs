@@ -42,10 +42,10 @@
 //!
 //! [`WriteTx`]: super::WriteTx
 
-use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+use super::fs::{Vfs, VfsFile};
 
 /// Header block at offset 0: magic, generation, CRC.
 const HEADER_LEN: u64 = 4096;
@@ -92,7 +92,7 @@ pub(crate) struct Recovered {
 /// An open, locked journal. Not `Sync` on purpose: the storage keeps it
 /// behind the mutex that orders commits.
 pub(crate) struct Journal {
-    file: File,
+    file: Box<dyn VfsFile>,
     generation: u64,
     /// Offset of the next group.
     end: u64,
@@ -118,36 +118,31 @@ impl Journal {
     /// before the first [`append`](Self::append).
     ///
     /// `preallocate`: zero-fill the file to its limit now (for a journal
-    /// that will be written; see the module's Format section).
+    /// that will be written; see the module's Format section). Every file
+    /// operation goes through `fs`.
     pub(crate) fn open(
+        fs: &dyn Vfs,
         db: &Path,
         limit: u64,
         preallocate: bool,
     ) -> Result<(Self, Recovered), JournalOpenError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(journal_path(db))?;
+        let file = fs.open(&journal_path(db), true)?;
         // Held until the file is closed: replay must never run under a
         // live engine in this or another process.
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(JournalOpenError::AlreadyOpen),
-            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        if !file.try_lock()? {
+            return Err(JournalOpenError::AlreadyOpen);
         }
         let limit = limit.max(HEADER_LEN * 2);
-        let recovered = read_groups(&file)?;
+        let recovered = read_groups(&*file)?;
         // A random generation after an unreadable header: no group of an
         // earlier generation still in the file can carry it.
         let generation = match recovered.generation {
             Some(g) => g,
             None => getrandom::u64().map_err(|e| io::Error::other(e.to_string()))?,
         };
-        let len = file.metadata()?.len();
+        let len = file.len()?;
         if preallocate && len < limit {
-            zero_fill(&file, len, limit)?;
+            zero_fill(&*file, len, limit)?;
         }
         let journal = Self {
             file,
@@ -200,7 +195,7 @@ impl Journal {
     /// so far is dropped. Only after a checkpoint made them unnecessary.
     pub(crate) fn start_generation(&mut self) -> io::Result<()> {
         let next = self.generation.wrapping_add(1);
-        write_header(&self.file, next)?;
+        write_header(&*self.file, next)?;
         self.generation = next;
         self.end = HEADER_LEN;
         Ok(())
@@ -209,7 +204,7 @@ impl Journal {
 
 /// Extends the file with zeros to `to` bytes, and syncs it with its new
 /// length, so later appends overwrite allocated blocks.
-fn zero_fill(file: &File, from: u64, to: u64) -> io::Result<()> {
+fn zero_fill(file: &dyn VfsFile, from: u64, to: u64) -> io::Result<()> {
     const CHUNK: usize = 1 << 20;
     let zeros = vec![0u8; CHUNK];
     let mut at = from;
@@ -222,7 +217,7 @@ fn zero_fill(file: &File, from: u64, to: u64) -> io::Result<()> {
 }
 
 /// Writes and syncs the journal header of `generation`.
-fn write_header(file: &File, generation: u64) -> io::Result<()> {
+fn write_header(file: &dyn VfsFile, generation: u64) -> io::Result<()> {
     let mut header = [0u8; 20];
     header[..8].copy_from_slice(HEADER_MAGIC);
     header[8..16].copy_from_slice(&generation.to_le_bytes());
@@ -241,8 +236,8 @@ fn read_header(bytes: &[u8]) -> Option<u64> {
 }
 
 /// The header's generation and the bodies of its intact groups.
-fn read_groups(file: &File) -> io::Result<Recovered> {
-    let len = file.metadata()?.len();
+fn read_groups(file: &dyn VfsFile) -> io::Result<Recovered> {
+    let len = file.len()?;
     let mut bytes = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
     file.read_exact_at(&mut bytes, 0)?;
     let Some(generation) = read_header(&bytes) else {
@@ -283,12 +278,16 @@ fn group_at(bytes: &[u8], at: usize, generation: u64) -> Option<&[u8]> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
+    use std::os::unix::fs::FileExt;
+
+    use super::super::fs::RealFs;
     use super::*;
 
     const LIMIT: u64 = 64 << 10;
 
     fn open(path: &Path) -> (Journal, Recovered) {
-        Journal::open(path, LIMIT, true).unwrap()
+        Journal::open(&RealFs, path, LIMIT, true).unwrap()
     }
 
     /// Opens as the storage does: the caller has checkpointed whatever it
@@ -400,7 +399,7 @@ mod tests {
         let path = dir.path().join("db");
         let _first = open(&path);
         assert!(matches!(
-            Journal::open(&path, LIMIT, true),
+            Journal::open(&RealFs, &path, LIMIT, true),
             Err(JournalOpenError::AlreadyOpen)
         ));
     }
