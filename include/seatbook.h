@@ -177,6 +177,12 @@ enum seatbook_status
    */
   SEATBOOK_RANDOM_FAILURE = 29,
   /**
+   * An earlier commit failed (e.g. a failed sync): the engine refuses
+   * every write until it is closed and reopened, which recovers every
+   * acknowledged write. Nothing was done.
+   */
+  SEATBOOK_STORAGE_POISONED = 53,
+  /**
    * A required pointer argument was NULL.
    */
   SEATBOOK_NULL_PARAMETER = 100,

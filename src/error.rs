@@ -77,6 +77,10 @@ pub enum ErrorCode {
     CapacityExceeded = 28,
     /// The operating system's random generator failed.
     RandomFailure = 29,
+    /// An earlier commit failed after its outcome could no longer be taken
+    /// back (a failed sync, say): every write is refused until the engine
+    /// is reopened. See [`StorageError::is_poisoned`].
+    StoragePoisoned = 53,
     /// A required pointer argument was NULL (C only).
     NullParameter = 100,
     /// A string argument was not valid UTF-8 (C only).
@@ -90,16 +94,52 @@ pub enum ErrorCode {
     InvalidHandle = 104,
 }
 
-/// A storage failure. The message comes from redb; it never holds user data.
+/// A storage failure. The message comes from redb, the journal or the
+/// operating system; it never holds user data.
+///
+/// One kind is told apart: [`is_poisoned`](Self::is_poisoned), the engine
+/// refusing writes after an earlier commit failed (code
+/// [`ErrorCode::StoragePoisoned`]); every other one is
+/// [`ErrorCode::Storage`].
 #[derive(Debug, thiserror::Error)]
 #[error("storage error: {0}")]
 pub struct StorageError(pub(crate) String);
+
+/// The message of the poisoned state (see [`StorageError::poisoned`]).
+const POISONED: &str = "an earlier commit failed: reopen the engine";
+
+impl StorageError {
+    /// The engine refuses writes: an earlier commit failed after its
+    /// outcome could no longer be taken back (a failed journal or database
+    /// sync, say). A failed sync is never retried: the kernel may have
+    /// dropped the writes it covered while still showing them to this
+    /// process (PostgreSQL's "fsyncgate"), so a later sync that succeeds
+    /// would prove nothing. Reopening the engine recovers every
+    /// acknowledged write from the journal.
+    pub(crate) fn poisoned() -> Self {
+        Self(POISONED.to_owned())
+    }
+
+    /// Whether this is the poisoned state (see [`ErrorCode::StoragePoisoned`]):
+    /// nothing was done, and nothing will be until the engine is reopened.
+    #[must_use]
+    pub fn is_poisoned(&self) -> bool {
+        self.0 == POISONED
+    }
+}
 
 macro_rules! storage_from {
     ($($t:ty),* $(,)?) => {$(
         impl From<$t> for StorageError {
             fn from(e: $t) -> Self {
-                StorageError(e.to_string())
+                // redb refuses everything after a failed sync of its own:
+                // the same state as the engine's poisoning.
+                let e: redb::Error = e.into();
+                if matches!(e, redb::Error::PreviousIo) {
+                    StorageError::poisoned()
+                } else {
+                    StorageError(e.to_string())
+                }
             }
         }
     )*};
@@ -418,7 +458,7 @@ impl HasErrorCode for OpenError {
         match self {
             Self::InvalidConfig(_) | Self::WeakSecret(_) => ErrorCode::InvalidConfig,
             Self::DatabaseAlreadyOpen => ErrorCode::DatabaseAlreadyOpen,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -429,7 +469,7 @@ impl HasErrorCode for LoginError {
             Self::Auth(a) => a.code(),
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -440,7 +480,7 @@ impl HasErrorCode for SignupError {
             Self::Auth(a) => a.code(),
             Self::EmailTaken => ErrorCode::EmailTaken,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -470,7 +510,7 @@ impl HasErrorCode for AdminError {
             Self::CapacityExceeded => ErrorCode::CapacityExceeded,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -484,7 +524,7 @@ impl HasErrorCode for ReserveError {
             Self::SeatHeld(_) => ErrorCode::SeatHeld,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -499,7 +539,7 @@ impl HasErrorCode for HoldError {
             Self::HoldLimitExceeded => ErrorCode::HoldLimitExceeded,
             Self::ConfirmInProgress => ErrorCode::ConfirmInProgress,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -517,7 +557,7 @@ impl HasErrorCode for ConfirmError {
             Self::PaymentConflict => ErrorCode::PaymentConflict,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -529,7 +569,7 @@ impl HasErrorCode for QueryError {
             Self::ReservationNotFound => ErrorCode::ReservationNotFound,
             Self::BookingNotFound => ErrorCode::BookingNotFound,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -541,14 +581,18 @@ impl HasErrorCode for CancelError {
             Self::BookingNotFound => ErrorCode::BookingNotFound,
             Self::BookingNotCancellable => ErrorCode::BookingNotCancellable,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
 
 impl HasErrorCode for StorageError {
     fn code(&self) -> ErrorCode {
-        ErrorCode::Storage
+        if self.is_poisoned() {
+            ErrorCode::StoragePoisoned
+        } else {
+            ErrorCode::Storage
+        }
     }
 }
 

@@ -326,6 +326,12 @@ impl Storage {
             redb::DatabaseError::DatabaseAlreadyOpen => OpenFailure::AlreadyOpen,
             other => OpenFailure::Other(other.into()),
         })?;
+        if recovered.generation.is_some()
+            && checkpointed_generation(&db).map_err(OpenFailure::Other)? == recovered.generation
+        {
+            rewrite_through_page_cache(vfs, path)
+                .map_err(|e| OpenFailure::Other(StorageError(format!("database file: {e}"))))?;
+        }
         let txn = db.begin_write().map_err(|e| OpenFailure::Other(e.into()))?;
         {
             let mut tx = WriteTx::new(&txn, false);
@@ -394,9 +400,7 @@ impl Storage {
 
     fn begin(&self) -> Result<redb::WriteTransaction, StorageError> {
         if self.failed.load(Ordering::Acquire) {
-            return Err(StorageError(
-                "an earlier commit failed: reopen the engine".into(),
-            ));
+            return Err(StorageError::poisoned());
         }
         let mut txn = self.db.begin_write()?;
         // Durable commits are made durable by the journal (or by raising a
@@ -559,6 +563,46 @@ impl Storage {
             max_reservation_id,
         })
     }
+}
+
+/// The journal generation the database file records as checkpointed.
+fn checkpointed_generation(db: &Database) -> Result<Option<u64>, StorageError> {
+    let tx = db.begin_read()?;
+    let meta = match tx.open_table(META) {
+        Ok(meta) => meta,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(meta.get(CHECKPOINTED_GENERATION)?.map(|v| v.value()))
+}
+
+/// Reads the database file and writes every byte back, then syncs it.
+///
+/// Why: opening found the journal still at the generation the database
+/// file says it checkpointed, so the last checkpoint never started the
+/// next generation. Either the process died right after the checkpoint's
+/// sync, or that sync failed. After a failed sync the kernel may have
+/// marked the unwritten pages clean while still showing them to every
+/// reader in this boot (PostgreSQL's "fsyncgate"): no later sync would
+/// write them, and the next checkpoint would restart the journal over a
+/// disk that lacks them. Writing the bytes back dirties every page again,
+/// so the sync below makes the file as read durable, whatever the page
+/// cache held. The contents do not change (redb has nothing unwritten
+/// right after opening), and this runs only in that rare state.
+fn rewrite_through_page_cache(fs: &dyn fs::Vfs, path: &Path) -> std::io::Result<()> {
+    const CHUNK: u64 = 1 << 20;
+    let file = fs.open(path, false)?;
+    let len = file.len()?;
+    let mut buf = Vec::new();
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(CHUNK);
+        buf.resize(usize::try_from(n).map_err(std::io::Error::other)?, 0);
+        file.read_exact_at(&mut buf, at)?;
+        file.write_all_at(&buf, at)?;
+        at += n;
+    }
+    file.sync_data()
 }
 
 impl Drop for Storage {

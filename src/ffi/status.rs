@@ -76,6 +76,10 @@ pub enum seatbook_status {
     SEATBOOK_CAPACITY_EXCEEDED = 28,
     /// The operating system's random generator failed.
     SEATBOOK_RANDOM_FAILURE = 29,
+    /// An earlier commit failed (e.g. a failed sync): the engine refuses
+    /// every write until it is closed and reopened, which recovers every
+    /// acknowledged write. Nothing was done.
+    SEATBOOK_STORAGE_POISONED = 53,
     /// A required pointer argument was NULL.
     SEATBOOK_NULL_PARAMETER = 100,
     /// A string argument was not valid UTF-8.
@@ -100,12 +104,12 @@ use seatbook_status::{
     SEATBOOK_PAYMENT_CONFLICT, SEATBOOK_PAYMENT_DECLINED, SEATBOOK_RANDOM_FAILURE,
     SEATBOOK_RESERVATION_NOT_ACTIVE, SEATBOOK_RESERVATION_NOT_FOUND, SEATBOOK_SEAT_ALREADY_EXISTS,
     SEATBOOK_SEAT_BOOKED, SEATBOOK_SEAT_HELD, SEATBOOK_SEAT_IN_USE, SEATBOOK_SEAT_NOT_FOUND,
-    SEATBOOK_STORAGE, SEATBOOK_TOKEN_EXPIRED,
+    SEATBOOK_STORAGE, SEATBOOK_STORAGE_POISONED, SEATBOOK_TOKEN_EXPIRED,
 };
 
 impl seatbook_status {
     /// Every status, in value order.
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 36] = [
         SEATBOOK_OK,
         SEATBOOK_INVALID_INPUT,
         SEATBOOK_INVALID_CONFIG,
@@ -136,6 +140,7 @@ impl seatbook_status {
         SEATBOOK_SEAT_IN_USE,
         SEATBOOK_CAPACITY_EXCEEDED,
         SEATBOOK_RANDOM_FAILURE,
+        SEATBOOK_STORAGE_POISONED,
         SEATBOOK_NULL_PARAMETER,
         SEATBOOK_INVALID_UTF8,
         SEATBOOK_PANIC,
@@ -177,6 +182,7 @@ impl seatbook_status {
             SEATBOOK_SEAT_IN_USE => ErrorCode::SeatInUse,
             SEATBOOK_CAPACITY_EXCEEDED => ErrorCode::CapacityExceeded,
             SEATBOOK_RANDOM_FAILURE => ErrorCode::RandomFailure,
+            SEATBOOK_STORAGE_POISONED => ErrorCode::StoragePoisoned,
             SEATBOOK_NULL_PARAMETER => ErrorCode::NullParameter,
             SEATBOOK_INVALID_UTF8 => ErrorCode::InvalidUtf8,
             SEATBOOK_PANIC => ErrorCode::Panic,
@@ -219,6 +225,7 @@ impl seatbook_status {
             ErrorCode::SeatInUse => SEATBOOK_SEAT_IN_USE,
             ErrorCode::CapacityExceeded => SEATBOOK_CAPACITY_EXCEEDED,
             ErrorCode::RandomFailure => SEATBOOK_RANDOM_FAILURE,
+            ErrorCode::StoragePoisoned => SEATBOOK_STORAGE_POISONED,
             ErrorCode::NullParameter => SEATBOOK_NULL_PARAMETER,
             ErrorCode::InvalidUtf8 => SEATBOOK_INVALID_UTF8,
             ErrorCode::Panic => SEATBOOK_PANIC,
@@ -267,6 +274,7 @@ impl seatbook_status {
             SEATBOOK_SEAT_IN_USE => c"SEATBOOK_SEAT_IN_USE",
             SEATBOOK_CAPACITY_EXCEEDED => c"SEATBOOK_CAPACITY_EXCEEDED",
             SEATBOOK_RANDOM_FAILURE => c"SEATBOOK_RANDOM_FAILURE",
+            SEATBOOK_STORAGE_POISONED => c"SEATBOOK_STORAGE_POISONED",
             SEATBOOK_NULL_PARAMETER => c"SEATBOOK_NULL_PARAMETER",
             SEATBOOK_INVALID_UTF8 => c"SEATBOOK_INVALID_UTF8",
             SEATBOOK_PANIC => c"SEATBOOK_PANIC",
