@@ -621,3 +621,26 @@ impl HasErrorCode for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The poisoned state has its own code, whichever way it arises: the
+    /// engine's own refusal or redb's after a failed sync of its own.
+    #[test]
+    fn the_poisoned_state_is_typed_and_has_its_own_code() {
+        let own = StorageError::poisoned();
+        assert!(own.is_poisoned());
+        assert_eq!(own.code(), ErrorCode::StoragePoisoned);
+        let redb: StorageError = redb::StorageError::PreviousIo.into();
+        assert!(redb.is_poisoned());
+        assert_eq!(
+            ConfirmError::Storage(redb).code(),
+            ErrorCode::StoragePoisoned
+        );
+        let other = StorageError("journal: Input/output error".into());
+        assert!(!other.is_poisoned());
+        assert_eq!(ReserveError::Storage(other).code(), ErrorCode::Storage);
+    }
+}
