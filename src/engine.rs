@@ -238,6 +238,7 @@ impl Engine {
         Self::open_on(path.as_ref(), config, Some(fs), journal_limit)
     }
 
+    #[allow(clippy::too_many_lines)] // one linear story: check, open storage, rebuild memory
     fn open_on(
         path: &Path,
         config: Config,

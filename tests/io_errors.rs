@@ -125,12 +125,15 @@ fn workload(fs: &FaultFs, clock: &ManualClock) -> Result<Acked, OpenError> {
     };
     // An app without its seats is useless to the rest; the key is kept
     // only once both are acknowledged.
-    record(
+    if record(
         &mut acked,
         "create seats",
         admin.create_seats(APP, support_rel::ENTITY, &seats),
     )
-    .map(|_| acked.app_key = Some(created.api_key.expose().to_owned()));
+    .is_some()
+    {
+        acked.app_key = Some(created.api_key.expose().to_owned());
+    }
     let Some(key) = acked.app_key.clone() else {
         return Ok(acked);
     };

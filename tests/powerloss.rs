@@ -213,14 +213,14 @@ fn workload(seed: u64, clock: &ManualClock) -> Run {
                                 });
                             if confirm {
                                 let pay = format!("pay-{seed}-{user}-{op}");
-                                if let Ok(b) = app.confirm(&session, token.expose(), &pay, total) {
-                                    if b.status == BookingStatus::Success {
-                                        stamp(Ack::Confirmed {
-                                            reservation: id,
-                                            booking: b.booking_id,
-                                            seats,
-                                        });
-                                    }
+                                if let Ok(b) = app.confirm(&session, token.expose(), &pay, total)
+                                    && b.status == BookingStatus::Success
+                                {
+                                    stamp(Ack::Confirmed {
+                                        reservation: id,
+                                        booking: b.booking_id,
+                                        seats,
+                                    });
                                 }
                             } else if app.release(&session, token.expose()).is_ok() {
                                 stamp(Ack::Released { reservation: id });

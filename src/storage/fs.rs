@@ -70,6 +70,7 @@ pub trait Vfs: Debug + Send + Sync + 'static {
 /// An open file of a [`Vfs`]. Positional reads and writes only, so one
 /// handle is shared by threads without a cursor.
 #[doc(hidden)]
+#[allow(clippy::len_without_is_empty)] // a file's length, not a collection's
 pub trait VfsFile: Debug + Send + Sync {
     /// Fills `buf` from `offset`.
     ///
