@@ -306,19 +306,21 @@ fn inject_at(point: u64, fault: Fault) {
 fn eio_at_every_io_point() {
     let points = points_of_a_clean_run();
     assert!(points > 20, "only {points} I/O points");
-    for point in first_point()..points {
+    let first = first_point();
+    for point in first..points {
         inject_at(point, Fault::Eio);
     }
-    eprintln!("io_errors: EIO at each of {points} I/O points");
+    eprintln!("io_errors: EIO at each of I/O points {first}..{points}");
 }
 
 #[test]
 fn enospc_at_every_io_point() {
     let points = points_of_a_clean_run();
-    for point in first_point()..points {
+    let first = first_point();
+    for point in first..points {
         inject_at(point, Fault::Enospc);
     }
-    eprintln!("io_errors: ENOSPC at each of {points} I/O points");
+    eprintln!("io_errors: ENOSPC at each of I/O points {first}..{points}");
 }
 
 /// The sync cases on their own: any sync after the first open fails (a
