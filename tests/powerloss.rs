@@ -396,6 +396,14 @@ fn run_images(images: usize, base_seed: u64) -> (usize, usize) {
     while checked < images {
         let run = workload(seed, &clock);
         runs += 1;
+        // One journal header per checkpoint: the first open's, the
+        // closing one's, and at least one while the threads ran.
+        let journal = PathBuf::from(format!("{}-journal", db_path().display()));
+        let checkpoints = run.fs.writes_at(&journal, 0);
+        assert!(
+            checkpoints >= 3,
+            "POWERLOSS_SEED={seed}: the workload crossed no checkpoint ({checkpoints} headers)"
+        );
         let events = run.fs.events();
         let mut rng = Rng::new(seed ^ 0x1A6E);
         for _ in 0..IMAGES_PER_RUN.min(images - checked) {

@@ -123,6 +123,21 @@ impl FaultFs {
         self.lock().sync_points.clone()
     }
 
+    /// Writes so far at `offset` of the file now at `path` (tests count
+    /// journal header writes, one per checkpoint, with it).
+    pub fn writes_at(&self, path: &Path, offset: u64) -> usize {
+        let s = self.lock();
+        let Some(&ino) = s.names.get(path) else {
+            return 0;
+        };
+        s.log
+            .iter()
+            .filter(
+                |e| matches!(e, Event::Write { ino: i, off, .. } if *i == ino && *off == offset),
+            )
+            .count()
+    }
+
     /// Fails I/O point `point` (counted from this file system's start).
     pub fn inject(&self, point: u64, fault: Fault) {
         self.lock().inject = Some((point, fault));
