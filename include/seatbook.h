@@ -238,6 +238,12 @@ enum seatbook_status
    */
   SEATBOOK_UNSUPPORTED_FORMAT = 50,
   /**
+   * An earlier commit failed (e.g. a failed sync): the engine refuses
+   * every write until it is closed and reopened, which recovers every
+   * acknowledged write. Nothing was done.
+   */
+  SEATBOOK_STORAGE_POISONED = 53,
+  /**
    * A backup's target path (or its `-journal`) exists already; nothing
    * was written.
    */

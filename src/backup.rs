@@ -29,6 +29,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{BackupError, StorageError};
+use crate::storage::fs::RealFs;
 use crate::storage::journal::{DEFAULT_LIMIT, Journal, JournalOpenError};
 use crate::storage::{Storage, journal_path};
 
@@ -64,6 +65,7 @@ pub(crate) fn run(storage: &Storage, target: &Path) -> Result<(), BackupError> {
     // and an empty journal left alone by a crash here is reused by the
     // next backup or open.
     Journal::create(
+        &RealFs,
         target,
         written.db_id,
         written.checkpointed.wrapping_add(1),

@@ -25,6 +25,7 @@ use crate::model::{BookingStatus, ReservationStatus, Stats, UserId};
 use crate::payment::PaymentVerifier;
 use crate::quota::{Entities, Ledger};
 use crate::stats::{Counter, Counters};
+use crate::storage::fs::Vfs;
 use crate::storage::{
     AppRecord, BookingRecord, LoadedSeat, OpenOptions, PaymentState, ReadTx, ReservationRecord,
     Storage, WriteTx,
@@ -441,8 +442,35 @@ impl Engine {
     /// journal that does not continue the database,
     /// [`OpenError::UnsupportedFormat`] for a database of an earlier
     /// format, [`OpenError::Storage`] for I/O or corruption.
-    #[allow(clippy::too_many_lines)] // one linear story: check the config, open, load, sweep
     pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Self, OpenError> {
+        Self::open_on(path.as_ref(), config, None, None)
+    }
+
+    /// [`open`](Self::open) with every file operation of the database, its
+    /// journal and their temporary files going through `fs`, and a journal
+    /// that checkpoints past `journal_limit` bytes. For the fault-injection
+    /// tests (power-loss crash images, injected I/O errors); not part of
+    /// the supported API.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    #[doc(hidden)]
+    pub fn open_with_fs(
+        path: impl AsRef<Path>,
+        config: Config,
+        fs: &dyn Vfs,
+        journal_limit: u64,
+    ) -> Result<Self, OpenError> {
+        Self::open_on(path.as_ref(), config, Some(fs), Some(journal_limit))
+    }
+
+    #[allow(clippy::too_many_lines)] // one linear story: check the config, open, load, sweep
+    fn open_on(
+        path: &Path,
+        config: Config,
+        fs: Option<&dyn Vfs>,
+        journal_limit: Option<u64>,
+    ) -> Result<Self, OpenError> {
         let signer = TokenSigner::new(
             config.admin_jwt_secret.expose().as_bytes(),
             config.user_jwt_secret.expose().as_bytes(),
@@ -454,11 +482,14 @@ impl Engine {
             .ok_or(OpenError::NoPaymentVerifier)?;
         let hasher = PasswordHasher::new(config.argon2, config.password_work)
             .map_err(|_| OpenError::InvalidConfig("argon2 parameters"))?;
+        let defaults = OpenOptions::new(config.durability, config.group_commit);
         let storage = Storage::open(
-            path.as_ref(),
+            path,
             OpenOptions {
                 discard_unmatched_journal: config.discard_unmatched_journal,
-                ..OpenOptions::new(config.durability, config.group_commit)
+                fs,
+                journal_limit: journal_limit.unwrap_or(defaults.journal_limit),
+                ..defaults
             },
         )?;
         let mut loaded = storage.load()?;

@@ -113,6 +113,10 @@ pub enum ErrorCode {
     JournalCorrupted = 49,
     /// The database was created by an earlier, unsupported file format.
     UnsupportedFormat = 50,
+    /// An earlier commit failed after its outcome could no longer be taken
+    /// back (a failed sync, say): every write is refused until the engine
+    /// is reopened. See [`StorageError::is_poisoned`].
+    StoragePoisoned = 53,
     /// A backup's target path (or its `-journal`) exists already.
     BackupTargetExists = 56,
     /// No database file at the path given to the offline check.
@@ -132,16 +136,52 @@ pub enum ErrorCode {
     InvalidHandle = 104,
 }
 
-/// A storage failure. The message comes from redb; it never holds user data.
+/// A storage failure. The message comes from redb, the journal or the
+/// operating system; it never holds user data.
+///
+/// One kind is told apart: [`is_poisoned`](Self::is_poisoned), the engine
+/// refusing writes after an earlier commit failed (code
+/// [`ErrorCode::StoragePoisoned`]); every other one is
+/// [`ErrorCode::Storage`].
 #[derive(Debug, thiserror::Error)]
 #[error("storage error: {0}")]
 pub struct StorageError(pub(crate) String);
+
+/// The message of the poisoned state (see [`StorageError::poisoned`]).
+const POISONED: &str = "an earlier commit failed: reopen the engine";
+
+impl StorageError {
+    /// The engine refuses writes: an earlier commit failed after its
+    /// outcome could no longer be taken back (a failed journal or database
+    /// sync, say). A failed sync is never retried: the kernel may have
+    /// dropped the writes it covered while still showing them to this
+    /// process (PostgreSQL's "fsyncgate"), so a later sync that succeeds
+    /// would prove nothing. Reopening the engine recovers every
+    /// acknowledged write from the journal.
+    pub(crate) fn poisoned() -> Self {
+        Self(POISONED.to_owned())
+    }
+
+    /// Whether this is the poisoned state (see [`ErrorCode::StoragePoisoned`]):
+    /// nothing was done, and nothing will be until the engine is reopened.
+    #[must_use]
+    pub fn is_poisoned(&self) -> bool {
+        self.0 == POISONED
+    }
+}
 
 macro_rules! storage_from {
     ($($t:ty),* $(,)?) => {$(
         impl From<$t> for StorageError {
             fn from(e: $t) -> Self {
-                StorageError(e.to_string())
+                // redb refuses everything after a failed sync of its own:
+                // the same state as the engine's poisoning.
+                let e: redb::Error = e.into();
+                if matches!(e, redb::Error::PreviousIo) {
+                    StorageError::poisoned()
+                } else {
+                    StorageError(e.to_string())
+                }
             }
         }
     )*};
@@ -658,7 +698,7 @@ impl HasErrorCode for OpenError {
             Self::JournalMissing => ErrorCode::JournalMissing,
             Self::JournalCorrupted { .. } => ErrorCode::JournalCorrupted,
             Self::UnsupportedFormat { .. } => ErrorCode::UnsupportedFormat,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -670,7 +710,7 @@ impl HasErrorCode for LoginError {
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::Busy => ErrorCode::PasswordWorkBusy,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -682,7 +722,7 @@ impl HasErrorCode for PasswordChangeError {
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::Busy => ErrorCode::PasswordWorkBusy,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -694,7 +734,7 @@ impl HasErrorCode for SignupError {
             Self::EmailTaken => ErrorCode::EmailTaken,
             Self::Busy => ErrorCode::PasswordWorkBusy,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -726,7 +766,7 @@ impl HasErrorCode for AdminError {
             Self::RefundNotDue => ErrorCode::RefundNotDue,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -742,7 +782,7 @@ impl HasErrorCode for ReserveError {
             Self::TooManySeatsHeld { .. } => ErrorCode::TooManySeatsHeld,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -757,7 +797,7 @@ impl HasErrorCode for HoldError {
             Self::HoldLimitExceeded => ErrorCode::HoldLimitExceeded,
             Self::ConfirmInProgress => ErrorCode::ConfirmInProgress,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -778,7 +818,7 @@ impl HasErrorCode for ConfirmError {
             Self::RefundDueUnrecorded { .. } => ErrorCode::RefundDueUnrecorded,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -790,7 +830,7 @@ impl HasErrorCode for QueryError {
             Self::ReservationNotFound => ErrorCode::ReservationNotFound,
             Self::BookingNotFound => ErrorCode::BookingNotFound,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -802,7 +842,7 @@ impl HasErrorCode for CancelError {
             Self::BookingNotFound => ErrorCode::BookingNotFound,
             Self::BookingNotCancellable => ErrorCode::BookingNotCancellable,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -811,7 +851,7 @@ impl HasErrorCode for BackupError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::TargetExists => ErrorCode::BackupTargetExists,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
@@ -821,14 +861,18 @@ impl HasErrorCode for CheckError {
         match self {
             Self::DatabaseNotFound => ErrorCode::DatabaseNotFound,
             Self::DatabaseOpen => ErrorCode::DatabaseAlreadyOpen,
-            Self::Storage(_) => ErrorCode::Storage,
+            Self::Storage(e) => e.code(),
         }
     }
 }
 
 impl HasErrorCode for StorageError {
     fn code(&self) -> ErrorCode {
-        ErrorCode::Storage
+        if self.is_poisoned() {
+            ErrorCode::StoragePoisoned
+        } else {
+            ErrorCode::Storage
+        }
     }
 }
 
@@ -858,5 +902,28 @@ impl HasErrorCode for Error {
             Self::Storage(e) => e.code(),
             Self::InvalidInput(e) => e.code(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The poisoned state has its own code, whichever way it arises: the
+    /// engine's own refusal or redb's after a failed sync of its own.
+    #[test]
+    fn the_poisoned_state_is_typed_and_has_its_own_code() {
+        let own = StorageError::poisoned();
+        assert!(own.is_poisoned());
+        assert_eq!(own.code(), ErrorCode::StoragePoisoned);
+        let redb: StorageError = redb::StorageError::PreviousIo.into();
+        assert!(redb.is_poisoned());
+        assert_eq!(
+            ConfirmError::Storage(redb).code(),
+            ErrorCode::StoragePoisoned
+        );
+        let other = StorageError("journal: Input/output error".into());
+        assert!(!other.is_poisoned());
+        assert_eq!(ReserveError::Storage(other).code(), ErrorCode::Storage);
     }
 }

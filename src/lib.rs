@@ -104,6 +104,8 @@ pub use model::{
 pub use payment::{PaymentOutcome, PaymentRequest, PaymentVerifier, SimulatedPayments};
 pub use secret::Secret;
 pub use storage::Durability;
+#[doc(hidden)]
+pub use storage::fs::{RealFs, Vfs, VfsFile};
 pub use validate::InvalidInput;
 
 /// The library version (`CARGO_PKG_VERSION`).

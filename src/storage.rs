@@ -17,6 +17,7 @@
 
 mod backup;
 mod commit;
+pub(crate) mod fs;
 pub(crate) mod journal;
 mod write;
 
@@ -367,11 +368,6 @@ pub(crate) struct Storage {
     panic_after_append: AtomicBool,
 }
 
-/// The error of every write once the storage is poisoned.
-fn poisoned() -> StorageError {
-    StorageError("an earlier commit failed or panicked: reopen the engine".into())
-}
-
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Storage")
@@ -422,7 +418,7 @@ pub(crate) fn rebrand(txn: &redb::WriteTransaction) -> Result<(u128, u64), Stora
 
 /// How to open the storage.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct OpenOptions {
+pub(crate) struct OpenOptions<'a> {
     pub(crate) durability: Durability,
     /// Concurrent writes share one commit (see [`commit`]).
     pub(crate) group_commit: bool,
@@ -431,16 +427,46 @@ pub(crate) struct OpenOptions {
     /// Set a journal that does not continue the database aside instead of
     /// refusing to open (see `Config::discard_unmatched_journal`).
     pub(crate) discard_unmatched_journal: bool,
+    /// The file layer (see [`fs`]). `None`, production: the journal and
+    /// every other file operation go through [`fs::RealFs`], and the
+    /// database file through redb's own file backend (its locking and
+    /// speed unchanged). `Some` (the fault-injection tests): every file
+    /// operation of the database, its journal and their temporary files
+    /// goes through the layer, the database file via [`fs::VfsBackend`].
+    pub(crate) fs: Option<&'a dyn fs::Vfs>,
 }
 
-impl OpenOptions {
+impl OpenOptions<'_> {
     pub(crate) fn new(durability: Durability, group_commit: bool) -> Self {
         Self {
             durability,
             group_commit,
             journal_limit: journal::DEFAULT_LIMIT,
             discard_unmatched_journal: false,
+            fs: None,
         }
+    }
+
+    /// The layer every journal and directory operation goes through.
+    fn vfs(&self) -> &dyn fs::Vfs {
+        self.fs.unwrap_or(&fs::RealFs)
+    }
+
+    /// Opens the database file at `path` (`create`: creating it if
+    /// missing): with redb's own file backend, or through the injected
+    /// layer.
+    fn database(&self, path: &Path, create: bool) -> Result<Database, OpenError> {
+        match self.fs {
+            None if create => Database::create(path),
+            None => Database::open(path),
+            Some(fs) => {
+                let file = fs
+                    .open(path, create)
+                    .map_err(|e| OpenError::Storage(StorageError(format!("database file: {e}"))))?;
+                redb::Builder::new().create_with_backend(fs::VfsBackend::new(file))
+            }
+        }
+        .map_err(database_error)
     }
 }
 
@@ -540,14 +566,15 @@ impl Storage {
     ///
     /// Creating is atomic: see [`create`](Self::create). Leftover
     /// temporary files of a creation that crashed are removed here.
-    pub(crate) fn open(path: &Path, options: OpenOptions) -> Result<Self, OpenError> {
+    pub(crate) fn open(path: &Path, options: OpenOptions<'_>) -> Result<Self, OpenError> {
         let preallocate = options.durability == Durability::Full;
-        let (db, journal) = if path.exists() {
+        let vfs = options.vfs();
+        let (db, journal) = if vfs.exists(path).map_err(|e| io_error(&e))? {
             // The journal is locked first: it must never be replayed under
             // a live engine.
             let journal =
-                journal::Journal::open(path, options.journal_limit).map_err(journal_error)?;
-            let db = Database::open(path).map_err(database_error)?;
+                journal::Journal::open(vfs, path, options.journal_limit).map_err(journal_error)?;
+            let db = options.database(path, false)?;
             (db, journal)
         } else {
             match Self::create(path, options)? {
@@ -561,7 +588,7 @@ impl Storage {
             journal::with_suffix(path, journal::CREATING),
             journal::with_suffix(&journal::journal_path(path), journal::CREATING),
         ] {
-            journal::remove_if_present(&leftover).map_err(|e| io_error(&e))?;
+            journal::remove_if_present(vfs, &leftover).map_err(|e| io_error(&e))?;
         }
         let txn = db.begin_write().map_err(storage)?;
         let journal = {
@@ -578,6 +605,11 @@ impl Storage {
             };
             match recovered {
                 Ok((journal, groups)) => {
+                    if journal.checkpoint_unfinished() {
+                        rewrite_through_page_cache(vfs, path).map_err(|e| {
+                            OpenError::Storage(StorageError(format!("database file: {e}")))
+                        })?;
+                    }
                     for group in &groups {
                         tx.replay(group).map_err(OpenError::Storage)?;
                     }
@@ -589,11 +621,12 @@ impl Storage {
                 Err((_, refused)) if !options.discard_unmatched_journal => return Err(refused),
                 Err((unmatched, _)) => {
                     if let Some(journal) = unmatched {
-                        journal.discard(path).map_err(|e| io_error(&e))?;
+                        journal.discard(vfs, path).map_err(|e| io_error(&e))?;
                     }
                     // Its first generation follows the checkpoint; the
                     // checkpoint below records it (nothing to replay).
                     journal::Journal::create(
+                        vfs,
                         path,
                         db_id,
                         checkpointed.wrapping_add(1),
@@ -662,14 +695,15 @@ impl Storage {
     /// `None`: the database appeared meanwhile (another engine created it).
     fn create(
         path: &Path,
-        options: OpenOptions,
+        options: OpenOptions<'_>,
     ) -> Result<Option<(Database, journal::Journal)>, OpenError> {
+        let vfs = options.vfs();
         // Held by whoever is creating: one creation at a time.
-        let creating = journal::Journal::begin_create(path).map_err(journal_error)?;
-        if path.exists() {
+        let creating = journal::Journal::begin_create(vfs, path).map_err(journal_error)?;
+        if vfs.exists(path).map_err(|e| io_error(&e))? {
             return Ok(None);
         }
-        if let Some(orphan) = journal::Journal::open(path, 0).map_err(journal_error)?
+        if let Some(orphan) = journal::Journal::open(vfs, path, 0).map_err(journal_error)?
             && orphan.holds_groups().map_err(|e| io_error(&e))?
         {
             if !options.discard_unmatched_journal {
@@ -677,16 +711,16 @@ impl Storage {
                     crate::error::JournalMismatch::WithoutDatabase,
                 ));
             }
-            orphan.discard(path).map_err(|e| io_error(&e))?;
+            orphan.discard(vfs, path).map_err(|e| io_error(&e))?;
         }
         let temp = journal::with_suffix(path, journal::CREATING);
-        journal::remove_if_present(&temp).map_err(|e| io_error(&e))?;
+        journal::remove_if_present(vfs, &temp).map_err(|e| io_error(&e))?;
         let mut id = [0u8; 16];
         getrandom::fill(&mut id)
             .map_err(|e| OpenError::Storage(StorageError(format!("random id: {e}"))))?;
         let id = u128::from_le_bytes(id);
         {
-            let db = Database::create(&temp).map_err(database_error)?;
+            let db = options.database(&temp, true)?;
             let txn = db.begin_write().map_err(storage)?;
             {
                 let mut meta = txn.open_table(META).map_err(storage)?;
@@ -708,11 +742,11 @@ impl Storage {
         crash_point("database written")?;
         let preallocate = options.durability == Durability::Full;
         let journal = creating
-            .finish(path, id, 1, options.journal_limit, preallocate)
+            .finish(vfs, path, id, 1, options.journal_limit, preallocate)
             .map_err(journal_error)?;
         crash_point("journal in place")?;
-        journal::rename_durably(&temp, path).map_err(|e| io_error(&e))?;
-        let db = Database::open(path).map_err(database_error)?;
+        journal::rename_durably(vfs, &temp, path).map_err(|e| io_error(&e))?;
+        let db = options.database(path, false)?;
         Ok(Some((db, journal)))
     }
 
@@ -775,7 +809,7 @@ impl Storage {
 
     fn begin(&self) -> Result<redb::WriteTransaction, StorageError> {
         if self.failed.load(Ordering::Acquire) {
-            return Err(poisoned());
+            return Err(StorageError::poisoned());
         }
         let mut txn = self.db.begin_write()?;
         // Durable commits are made durable by the journal (or by raising a
@@ -801,7 +835,7 @@ impl Storage {
     fn commit(&self, txn: redb::WriteTransaction, redo: &[u8]) -> Result<(), StorageError> {
         if self.failed.load(Ordering::Acquire) {
             let _ = txn.abort();
-            return Err(poisoned());
+            return Err(StorageError::poisoned());
         }
         panic::catch_unwind(AssertUnwindSafe(|| self.commit_unguarded(txn, redo))).unwrap_or_else(
             |_| {
@@ -994,6 +1028,43 @@ impl Storage {
             max_reservation_id,
         })
     }
+}
+
+/// Reads the database file and writes every byte back, then syncs it.
+///
+/// When: opening found the journal's header still at the generation the
+/// database file says it checkpointed ([`journal::Journal::checkpoint_unfinished`],
+/// the `g == C` row of [`journal`]'s table): the last checkpoint never
+/// started the next generation. Either the process died right after the
+/// checkpoint's sync (then this is harmless), or that sync failed (or the
+/// journal's header write after it did, with the engine then poisoned and
+/// reopened in the same boot). After a failed sync the kernel may have
+/// marked the unwritten pages clean while still showing them to every
+/// reader in this boot (PostgreSQL's "fsyncgate"): no later sync would
+/// write them, the `g == C` rule ignores the journal's groups (the file as
+/// read claims to hold them), and the next checkpoint would restart the
+/// journal over a disk that lacks them. Writing the bytes back dirties
+/// every page again, so the sync below makes the file as read durable,
+/// whatever the page cache held. The contents do not change (redb has
+/// written nothing since it opened the file: the open's write transaction
+/// commits later), and this runs only in that rare state. Every other row
+/// of the table needs nothing: `g == C + 1` replays its groups through a
+/// durable commit, and an unreadable header without groups behind it is
+/// only written after a checkpoint whose sync succeeded.
+fn rewrite_through_page_cache(fs: &dyn fs::Vfs, path: &Path) -> std::io::Result<()> {
+    const CHUNK: u64 = 1 << 20;
+    let file = fs.open(path, false)?;
+    let len = file.len()?;
+    let mut buf = Vec::new();
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(CHUNK);
+        buf.resize(usize::try_from(n).map_err(std::io::Error::other)?, 0);
+        file.read_exact_at(&mut buf, at)?;
+        file.write_all_at(&buf, at)?;
+        at += n;
+    }
+    file.sync_data()
 }
 
 impl Drop for Storage {
@@ -1641,7 +1712,7 @@ mod tests {
         s.write(|tx| tx.put_reservation(1, &reservation(500, ReservationStatus::Active)))
             .unwrap();
         drop(s);
-        let journal = journal::Journal::open(&path, journal::DEFAULT_LIMIT)
+        let journal = journal::Journal::open(&fs::RealFs, &path, journal::DEFAULT_LIMIT)
             .unwrap_or_else(|_| panic!("journal"))
             .unwrap();
         assert!(!journal.holds_groups().unwrap());

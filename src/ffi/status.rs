@@ -113,6 +113,10 @@ pub enum seatbook_status {
     SEATBOOK_JOURNAL_CORRUPTED = 49,
     /// The database was created by an earlier, unsupported file format.
     SEATBOOK_UNSUPPORTED_FORMAT = 50,
+    /// An earlier commit failed (e.g. a failed sync): the engine refuses
+    /// every write until it is closed and reopened, which recovers every
+    /// acknowledged write. Nothing was done.
+    SEATBOOK_STORAGE_POISONED = 53,
     /// A backup's target path (or its `-journal`) exists already; nothing
     /// was written.
     SEATBOOK_BACKUP_TARGET_EXISTS = 56,
@@ -146,13 +150,13 @@ use seatbook_status::{
     SEATBOOK_REFUND_DUE_UNRECORDED, SEATBOOK_REFUND_NOT_DUE, SEATBOOK_RESERVATION_NOT_ACTIVE,
     SEATBOOK_RESERVATION_NOT_FOUND, SEATBOOK_SEAT_ALREADY_EXISTS, SEATBOOK_SEAT_BOOKED,
     SEATBOOK_SEAT_HELD, SEATBOOK_SEAT_IN_USE, SEATBOOK_SEAT_NOT_FOUND, SEATBOOK_STORAGE,
-    SEATBOOK_TOKEN_EXPIRED, SEATBOOK_TOO_MANY_RESERVATIONS, SEATBOOK_TOO_MANY_SEATS_HELD,
-    SEATBOOK_UNSUPPORTED_FORMAT,
+    SEATBOOK_STORAGE_POISONED, SEATBOOK_TOKEN_EXPIRED, SEATBOOK_TOO_MANY_RESERVATIONS,
+    SEATBOOK_TOO_MANY_SEATS_HELD, SEATBOOK_UNSUPPORTED_FORMAT,
 };
 
 impl seatbook_status {
     /// Every status, in value order.
-    pub const ALL: [Self; 49] = [
+    pub const ALL: [Self; 50] = [
         SEATBOOK_OK,
         SEATBOOK_INVALID_INPUT,
         SEATBOOK_INVALID_CONFIG,
@@ -195,6 +199,7 @@ impl seatbook_status {
         SEATBOOK_JOURNAL_MISSING,
         SEATBOOK_JOURNAL_CORRUPTED,
         SEATBOOK_UNSUPPORTED_FORMAT,
+        SEATBOOK_STORAGE_POISONED,
         SEATBOOK_BACKUP_TARGET_EXISTS,
         SEATBOOK_DATABASE_NOT_FOUND,
         SEATBOOK_NULL_PARAMETER,
@@ -250,6 +255,7 @@ impl seatbook_status {
             SEATBOOK_JOURNAL_MISSING => ErrorCode::JournalMissing,
             SEATBOOK_JOURNAL_CORRUPTED => ErrorCode::JournalCorrupted,
             SEATBOOK_UNSUPPORTED_FORMAT => ErrorCode::UnsupportedFormat,
+            SEATBOOK_STORAGE_POISONED => ErrorCode::StoragePoisoned,
             SEATBOOK_BACKUP_TARGET_EXISTS => ErrorCode::BackupTargetExists,
             SEATBOOK_DATABASE_NOT_FOUND => ErrorCode::DatabaseNotFound,
             SEATBOOK_NULL_PARAMETER => ErrorCode::NullParameter,
@@ -306,6 +312,7 @@ impl seatbook_status {
             ErrorCode::JournalMissing => SEATBOOK_JOURNAL_MISSING,
             ErrorCode::JournalCorrupted => SEATBOOK_JOURNAL_CORRUPTED,
             ErrorCode::UnsupportedFormat => SEATBOOK_UNSUPPORTED_FORMAT,
+            ErrorCode::StoragePoisoned => SEATBOOK_STORAGE_POISONED,
             ErrorCode::BackupTargetExists => SEATBOOK_BACKUP_TARGET_EXISTS,
             ErrorCode::DatabaseNotFound => SEATBOOK_DATABASE_NOT_FOUND,
             ErrorCode::NullParameter => SEATBOOK_NULL_PARAMETER,
@@ -368,6 +375,7 @@ impl seatbook_status {
             SEATBOOK_JOURNAL_MISSING => c"SEATBOOK_JOURNAL_MISSING",
             SEATBOOK_JOURNAL_CORRUPTED => c"SEATBOOK_JOURNAL_CORRUPTED",
             SEATBOOK_UNSUPPORTED_FORMAT => c"SEATBOOK_UNSUPPORTED_FORMAT",
+            SEATBOOK_STORAGE_POISONED => c"SEATBOOK_STORAGE_POISONED",
             SEATBOOK_BACKUP_TARGET_EXISTS => c"SEATBOOK_BACKUP_TARGET_EXISTS",
             SEATBOOK_DATABASE_NOT_FOUND => c"SEATBOOK_DATABASE_NOT_FOUND",
             SEATBOOK_NULL_PARAMETER => c"SEATBOOK_NULL_PARAMETER",

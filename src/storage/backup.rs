@@ -190,9 +190,10 @@ mod tests {
             .unwrap();
         drop(s);
         let (db_id, checkpointed) = super::super::identity_of(&path);
-        let mut journal = super::super::journal::Journal::open(&path, 1 << 20)
-            .unwrap_or_else(|_| panic!("journal"))
-            .expect("a journal beside the database");
+        let mut journal =
+            super::super::journal::Journal::open(&super::super::fs::RealFs, &path, 1 << 20)
+                .unwrap_or_else(|_| panic!("journal"))
+                .expect("a journal beside the database");
         assert!(journal.recover(db_id, checkpointed).unwrap().is_ok());
         journal.append(&[0xff; 64]).unwrap();
         drop(journal);

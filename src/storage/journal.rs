@@ -69,13 +69,17 @@
 //! synced ([`sync_dir`]): with a strict POSIX model of power loss a new
 //! file's directory entry is otherwise not durable. A journal that is set
 //! aside is renamed to `<journal>.discarded-<unix ms>`, never deleted.
+//! Every file operation here (open, create, read, write, sync, rename,
+//! removal, directory sync, existence) goes through a [`Vfs`]:
+//! [`RealFs`](super::fs::RealFs) in production, a fault-injecting layer in
+//! the power-loss and I/O-error tests.
 //!
 //! [`WriteTx`]: super::WriteTx
 
-use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+use super::fs::{Vfs, VfsFile};
 
 /// Alignment of the header and of every group (see the module's Format).
 const BLOCK: u64 = 4096;
@@ -138,7 +142,7 @@ pub(crate) enum Refusal {
 /// An open, locked journal. Not `Sync` on purpose: the storage keeps it
 /// behind the mutex that orders commits.
 pub(crate) struct Journal {
-    file: File,
+    file: Box<dyn VfsFile>,
     db_id: u128,
     generation: u64,
     /// Offset of the next group (a multiple of [`BLOCK`]).
@@ -146,6 +150,10 @@ pub(crate) struct Journal {
     limit: u64,
     /// Reused buffer for the next group.
     group: Vec<u8>,
+    /// Set by [`recover`](Self::recover) when the header is at the
+    /// generation the database says it checkpointed (see
+    /// [`checkpoint_unfinished`](Self::checkpoint_unfinished)).
+    checkpoint_unfinished: bool,
 }
 
 impl std::fmt::Debug for Journal {
@@ -161,7 +169,7 @@ impl std::fmt::Debug for Journal {
 /// A journal being created under its temporary name, locked (see
 /// [`Journal::begin_create`]).
 pub(crate) struct Creating {
-    file: File,
+    file: Box<dyn VfsFile>,
     temp: PathBuf,
 }
 
@@ -171,6 +179,7 @@ impl Creating {
     /// directory: a journal appears whole or not at all.
     pub(crate) fn finish(
         self,
+        fs: &dyn Vfs,
         db: &Path,
         db_id: u128,
         generation: u64,
@@ -180,13 +189,13 @@ impl Creating {
         let Self { file, temp } = self;
         file.set_len(0)?;
         let limit = limit.max(BLOCK * 2);
-        write_header(&file, db_id, generation)?;
+        write_header(&*file, db_id, generation)?;
         if preallocate {
-            zero_fill(&file, BLOCK, limit)?;
+            zero_fill(&*file, BLOCK, limit)?;
         } else {
             file.sync_all()?;
         }
-        rename_durably(&temp, &journal_path(db))?;
+        rename_durably(fs, &temp, &journal_path(db))?;
         Ok(Journal {
             file,
             db_id,
@@ -194,17 +203,18 @@ impl Creating {
             end: BLOCK,
             limit,
             group: Vec::new(),
+            checkpoint_unfinished: false,
         })
     }
 }
 
 /// Locks `file` for this handle until it is closed: replay must never run
 /// under a live engine in this or another process.
-fn lock(file: &File) -> Result<(), JournalOpenError> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => Err(JournalOpenError::AlreadyOpen),
-        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+fn lock(file: &dyn VfsFile) -> Result<(), JournalOpenError> {
+    if file.try_lock()? {
+        Ok(())
+    } else {
+        Err(JournalOpenError::AlreadyOpen)
     }
 }
 
@@ -234,27 +244,27 @@ fn name(path: &Path) -> String {
 
 /// Syncs the directory holding `path`, so that a file created, renamed or
 /// removed there keeps its new name after a power loss.
-pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(fs: &dyn Vfs, path: &Path) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    File::open(dir)?.sync_all()?;
+    fs.sync_dir(dir)?;
     step("sync dir".into());
     Ok(())
 }
 
 /// Renames `from` to `to` and syncs their directory.
-pub(crate) fn rename_durably(from: &Path, to: &Path) -> io::Result<()> {
-    std::fs::rename(from, to)?;
+pub(crate) fn rename_durably(fs: &dyn Vfs, from: &Path, to: &Path) -> io::Result<()> {
+    fs.rename(from, to)?;
     step(format!("rename {} -> {}", name(from), name(to)));
-    sync_dir(to)
+    sync_dir(fs, to)
 }
 
 /// Removes `path` if it exists (and syncs its directory if it did).
-pub(crate) fn remove_if_present(path: &Path) -> io::Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => sync_dir(path),
+pub(crate) fn remove_if_present(fs: &dyn Vfs, path: &Path) -> io::Result<()> {
+    match fs.remove_file(path) {
+        Ok(()) => sync_dir(fs, path),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
@@ -266,17 +276,17 @@ impl Journal {
     /// [`recover`](Self::recover), replays, checkpoints and calls
     /// [`start_generation`](Self::start_generation) before the first
     /// [`append`](Self::append).
-    pub(crate) fn open(db: &Path, limit: u64) -> Result<Option<Self>, JournalOpenError> {
-        let file = match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(journal_path(db))
-        {
+    pub(crate) fn open(
+        fs: &dyn Vfs,
+        db: &Path,
+        limit: u64,
+    ) -> Result<Option<Self>, JournalOpenError> {
+        let file = match fs.open(&journal_path(db), false) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        lock(&file)?;
+        lock(&*file)?;
         Ok(Some(Self {
             file,
             db_id: 0,
@@ -284,6 +294,7 @@ impl Journal {
             end: BLOCK,
             limit: limit.max(BLOCK * 2),
             group: Vec::new(),
+            checkpoint_unfinished: false,
         }))
     }
 
@@ -291,9 +302,9 @@ impl Journal {
     /// written; see the module's Format section). Only once the journal
     /// was accepted: a refused one is left as it was.
     pub(crate) fn preallocate(&self) -> io::Result<()> {
-        let len = self.file.metadata()?.len();
+        let len = self.file.len()?;
         if len < self.limit {
-            zero_fill(&self.file, len, self.limit)?;
+            zero_fill(&*self.file, len, self.limit)?;
         }
         Ok(())
     }
@@ -302,28 +313,24 @@ impl Journal {
     /// groups will be of `generation` (replacing any journal there):
     /// [`begin_create`](Self::begin_create) then [`Creating::finish`].
     pub(crate) fn create(
+        fs: &dyn Vfs,
         db: &Path,
         db_id: u128,
         generation: u64,
         limit: u64,
         preallocate: bool,
     ) -> Result<Self, JournalOpenError> {
-        Self::begin_create(db)?.finish(db, db_id, generation, limit, preallocate)
+        Self::begin_create(fs, db)?.finish(fs, db, db_id, generation, limit, preallocate)
     }
 
     /// Opens and locks the temporary file a journal of `db` is created in
     /// (`<journal>.creating`, a leftover one reused). Whoever holds it is
     /// creating: [`JournalOpenError::AlreadyOpen`] if someone is.
-    pub(crate) fn begin_create(db: &Path) -> Result<Creating, JournalOpenError> {
+    pub(crate) fn begin_create(fs: &dyn Vfs, db: &Path) -> Result<Creating, JournalOpenError> {
         let temp = with_suffix(&journal_path(db), CREATING);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&temp)?;
+        let file = fs.open(&temp, true)?;
         // The lock moves with the file when it is renamed into place.
-        lock(&file)?;
+        lock(&*file)?;
         Ok(Creating { file, temp })
     }
 
@@ -339,9 +346,10 @@ impl Journal {
         checkpointed: u64,
     ) -> Result<Result<Vec<Vec<u8>>, Refusal>, JournalOpenError> {
         use crate::error::JournalMismatch;
-        let bytes = read_all(&self.file)?;
+        let bytes = read_all(&*self.file)?;
         self.db_id = db_id;
         self.generation = checkpointed;
+        self.checkpoint_unfinished = false;
         let next = checkpointed.wrapping_add(1);
         let Some((id, generation)) = read_header(&bytes) else {
             // Torn or never written: nothing of the next generation can
@@ -357,6 +365,7 @@ impl Journal {
             return refuse(JournalMismatch::Foreign);
         }
         if generation == checkpointed {
+            self.checkpoint_unfinished = true;
             return Ok(Ok(Vec::new()));
         }
         if generation < checkpointed {
@@ -380,10 +389,21 @@ impl Journal {
         }
     }
 
+    /// Whether [`recover`](Self::recover) found the header still at the
+    /// generation the database says it checkpointed: the last checkpoint
+    /// committed (or its commit was attempted and the database file, as
+    /// read now, claims it) but the journal never moved on. Either the
+    /// process died between the checkpoint's sync and the new header, or
+    /// that sync failed, in which case the file as read may hold pages the
+    /// disk lacks (see `Storage::open`, which then rewrites the database).
+    pub(crate) fn checkpoint_unfinished(&self) -> bool {
+        self.checkpoint_unfinished
+    }
+
     /// Whether the journal holds any whole group of its header's database
     /// and generation (a journal found where its database is missing).
     pub(crate) fn holds_groups(&self) -> io::Result<bool> {
-        let bytes = read_all(&self.file)?;
+        let bytes = read_all(&*self.file)?;
         Ok(read_header(&bytes).is_some_and(|(id, generation)| {
             find_group(&bytes, BLOCK as usize, id, generation).is_some()
         }))
@@ -392,18 +412,18 @@ impl Journal {
     /// Renames the journal of `db` aside, to `<journal>.discarded-<unix
     /// ms>` (with a counter should that name exist), syncs the directory
     /// and closes it. Returns the new name.
-    pub(crate) fn discard(self, db: &Path) -> io::Result<PathBuf> {
+    pub(crate) fn discard(self, fs: &dyn Vfs, db: &Path) -> io::Result<PathBuf> {
         let path = journal_path(db);
         let ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
         let mut aside = with_suffix(&path, &format!(".discarded-{ms}"));
         let mut n = 1;
-        while aside.exists() {
+        while fs.exists(&aside)? {
             aside = with_suffix(&path, &format!(".discarded-{ms}-{n}"));
             n += 1;
         }
-        rename_durably(&path, &aside)?;
+        rename_durably(fs, &path, &aside)?;
         drop(self);
         Ok(aside)
     }
@@ -454,7 +474,7 @@ impl Journal {
     /// generation in the database.
     pub(crate) fn start_generation(&mut self) -> io::Result<()> {
         let next = self.generation.wrapping_add(1);
-        write_header(&self.file, self.db_id, next)?;
+        write_header(&*self.file, self.db_id, next)?;
         self.generation = next;
         self.end = BLOCK;
         Ok(())
@@ -468,7 +488,7 @@ fn padded(len: u64) -> u64 {
 
 /// Extends the file with zeros from `from` to `to` bytes, and syncs it
 /// with its new length, so later appends overwrite allocated blocks.
-fn zero_fill(file: &File, from: u64, to: u64) -> io::Result<()> {
+fn zero_fill(file: &dyn VfsFile, from: u64, to: u64) -> io::Result<()> {
     const CHUNK: usize = 1 << 20;
     let zeros = vec![0u8; CHUNK];
     let mut at = from;
@@ -481,7 +501,7 @@ fn zero_fill(file: &File, from: u64, to: u64) -> io::Result<()> {
 }
 
 /// Writes and syncs the journal header.
-fn write_header(file: &File, db_id: u128, generation: u64) -> io::Result<()> {
+fn write_header(file: &dyn VfsFile, db_id: u128, generation: u64) -> io::Result<()> {
     let mut header = [0u8; HEADER_LEN];
     header[..8].copy_from_slice(HEADER_MAGIC);
     header[8..24].copy_from_slice(&db_id.to_le_bytes());
@@ -492,8 +512,8 @@ fn write_header(file: &File, db_id: u128, generation: u64) -> io::Result<()> {
     file.sync_data()
 }
 
-fn read_all(file: &File) -> io::Result<Vec<u8>> {
-    let len = file.metadata()?.len();
+fn read_all(file: &dyn VfsFile) -> io::Result<Vec<u8>> {
+    let len = file.len()?;
     let mut bytes = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
     file.read_exact_at(&mut bytes, 0)?;
     Ok(bytes)
@@ -559,6 +579,10 @@ fn group_at(bytes: &[u8], at: usize, db_id: u128, generation: u64) -> Option<&[u
 
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
+    use std::os::unix::fs::FileExt;
+
+    use super::super::fs::RealFs;
     use super::*;
     use crate::error::JournalMismatch;
 
@@ -567,13 +591,13 @@ mod tests {
 
     /// A new journal for database `ID` whose groups are of generation 1.
     fn create(path: &Path) -> Journal {
-        Journal::create(path, ID, 1, LIMIT, true).unwrap()
+        Journal::create(&RealFs, path, ID, 1, LIMIT, true).unwrap()
     }
 
     /// Opens as the storage does, for a database of `id` that checkpointed
     /// `checkpointed`.
     fn recover(path: &Path, id: u128, checkpointed: u64) -> Result<Vec<Vec<u8>>, Refusal> {
-        let mut journal = Journal::open(path, LIMIT).unwrap().unwrap();
+        let mut journal = Journal::open(&RealFs, path, LIMIT).unwrap().unwrap();
         journal.recover(id, checkpointed).unwrap()
     }
 
@@ -653,7 +677,7 @@ mod tests {
     fn only_the_generation_after_the_checkpointed_one_of_the_same_database_is_replayed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        let mut journal = Journal::create(&path, ID, 5, LIMIT, true).unwrap();
+        let mut journal = Journal::create(&RealFs, &path, ID, 5, LIMIT, true).unwrap();
         journal.append(b"g5").unwrap();
         drop(journal);
         assert_eq!(recover(&path, ID, 4).unwrap(), [b"g5".to_vec()]);
@@ -676,6 +700,25 @@ mod tests {
             recover(&path, ID + 1, 4),
             Err(Refusal::Mismatch(JournalMismatch::Foreign))
         );
+    }
+
+    /// A header still at the generation the database checkpointed (the
+    /// `g == C` row) marks the last checkpoint unfinished; the next one
+    /// (`g == C + 1`, the normal state) does not.
+    #[test]
+    fn a_header_at_the_checkpointed_generation_marks_the_checkpoint_unfinished() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        drop(Journal::create(&RealFs, &path, ID, 5, LIMIT, true).unwrap());
+        for (checkpointed, unfinished) in [(4, false), (5, true), (4, false)] {
+            let mut journal = Journal::open(&RealFs, &path, LIMIT).unwrap().unwrap();
+            assert!(journal.recover(ID, checkpointed).unwrap().is_ok());
+            assert_eq!(
+                journal.checkpoint_unfinished(),
+                unfinished,
+                "C = {checkpointed}"
+            );
+        }
     }
 
     /// The header moves on only after a checkpoint: the groups behind a
@@ -707,7 +750,7 @@ mod tests {
         journal.append(b"old1").unwrap();
         journal.append(b"old2").unwrap();
         drop(journal);
-        let mut journal = Journal::open(&path, LIMIT).unwrap().unwrap();
+        let mut journal = Journal::open(&RealFs, &path, LIMIT).unwrap().unwrap();
         assert_eq!(journal.recover(ID, 0).unwrap().unwrap().len(), 2);
         // The storage checkpoints generation 1 here.
         journal.start_generation().unwrap();
@@ -746,7 +789,7 @@ mod tests {
         let path = dir.path().join("db");
         let _first = create(&path);
         assert!(matches!(
-            Journal::open(&path, LIMIT),
+            Journal::open(&RealFs, &path, LIMIT),
             Err(JournalOpenError::AlreadyOpen)
         ));
     }
@@ -757,7 +800,7 @@ mod tests {
     fn creation_goes_through_a_temporary_name_and_leaves_none() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        assert!(Journal::open(&path, LIMIT).unwrap().is_none());
+        assert!(Journal::open(&RealFs, &path, LIMIT).unwrap().is_none());
         let temp = with_suffix(&journal_path(&path), CREATING);
         std::fs::write(&temp, [0xAB; 10]).unwrap();
         let journal = create(&path);
