@@ -91,12 +91,12 @@ impl AppState {
 /// holds it until committed); close takes the write lock, so it waits for
 /// accesses in progress, then drops the storage, which checkpoints and
 /// releases the journal and the database file. Accesses after that fail
-/// with a storage error that says the engine is closed.
+/// with [`StorageError::closed`] (code `EngineClosed`).
 pub(crate) struct ClosableStorage(RwLock<Option<Storage>>);
 
 impl ClosableStorage {
     fn closed() -> StorageError {
-        StorageError("the engine was closed".into())
+        StorageError::closed()
     }
 
     pub(crate) fn read(&self) -> Result<ReadTx, StorageError> {
@@ -626,9 +626,11 @@ impl Engine {
     /// the journal and the database file; a read transaction still open in
     /// a running call holds the file until that call returns. A call that
     /// was already past its context check when `close` began either
-    /// completes or fails (with `EngineClosed`, or with a storage error if
-    /// it reached storage after the release); nothing is half-done either
-    /// way. Idempotent; holds and counters are not persisted (reservations
+    /// completes or fails with `EngineClosed` (as its own error, or as a
+    /// storage error whose code is `EngineClosed` if it reached storage
+    /// after the release); nothing is half-done either way. The engine's
+    /// own calls that reach storage (`sweep_expired`, `audit`, `backup`)
+    /// fail the same way. Idempotent; holds and counters are not persisted (reservations
     /// are, and reopen restores their holds).
     pub fn close(&self) {
         if self.inner.closed.swap(true, Ordering::AcqRel) {

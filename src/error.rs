@@ -139,9 +139,11 @@ pub enum ErrorCode {
 /// A storage failure. The message comes from redb, the journal or the
 /// operating system; it never holds user data.
 ///
-/// One kind is told apart: [`is_poisoned`](Self::is_poisoned), the engine
-/// refusing writes after an earlier commit failed (code
-/// [`ErrorCode::StoragePoisoned`]); every other one is
+/// Two kinds are told apart: [`is_poisoned`](Self::is_poisoned), the
+/// engine refusing writes after an earlier commit failed (code
+/// [`ErrorCode::StoragePoisoned`]), and [`is_closed`](Self::is_closed),
+/// the engine closed by [`Engine::close`](crate::Engine::close) (code
+/// [`ErrorCode::EngineClosed`]); every other one is
 /// [`ErrorCode::Storage`].
 #[derive(Debug, thiserror::Error)]
 #[error("storage error: {0}")]
@@ -149,6 +151,8 @@ pub struct StorageError(pub(crate) String);
 
 /// The message of the poisoned state (see [`StorageError::poisoned`]).
 const POISONED: &str = "an earlier commit failed: reopen the engine";
+/// The message of a closed engine's storage (see [`StorageError::closed`]).
+const CLOSED: &str = "the engine was closed";
 
 impl StorageError {
     /// The engine refuses writes: an earlier commit failed after its
@@ -167,6 +171,18 @@ impl StorageError {
     #[must_use]
     pub fn is_poisoned(&self) -> bool {
         self.0 == POISONED
+    }
+
+    /// The engine was closed ([`Engine::close`](crate::Engine::close))
+    /// before this call reached its storage: nothing was done.
+    pub(crate) fn closed() -> Self {
+        Self(CLOSED.to_owned())
+    }
+
+    /// Whether the engine was closed (see [`ErrorCode::EngineClosed`]).
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.0 == CLOSED
     }
 }
 
@@ -870,6 +886,8 @@ impl HasErrorCode for StorageError {
     fn code(&self) -> ErrorCode {
         if self.is_poisoned() {
             ErrorCode::StoragePoisoned
+        } else if self.is_closed() {
+            ErrorCode::EngineClosed
         } else {
             ErrorCode::Storage
         }

@@ -254,6 +254,18 @@ fn close_makes_every_context_answer_engine_closed_and_releases_the_file() {
         f.engine.admin_login(ADMIN_EMAIL, ADMIN_PASSWORD),
         Err(LoginError::Auth(AuthError::EngineClosed))
     ));
+    // The engine's own calls that reach storage say so too.
+    let swept = f.engine.sweep_expired().unwrap_err();
+    assert!(swept.is_closed() && swept.code() == ErrorCode::EngineClosed);
+    assert_eq!(
+        f.engine.audit().unwrap_err().code(),
+        ErrorCode::EngineClosed
+    );
+    let backup = f
+        .engine
+        .backup(f.path().with_extension("copy"))
+        .unwrap_err();
+    assert_eq!(backup.code(), ErrorCode::EngineClosed);
 
     // The file is released while the contexts (and the engine value) live:
     // the same path reopens, and the hold taken before close is restored.

@@ -423,7 +423,7 @@ pub unsafe extern "C" fn seatbook_engine_open(
 /// Waits for storage accesses in progress; the file is released once the
 /// calls running on those handles return (a call already past its checks
 /// when the close began may still complete, or fail with
-/// `SEATBOOK_ENGINE_CLOSED` or `SEATBOOK_STORAGE`).
+/// `SEATBOOK_ENGINE_CLOSED`).
 /// NULL is a no-op. Using `engine` afterwards is undefined behaviour.
 ///
 /// # Safety
