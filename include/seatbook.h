@@ -671,6 +671,12 @@ typedef struct seatbook_config {
    */
   uint64_t hold_max_total_ms;
   /**
+   * How long a confirm may pin its seats while the payment callback
+   * runs (default 60 s, at most 1 h): past it the seats are free again
+   * and a late approval becomes a refund-due record.
+   */
+  uint64_t hold_confirm_deadline_ms;
+  /**
    * Most seats in one reservation (default 10, at most 64).
    */
   uint32_t max_seats_per_reservation;
@@ -1081,7 +1087,7 @@ seatbook_status seatbook_engine_open(const char *path,
  * Waits for storage accesses in progress; the file is released once the
  * calls running on those handles return (a call already past its checks
  * when the close began may still complete, or fail with
- * `SEATBOOK_ENGINE_CLOSED` or `SEATBOOK_STORAGE`).
+ * `SEATBOOK_ENGINE_CLOSED`).
  * NULL is a no-op. Using `engine` afterwards is undefined behaviour.
  *
  * # Safety

@@ -433,3 +433,25 @@ fn the_callback_sees_the_reservation_it_must_check() {
         }]
     );
 }
+
+/// `hold_confirm_deadline_ms` reaches the engine: 0 is the default, a
+/// value within 1 ms..=1 h opens, one past an hour is refused.
+#[test]
+fn the_confirm_deadline_is_set_from_the_c_config() {
+    let simulated = |c: &mut seatbook_config| c.use_simulated_payments = true;
+    assert_eq!(open_status(simulated).0, SEATBOOK_OK);
+    assert_eq!(
+        open_status(|c| {
+            simulated(c);
+            c.hold_confirm_deadline_ms = 30_000;
+        })
+        .0,
+        SEATBOOK_OK
+    );
+    let (status, message) = open_status(|c| {
+        simulated(c);
+        c.hold_confirm_deadline_ms = 2 * 3_600_000;
+    });
+    assert_eq!(status, SEATBOOK_INVALID_CONFIG);
+    assert!(message.contains("confirm_deadline"), "{message}");
+}

@@ -305,7 +305,11 @@ fn dropping_the_engine_while_a_context_lives_keeps_the_file_open() {
 
 #[test]
 fn close_while_calls_run_leaves_consistent_state() {
-    let f = Fixture::new();
+    // Each buyer keeps all 16 of its holds: no per-user hold quota here.
+    let f = Fixture::with(|c| {
+        c.holds.max_active_per_user = usize::MAX;
+        c.holds.max_held_seats_per_entity = usize::MAX;
+    });
     let event = Arc::new(f.app_with_seats("event-app", EVENT_ORIGIN, "E1", 64));
     let buyers: Vec<_> = (0..4)
         .map(|i| f.buyer(&event, &format!("b{i}@x.io")))
@@ -322,7 +326,8 @@ fn close_while_calls_run_leaves_consistent_state() {
                         Ok(_) => {}
                         Err(ReserveError::Auth(AuthError::EngineClosed)) => return,
                         // Past the context check when close began, then
-                        // reached storage after it: a storage error.
+                        // reached storage after it: a storage error
+                        // whose code is EngineClosed.
                         Err(ReserveError::Storage(_)) => {}
                         Err(e) => panic!("{e:?}"),
                     }

@@ -330,6 +330,8 @@ struct Config {
   bool durable = true;              // false: no fsync (tests, demos)
   uint64_t hold_default_ttl_ms = 0, hold_min_ttl_ms = 0, hold_max_ttl_ms = 0,
            hold_max_total_ms = 0, reaper_interval_ms = 0;
+  // How long a confirm may pin its seats while the verifier runs (0: 60 s).
+  uint64_t hold_confirm_deadline_ms = 0;
   uint32_t max_seats_per_reservation = 0, max_seats_per_bulk = 0;
   /// Required: the host's verifier, unless use_simulated_payments is set.
   PaymentVerifier payment;
@@ -656,6 +658,7 @@ class Engine {
     c.hold_min_ttl_ms = config.hold_min_ttl_ms;
     c.hold_max_ttl_ms = config.hold_max_ttl_ms;
     c.hold_max_total_ms = config.hold_max_total_ms;
+    c.hold_confirm_deadline_ms = config.hold_confirm_deadline_ms;
     c.reaper_interval_ms = config.reaper_interval_ms;
     c.max_seats_per_reservation = config.max_seats_per_reservation;
     c.max_seats_per_bulk = config.max_seats_per_bulk;

@@ -174,6 +174,10 @@ pub struct seatbook_config {
     pub hold_max_ttl_ms: u64,
     /// Extends never push a hold past created + this (default 30 min).
     pub hold_max_total_ms: u64,
+    /// How long a confirm may pin its seats while the payment callback
+    /// runs (default 60 s, at most 1 h): past it the seats are free again
+    /// and a late approval becomes a refund-due record.
+    pub hold_confirm_deadline_ms: u64,
     /// Most seats in one reservation (default 10, at most 64).
     pub max_seats_per_reservation: u32,
     /// Most seats in one bulk create (default 10000).
@@ -337,7 +341,7 @@ unsafe fn to_config(c: &seatbook_config) -> FfiResult<Config> {
             0 => d.max_seats,
             n => n as usize,
         },
-        confirm_deadline: d.confirm_deadline,
+        confirm_deadline: ms(c.hold_confirm_deadline_ms, d.confirm_deadline),
         max_active_per_user: quota(c.max_active_per_user, d.max_active_per_user),
         max_held_seats_per_entity: quota(c.max_held_seats_per_entity, d.max_held_seats_per_entity),
     };

@@ -94,6 +94,7 @@ class Config(Structure):
         ("hold_min_ttl_ms", c_uint64),
         ("hold_max_ttl_ms", c_uint64),
         ("hold_max_total_ms", c_uint64),
+        ("hold_confirm_deadline_ms", c_uint64),
         ("max_seats_per_reservation", c_uint32),
         ("max_seats_per_bulk", c_uint32),
         ("max_active_per_user", c_uint32),

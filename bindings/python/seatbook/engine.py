@@ -594,6 +594,7 @@ class Engine(_Handle):
         hold_min_ttl_ms: int = 0,
         hold_max_ttl_ms: int = 0,
         hold_max_total_ms: int = 0,
+        hold_confirm_deadline_ms: int = 0,
         max_seats_per_reservation: int = 0,
         max_seats_per_bulk: int = 0,
         max_active_per_user: int = 0,
@@ -617,6 +618,7 @@ class Engine(_Handle):
         cfg.hold_min_ttl_ms = hold_min_ttl_ms
         cfg.hold_max_ttl_ms = hold_max_ttl_ms
         cfg.hold_max_total_ms = hold_max_total_ms
+        cfg.hold_confirm_deadline_ms = hold_confirm_deadline_ms
         cfg.max_seats_per_reservation = max_seats_per_reservation
         cfg.max_seats_per_bulk = max_seats_per_bulk
         cfg.max_active_per_user = max_active_per_user
