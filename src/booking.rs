@@ -1041,7 +1041,9 @@ pub(crate) fn cancel(
         Ok(rec)
     })?;
     if let Some(app) = inner.app_state(&rec.app_id) {
-        inner.locks.unbook(&app.keys(&rec.seat_ids));
+        inner
+            .locks
+            .unbook(&app.keys(&rec.seat_ids), HoldId(rec.reservation_id));
     }
     inner.counters.bump(Counter::Cancellations);
     Ok(booking_view(booking_id.to_owned(), rec))

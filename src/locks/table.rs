@@ -396,12 +396,20 @@ impl LockTable {
         self.rewrite_held(keys, hold, BOOKED, 0);
     }
 
-    /// Makes booked seats free again (after a cancellation committed).
-    pub fn unbook(&self, keys: &[SeatKey]) {
+    /// Makes the seats of a cancelled booking free again (after the
+    /// cancellation committed): booked seats, and seats still held by
+    /// `hold`, the booking's reservation. The second case is a confirm
+    /// whose booking committed but which has not yet marked its seats
+    /// booked here (a retry of that confirm returned the booking at once,
+    /// and it was cancelled); its later [`book`](Self::book) then finds
+    /// the seats no longer held by `hold` and leaves them alone, so memory
+    /// and storage agree that they are free.
+    pub fn unbook(&self, keys: &[SeatKey], hold: HoldId) {
         for &key in keys {
             if let Some(slot) = self.slot(key) {
                 let mut guard = slot.lock();
-                if guard.get().holder == BOOKED {
+                let holder = guard.get().holder;
+                if holder == BOOKED || holder == hold.0 {
                     guard.set(FREE, 0);
                 }
             }
@@ -565,8 +573,34 @@ mod tests {
         t.seal(&k, h, 10_000).unwrap();
         t.book(&k, h);
         assert_eq!(t.state(k[0], 10_000), SeatState::Booked);
-        t.unbook(&k);
+        t.unbook(&k, h);
         assert_eq!(t.state(k[1], 10_000), SeatState::Free);
+    }
+
+    /// A booking cancelled between its commit and its confirm's `book`
+    /// (a retry returned it, and it was cancelled at once): the cancel
+    /// frees the sealed seats, and the late `book` leaves them free, as
+    /// storage has them. Found by the long stress run.
+    #[test]
+    fn a_cancel_before_the_confirm_marks_its_seats_booked_leaves_them_free() {
+        let (t, k) = table_with(2);
+        let h = t.try_acquire(&k, 0, 100).unwrap();
+        t.pin(&k, h, 10, 50_000).unwrap();
+        t.seal(&k, h, 10).unwrap();
+        t.unbook(&k, h);
+        t.book(&k, h);
+        assert_eq!(t.state(k[0], 20), SeatState::Free);
+        assert_eq!(t.state(k[1], 20), SeatState::Free);
+        // Another hold's seats are left alone by the cancel.
+        let other = t.try_acquire(&k[..1], 20, 200).unwrap();
+        t.unbook(&k, h);
+        assert_eq!(
+            t.state(k[0], 30),
+            SeatState::Held {
+                holder: other,
+                expires_at: 200
+            }
+        );
     }
 
     #[test]
