@@ -5,7 +5,7 @@
 //! decline, and the callback sees the reservation it must check.
 
 use std::ffi::{CStr, CString, c_char, c_void};
-use std::ptr::{null, null_mut};
+use std::ptr::null_mut;
 use std::sync::Mutex;
 
 use seatbook::ffi::seatbook_status::{
@@ -13,170 +13,10 @@ use seatbook::ffi::seatbook_status::{
 };
 use seatbook::ffi::*;
 
-const ORIGIN: &CStr = c"https://event-app.com";
-const SEAT: &CStr = c"EVENT_001-A1";
-
-fn last_error() -> String {
-    // SAFETY: never NULL, valid until the next call on this thread.
-    unsafe { CStr::from_ptr(seatbook_last_error_message()) }
-        .to_string_lossy()
-        .into_owned()
-}
-
-#[track_caller]
-fn expect(status: seatbook_status, want: seatbook_status) {
-    assert_eq!(status, want, "message: {}", last_error());
-}
-
-fn fast() -> seatbook_argon2_params {
-    seatbook_argon2_params {
-        memory_kib: 8,
-        iterations: 1,
-        parallelism: 1,
-    }
-}
-
-fn admin_hash() -> CString {
-    let mut out = null_mut();
-    // SAFETY: valid arguments.
-    unsafe {
-        expect(
-            seatbook_hash_password(c"admin-password".as_ptr(), &fast(), &raw mut out),
-            SEATBOOK_OK,
-        );
-        let hash = CStr::from_ptr(out).to_owned();
-        seatbook_string_free(out);
-        hash
-    }
-}
-
-/// A config with no payment verifier named (zero-initialised otherwise).
-fn bare_config(hash: &CStr) -> seatbook_config {
-    // SAFETY: all-zero is a valid seatbook_config (NULL strings, defaults).
-    let mut cfg: seatbook_config = unsafe { std::mem::zeroed() };
-    cfg.admin_email = c"admin@example.com".as_ptr();
-    cfg.admin_password_hash = hash.as_ptr();
-    cfg.admin_jwt_secret = c"an-admin-secret-of-at-least-32-bytes!!".as_ptr();
-    cfg.user_jwt_secret = c"a-user-secret-of-at-least-32-bytes!!!!".as_ptr();
-    cfg.argon2 = fast();
-    cfg.durability = seatbook_durability::SEATBOOK_DURABILITY_NONE as u32;
-    cfg
-}
-
-struct Owned(*mut c_char);
-impl Drop for Owned {
-    fn drop(&mut self) {
-        // SAFETY: from a seatbook `char **` out-parameter (or NULL).
-        unsafe { seatbook_string_free(self.0) };
-    }
-}
-
-/// An engine with one app, one seat (50.00 EUR) and one signed-up buyer.
-struct World {
-    _dir: tempfile::TempDir,
-    engine: *mut seatbook_engine,
-    app: *mut seatbook_app,
-    user: *mut seatbook_user,
-}
+mod ffi_world;
+use ffi_world::{SEAT, World, admin_hash, bare_config, expect, last_error};
 
 impl World {
-    fn open(adjust: impl FnOnce(&mut seatbook_config)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = CString::new(dir.path().join("db.redb").to_str().unwrap()).unwrap();
-        let hash = admin_hash();
-        let mut cfg = bare_config(&hash);
-        adjust(&mut cfg);
-        // SAFETY: every pointer is valid for its call.
-        unsafe {
-            let mut engine = null_mut();
-            expect(
-                seatbook_engine_open(path.as_ptr(), &cfg, &raw mut engine),
-                SEATBOOK_OK,
-            );
-            let mut tok = null_mut();
-            expect(
-                seatbook_engine_admin_login(
-                    engine,
-                    c"admin@example.com".as_ptr(),
-                    c"admin-password".as_ptr(),
-                    &raw mut tok,
-                ),
-                SEATBOOK_OK,
-            );
-            let tok = Owned(tok);
-            let mut admin = null_mut();
-            expect(
-                seatbook_engine_admin(engine, tok.0, &raw mut admin),
-                SEATBOOK_OK,
-            );
-            let origins = [ORIGIN.as_ptr()];
-            let mut key = null_mut();
-            expect(
-                seatbook_admin_create_app(
-                    admin,
-                    c"event-app".as_ptr(),
-                    c"Event App".as_ptr(),
-                    origins.as_ptr(),
-                    1,
-                    &raw mut key,
-                    null_mut(),
-                ),
-                SEATBOOK_OK,
-            );
-            let key = Owned(key);
-            let seats = [seatbook_new_seat {
-                seat_id: SEAT.as_ptr(),
-                price_minor: 5000,
-                currency: c"EUR".as_ptr(),
-                section: null(),
-                row: null(),
-                category: null(),
-            }];
-            expect(
-                seatbook_admin_create_seats(
-                    admin,
-                    c"event-app".as_ptr(),
-                    c"EVENT_001".as_ptr(),
-                    seats.as_ptr(),
-                    1,
-                    null_mut(),
-                ),
-                SEATBOOK_OK,
-            );
-            seatbook_admin_free(admin);
-            let mut app = null_mut();
-            expect(
-                seatbook_engine_app(
-                    engine,
-                    c"event-app".as_ptr(),
-                    key.0,
-                    ORIGIN.as_ptr(),
-                    &raw mut app,
-                ),
-                SEATBOOK_OK,
-            );
-            let mut token = null_mut();
-            expect(
-                seatbook_app_signup(
-                    app,
-                    c"buyer@example.com".as_ptr(),
-                    c"correct horse battery".as_ptr(),
-                    &raw mut token,
-                ),
-                SEATBOOK_OK,
-            );
-            let token = Owned(token);
-            let mut user = null_mut();
-            expect(seatbook_app_user(app, token.0, &raw mut user), SEATBOOK_OK);
-            World {
-                _dir: dir,
-                engine,
-                app,
-                user,
-            }
-        }
-    }
-
     /// Reserves the seat and confirms it with `payment_id`; returns the
     /// confirm's status and the reservation id.
     fn reserve_and_confirm(&self, payment_id: &CStr) -> (seatbook_status, u64) {
@@ -214,17 +54,6 @@ impl World {
             SEATBOOK_OK,
         );
         s
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        // SAFETY: handles from `open`, freed once.
-        unsafe {
-            seatbook_user_free(self.user);
-            seatbook_app_free(self.app);
-            seatbook_engine_close(self.engine);
-        }
     }
 }
 
