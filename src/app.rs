@@ -463,6 +463,23 @@ mod tests {
         config.with_payments(crate::SimulatedPayments::default())
     }
 
+    /// Creates the app `event-app` (origin [`ORIGIN`]) as the admin; its key.
+    fn event_app_key(engine: &Engine) -> crate::Secret {
+        let token = engine
+            .admin_login("admin@example.com", "admin-password")
+            .unwrap();
+        engine
+            .admin(token.expose())
+            .unwrap()
+            .create_app(&NewApp {
+                app_id: "event-app",
+                name: "Event",
+                allowed_origins: &[ORIGIN],
+            })
+            .unwrap()
+            .api_key
+    }
+
     /// The argon2 runs (as `(m, t, p)`) that `f` caused.
     fn runs_of(engine: &Engine, f: impl FnOnce()) -> Vec<(u32, u32, u32)> {
         let before = engine.inner.hasher.runs().len();
@@ -481,25 +498,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.redb");
         let engine = Engine::open(&path, config(old)).unwrap();
-        let admin = engine
-            .admin(
-                engine
-                    .admin_login("admin@example.com", "admin-password")
-                    .unwrap()
-                    .expose(),
-            )
-            .unwrap();
-        let key = admin
-            .create_app(&NewApp {
-                app_id: "event-app",
-                name: "Event",
-                allowed_origins: &[ORIGIN],
-            })
-            .unwrap()
-            .api_key;
+        let key = event_app_key(&engine);
         let app = engine.app("event-app", key.expose(), ORIGIN).unwrap();
         app.signup("ann@x.io", "ann-password").unwrap();
-        drop((app, admin));
+        drop(app);
         engine.close();
 
         let engine = Engine::open(&path, config(new)).unwrap();
@@ -540,22 +542,7 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::open(dir.path().join("db.redb"), cfg).unwrap();
-        let admin = engine
-            .admin(
-                engine
-                    .admin_login("admin@example.com", "admin-password")
-                    .unwrap()
-                    .expose(),
-            )
-            .unwrap();
-        let key = admin
-            .create_app(&NewApp {
-                app_id: "event-app",
-                name: "Event",
-                allowed_origins: &[ORIGIN],
-            })
-            .unwrap()
-            .api_key;
+        let key = event_app_key(&engine);
         let app = engine.app("event-app", key.expose(), ORIGIN).unwrap();
         let token = app.signup("ann@x.io", "ann-password").unwrap();
         let session = app.user(token.expose()).unwrap();
