@@ -44,12 +44,39 @@ fn compile(compiler: &str, source: &str, link_static: bool) -> Built {
     if link_static {
         cmd.arg(&lib).args(NATIVE_LIBS);
     } else {
+        // The program asks the loader for the soname, not for the file name.
+        std::fs::copy(&lib, dir.path().join(soname())).expect("copy the library as its soname");
         cmd.arg(format!("-L{}", dir.path().display()))
             .arg("-lseatbook")
             .arg(format!("-Wl,-rpath,{}", dir.path().display()));
     }
     run_ok(&mut cmd, &format!("{compiler} {source}"));
     Built { dir, exe }
+}
+
+/// The soname build.rs gives `libseatbook.so` on Linux: `0.<minor>` before
+/// 1.0, then the major version.
+fn soname() -> String {
+    match (
+        env!("CARGO_PKG_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MINOR"),
+    ) {
+        ("0", minor) => format!("libseatbook.so.0.{minor}"),
+        (major, _) => format!("libseatbook.so.{major}"),
+    }
+}
+
+/// build.rs links the shared library with a versioned soname, which the
+/// installed copy's links (scripts/install.sh) and every program linked
+/// against it rely on.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_shared_library_has_a_versioned_soname() {
+    let (so, _) = ffi_support::built_libs();
+    let out = run_ok(Command::new("readelf").arg("-d").arg(&so), "readelf -d");
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    let want = format!("Library soname: [{}]", soname());
+    assert!(dynamic.contains(&want), "no `{want}` in:\n{dynamic}");
 }
 
 fn run(b: &Built, db: &str) -> String {

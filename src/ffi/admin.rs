@@ -40,7 +40,7 @@ impl Handle for AdminHandle {
 /// # Safety
 /// `p` is NULL or a live seatbook handle.
 unsafe fn admin_of<'a>(p: *const seatbook_admin) -> FfiResult<&'a Admin> {
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's own contract (docs/ffi.md, pointer rule 1).
     let h: &AdminHandle = unsafe { handle(p, "admin")? };
     Ok(&h.admin)
 }
@@ -60,16 +60,20 @@ pub unsafe extern "C" fn seatbook_engine_admin_login(
     out_token: *mut *mut c_char,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_token, "out_token")?;
-            let h = engine_handle(engine)?;
-            let email = arg_str(email, "email")?;
-            let password = arg_str(password, "password")?;
-            let token = h.shared.engine.admin_login(email, password)?;
-            give_string(out, token.expose());
-            Ok(())
-        }
+        // SAFETY: `out_token` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `engine` NULL or a live handle (rule 1), the strings NULL
+        // or readable C strings (rule 2).
+        let (out, h, email, password) = unsafe {
+            (
+                out_handle(out_token, "out_token")?,
+                engine_handle(engine)?,
+                arg_str(email, "email")?,
+                arg_str(password, "password")?,
+            )
+        };
+        let token = h.shared.engine.admin_login(email, password)?;
+        give_string(out, token.expose());
+        Ok(())
     })
 }
 
@@ -87,18 +91,22 @@ pub unsafe extern "C" fn seatbook_engine_admin(
     out_admin: *mut *mut seatbook_admin,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_admin, "out_admin")?;
-            let h = engine_handle(engine)?;
-            let token = arg_str(token, "token")?;
-            let admin = h.shared.engine.admin(token)?;
-            *out = into_raw(AdminHandle {
-                kind: AdminHandle::KIND,
-                admin,
-            });
-            Ok(())
-        }
+        // SAFETY: `out_admin` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `engine` NULL or a live handle (rule 1), `token` NULL or
+        // a readable C string (rule 2).
+        let (out, h, token) = unsafe {
+            (
+                out_handle(out_admin, "out_admin")?,
+                engine_handle(engine)?,
+                arg_str(token, "token")?,
+            )
+        };
+        let admin = h.shared.engine.admin(token)?;
+        *out = into_raw(AdminHandle {
+            kind: AdminHandle::KIND,
+            admin,
+        });
+        Ok(())
     })
 }
 
@@ -108,7 +116,8 @@ pub unsafe extern "C" fn seatbook_engine_admin(
 /// `admin` is NULL or a live admin handle, not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_admin_free(admin: *mut seatbook_admin) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the handle is NULL or live, not freed before and unused by
+    // other threads from now on (docs/ffi.md, pointer rule 6).
     ffi_boundary_or((), || unsafe { free_handle::<AdminHandle, _>(admin) });
 }
 
@@ -218,7 +227,8 @@ pub unsafe extern "C" fn seatbook_app_info_get(
     out: *mut seatbook_app_info_view,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: the handle is NULL or live (docs/ffi.md, pointer rule 1),
+        // `out` NULL or writable (rule 5).
         let (h, out) = unsafe {
             (
                 handle::<AppInfoHandle, _>(info, "info")?,
@@ -237,7 +247,8 @@ pub unsafe extern "C" fn seatbook_app_info_get(
 /// one borrowed from a list), not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_app_info_free(info: *mut seatbook_app_info) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the handle is NULL or live, not freed before and unused by
+    // other threads from now on (docs/ffi.md, pointer rule 6).
     ffi_boundary_or((), || unsafe { free_handle::<AppInfoHandle, _>(info) });
 }
 
@@ -279,7 +290,8 @@ pub unsafe extern "C" fn seatbook_app_info_list_count(
     list: *const seatbook_app_info_list,
     out_count: *mut usize,
 ) -> seatbook_status {
-    // SAFETY: the caller's contract, forwarded.
+    // SAFETY: `list` is NULL or a live handle (docs/ffi.md, pointer rule 1),
+    // `out_count` NULL or writable (rule 5): `list_count`'s contract.
     unsafe { list_count::<AppInfoListHandle, _>(list, out_count) }
 }
 
@@ -294,7 +306,8 @@ pub unsafe extern "C" fn seatbook_app_info_list_get(
     index: usize,
     out: *mut seatbook_app_info_view,
 ) -> seatbook_status {
-    // SAFETY: the caller's contract, forwarded.
+    // SAFETY: `list` is NULL or a live handle (docs/ffi.md, pointer rule 1),
+    // `out` NULL or writable (rule 5): `list_get`'s contract.
     unsafe { list_get::<AppInfoListHandle, _>(list, index, out) }
 }
 
@@ -304,7 +317,8 @@ pub unsafe extern "C" fn seatbook_app_info_list_get(
 /// `list` is NULL or a live list handle, not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_app_info_list_free(list: *mut seatbook_app_info_list) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the handle is NULL or live, not freed before and unused by
+    // other threads from now on (docs/ffi.md, pointer rule 6).
     ffi_boundary_or((), || unsafe { free_handle::<AppInfoListHandle, _>(list) });
 }
 
@@ -328,23 +342,28 @@ pub unsafe extern "C" fn seatbook_admin_create_app(
     out_info: *mut *mut seatbook_app_info,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let key_out = out_handle(out_api_key, "out_api_key")?;
-            let info_out = opt_out_handle(out_info);
-            let admin = admin_of(admin)?;
-            let app_id = arg_str(app_id, "app_id")?;
-            let name = arg_str(name, "name")?;
-            let origins = arg_strs(origins, origin_count, "origins")?;
-            let created = admin.create_app(&NewApp {
-                app_id,
-                name,
-                allowed_origins: &origins,
-            })?;
-            give_string(key_out, created.api_key.expose());
-            give_info(info_out, created.app);
-            Ok(())
-        }
+        // SAFETY: the out-parameters are NULL or writable (docs/ffi.md,
+        // pointer rule 5), `admin` NULL or a live handle (rule 1), the
+        // strings NULL or readable C strings (rule 2), `origins` NULL or
+        // `origin_count` readable pointers (rule 3).
+        let (key_out, info_out, admin, app_id, name, origins) = unsafe {
+            (
+                out_handle(out_api_key, "out_api_key")?,
+                opt_out_handle(out_info),
+                admin_of(admin)?,
+                arg_str(app_id, "app_id")?,
+                arg_str(name, "name")?,
+                arg_strs(origins, origin_count, "origins")?,
+            )
+        };
+        let created = admin.create_app(&NewApp {
+            app_id,
+            name,
+            allowed_origins: &origins,
+        })?;
+        give_string(key_out, created.api_key.expose());
+        give_info(info_out, created.app);
+        Ok(())
     })
 }
 
@@ -359,16 +378,15 @@ pub unsafe extern "C" fn seatbook_admin_list_apps(
     out_list: *mut *mut seatbook_app_info_list,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_list, "out_list")?;
-            let apps = admin_of(admin)?.list_apps()?;
-            *out = into_raw(AppInfoListHandle {
-                kind: AppInfoListHandle::KIND,
-                items: apps.into_iter().map(AppInfoHandle::new).collect(),
-            });
-            Ok(())
-        }
+        // SAFETY: `out_list` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `admin` NULL or a live handle (rule 1).
+        let (out, admin) = unsafe { (out_handle(out_list, "out_list")?, admin_of(admin)?) };
+        let apps = admin.list_apps()?;
+        *out = into_raw(AppInfoListHandle {
+            kind: AppInfoListHandle::KIND,
+            items: apps.into_iter().map(AppInfoHandle::new).collect(),
+        });
+        Ok(())
     })
 }
 
@@ -384,13 +402,19 @@ pub unsafe extern "C" fn seatbook_admin_get_app(
     out_info: *mut *mut seatbook_app_info,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_info, "out_info")?;
-            let info = admin_of(admin)?.get_app(arg_str(app_id, "app_id")?)?;
-            give_info(Some(out), info);
-            Ok(())
-        }
+        // SAFETY: `out_info` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `admin` NULL or a live handle (rule 1), `app_id` NULL or a
+        // readable C string (rule 2).
+        let (out, admin, app_id) = unsafe {
+            (
+                out_handle(out_info, "out_info")?,
+                admin_of(admin)?,
+                arg_str(app_id, "app_id")?,
+            )
+        };
+        let info = admin.get_app(app_id)?;
+        give_info(Some(out), info);
+        Ok(())
     })
 }
 
@@ -412,27 +436,32 @@ pub unsafe extern "C" fn seatbook_admin_update_app(
     out_info: *mut *mut seatbook_app_info,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = opt_out_handle(out_info);
-            let admin = admin_of(admin)?;
-            let app_id = arg_str(app_id, "app_id")?;
-            let name = opt_str(name, "name")?;
-            let origins = if origins.is_null() {
-                None
-            } else {
-                Some(arg_strs(origins, origin_count, "origins")?)
-            };
-            let info = admin.update_app(
-                app_id,
-                &AppUpdate {
-                    name,
-                    allowed_origins: origins.as_deref(),
+        // SAFETY: `out_info` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `admin` NULL or a live handle (rule 1), the strings NULL or
+        // readable C strings (rule 2), `origins` NULL or `origin_count`
+        // readable pointers (rule 3).
+        let (out, admin, app_id, name, origins) = unsafe {
+            (
+                opt_out_handle(out_info),
+                admin_of(admin)?,
+                arg_str(app_id, "app_id")?,
+                opt_str(name, "name")?,
+                if origins.is_null() {
+                    None
+                } else {
+                    Some(arg_strs(origins, origin_count, "origins")?)
                 },
-            )?;
-            give_info(out, info);
-            Ok(())
-        }
+            )
+        };
+        let info = admin.update_app(
+            app_id,
+            &AppUpdate {
+                name,
+                allowed_origins: origins.as_deref(),
+            },
+        )?;
+        give_info(out, info);
+        Ok(())
     })
 }
 
@@ -445,13 +474,18 @@ unsafe fn set_active(
     active: bool,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: forwarded contract.
-        unsafe {
-            let out = opt_out_handle(out_info);
-            let info = admin_of(admin_p)?.set_app_active(arg_str(app_id, "app_id")?, active)?;
-            give_info(out, info);
-            Ok(())
-        }
+        // SAFETY: this function's own contract, the exported callers' (docs/ffi.md,
+        // pointer rules 1, 2 and 5).
+        let (out, admin, app_id) = unsafe {
+            (
+                opt_out_handle(out_info),
+                admin_of(admin_p)?,
+                arg_str(app_id, "app_id")?,
+            )
+        };
+        let info = admin.set_app_active(app_id, active)?;
+        give_info(out, info);
+        Ok(())
     })
 }
 
@@ -467,7 +501,9 @@ pub unsafe extern "C" fn seatbook_admin_deactivate_app(
     app_id: *const c_char,
     out_info: *mut *mut seatbook_app_info,
 ) -> seatbook_status {
-    // SAFETY: the caller's contract.
+    // SAFETY: `admin` is NULL or a live handle (docs/ffi.md, pointer rule 1),
+    // `app_id` NULL or a readable C string (rule 2), `out_info` NULL or
+    // writable (rule 5): `set_active`'s contract.
     unsafe { set_active(admin, app_id, out_info, false) }
 }
 
@@ -482,7 +518,9 @@ pub unsafe extern "C" fn seatbook_admin_reactivate_app(
     app_id: *const c_char,
     out_info: *mut *mut seatbook_app_info,
 ) -> seatbook_status {
-    // SAFETY: the caller's contract.
+    // SAFETY: `admin` is NULL or a live handle (docs/ffi.md, pointer rule 1),
+    // `app_id` NULL or a readable C string (rule 2), `out_info` NULL or
+    // writable (rule 5): `set_active`'s contract.
     unsafe { set_active(admin, app_id, out_info, true) }
 }
 
@@ -500,13 +538,19 @@ pub unsafe extern "C" fn seatbook_admin_rotate_api_key(
     out_api_key: *mut *mut c_char,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_api_key, "out_api_key")?;
-            let key = admin_of(admin)?.rotate_api_key(arg_str(app_id, "app_id")?)?;
-            give_string(out, key.expose());
-            Ok(())
-        }
+        // SAFETY: `out_api_key` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `admin` NULL or a live handle (rule 1), `app_id` NULL or
+        // a readable C string (rule 2).
+        let (out, admin, app_id) = unsafe {
+            (
+                out_handle(out_api_key, "out_api_key")?,
+                admin_of(admin)?,
+                arg_str(app_id, "app_id")?,
+            )
+        };
+        let key = admin.rotate_api_key(app_id)?;
+        give_string(out, key.expose());
+        Ok(())
     })
 }
 
@@ -545,36 +589,57 @@ pub unsafe extern "C" fn seatbook_admin_create_seats(
     out_created: *mut usize,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = opt_out(out_created);
-            let admin = admin_of(admin)?;
-            let app_id = arg_str(app_id, "app_id")?;
-            let entity_id = arg_str(entity_id, "entity_id")?;
-            let raw = arg_slice(seats, seat_count, "seats")?;
-            let mut new = Vec::with_capacity(raw.len());
-            for s in raw {
-                let attr = |p: *const c_char, name| opt_str(p, name).map(|o| o.map(str::to_owned));
-                new.push(NewSeat {
-                    seat_id: arg_str(s.seat_id, "seats[].seat_id")?.to_owned(),
-                    price_minor: s.price_minor,
-                    currency: arg_str(s.currency, "seats[].currency")?.to_owned(),
-                    attributes: SeatAttributes {
-                        section: attr(s.section, "seats[].section")?,
-                        row: attr(s.row, "seats[].row")?,
-                        category: attr(s.category, "seats[].category")?,
-                    },
-                });
-            }
-            let n = admin
-                .create_seats(app_id, entity_id, &new)
-                .map_err(admin_failure)?;
-            if let Some(out) = out {
-                *out = n;
-            }
-            Ok(())
+        // SAFETY: `out_created` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `admin` NULL or a live handle (rule 1), the strings NULL
+        // or readable C strings (rule 2), `seats` NULL or `seat_count`
+        // readable structs whose strings follow rule 2 (rules 3 and 4).
+        let (out, admin, app_id, entity_id, new) = unsafe {
+            (
+                opt_out(out_created),
+                admin_of(admin)?,
+                arg_str(app_id, "app_id")?,
+                arg_str(entity_id, "entity_id")?,
+                new_seats(arg_slice(seats, seat_count, "seats")?)?,
+            )
+        };
+        let n = admin
+            .create_seats(app_id, entity_id, &new)
+            .map_err(admin_failure)?;
+        if let Some(out) = out {
+            *out = n;
         }
+        Ok(())
     })
+}
+
+/// Reads the C seat structs into core [`NewSeat`]s.
+///
+/// # Safety
+/// The string fields of every element are NULL or readable C strings.
+unsafe fn new_seats(raw: &[seatbook_new_seat]) -> FfiResult<Vec<NewSeat>> {
+    // SAFETY: this function's own contract (docs/ffi.md, pointer rule 2).
+    let attr = |p: *const c_char, name| unsafe { opt_str(p, name) }.map(|o| o.map(str::to_owned));
+    let mut new = Vec::with_capacity(raw.len());
+    for s in raw {
+        // SAFETY: this function's own contract (docs/ffi.md, pointer rule 2).
+        let (seat_id, currency) = unsafe {
+            (
+                arg_str(s.seat_id, "seats[].seat_id")?,
+                arg_str(s.currency, "seats[].currency")?,
+            )
+        };
+        new.push(NewSeat {
+            seat_id: seat_id.to_owned(),
+            price_minor: s.price_minor,
+            currency: currency.to_owned(),
+            attributes: SeatAttributes {
+                section: attr(s.section, "seats[].section")?,
+                row: attr(s.row, "seats[].row")?,
+                category: attr(s.category, "seats[].category")?,
+            },
+        });
+    }
+    Ok(new)
 }
 
 fn admin_failure(e: AdminError) -> Failure {
@@ -605,18 +670,23 @@ pub unsafe extern "C" fn seatbook_admin_remove_seats(
     out_removed: *mut usize,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = opt_out(out_removed);
-            let admin = admin_of(admin)?;
-            let app_id = arg_str(app_id, "app_id")?;
-            let ids = arg_strs(seat_ids, seat_count, "seat_ids")?;
-            let n = admin.remove_seats(app_id, &ids).map_err(admin_failure)?;
-            if let Some(out) = out {
-                *out = n;
-            }
-            Ok(())
+        // SAFETY: `out_removed` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `admin` NULL or a live handle (rule 1), the strings NULL
+        // or readable C strings (rule 2), `seat_ids` NULL or `seat_count`
+        // readable pointers (rule 3).
+        let (out, admin, app_id, ids) = unsafe {
+            (
+                opt_out(out_removed),
+                admin_of(admin)?,
+                arg_str(app_id, "app_id")?,
+                arg_strs(seat_ids, seat_count, "seat_ids")?,
+            )
+        };
+        let n = admin.remove_seats(app_id, &ids).map_err(admin_failure)?;
+        if let Some(out) = out {
+            *out = n;
         }
+        Ok(())
     })
 }
 
@@ -634,15 +704,21 @@ pub unsafe extern "C" fn seatbook_admin_cancel_booking(
     out_booking: *mut *mut seatbook_booking,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = opt_out_handle(out_booking);
-            let booking = admin_of(admin)?.cancel_booking(arg_str(booking_id, "booking_id")?)?;
-            if let Some(out) = out {
-                *out = into_raw(BookingHandle::new(booking));
-            }
-            Ok(())
+        // SAFETY: `out_booking` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `admin` NULL or a live handle (rule 1), `booking_id` NULL
+        // or a readable C string (rule 2).
+        let (out, admin, booking_id) = unsafe {
+            (
+                opt_out_handle(out_booking),
+                admin_of(admin)?,
+                arg_str(booking_id, "booking_id")?,
+            )
+        };
+        let booking = admin.cancel_booking(booking_id)?;
+        if let Some(out) = out {
+            *out = into_raw(BookingHandle::new(booking));
         }
+        Ok(())
     })
 }
 
@@ -660,15 +736,19 @@ pub unsafe extern "C" fn seatbook_admin_refunds_due(
     out_list: *mut *mut seatbook_booking_list,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_list, "out_list")?;
-            let refunds = admin_of(admin)?
-                .refunds_due(arg_str(app_id, "app_id")?)
-                .map_err(admin_failure)?;
-            *out = into_raw(BookingListHandle::new(refunds));
-            Ok(())
-        }
+        // SAFETY: `out_list` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `admin` NULL or a live handle (rule 1), `app_id` NULL or a
+        // readable C string (rule 2).
+        let (out, admin, app_id) = unsafe {
+            (
+                out_handle(out_list, "out_list")?,
+                admin_of(admin)?,
+                arg_str(app_id, "app_id")?,
+            )
+        };
+        let refunds = admin.refunds_due(app_id).map_err(admin_failure)?;
+        *out = into_raw(BookingListHandle::new(refunds));
+        Ok(())
     })
 }
 
@@ -687,17 +767,21 @@ pub unsafe extern "C" fn seatbook_admin_settle_refund(
     out_booking: *mut *mut seatbook_booking,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = opt_out_handle(out_booking);
-            let booking = admin_of(admin)?
-                .settle_refund(arg_str(booking_id, "booking_id")?)
-                .map_err(admin_failure)?;
-            if let Some(out) = out {
-                *out = into_raw(BookingHandle::new(booking));
-            }
-            Ok(())
+        // SAFETY: `out_booking` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `admin` NULL or a live handle (rule 1), `booking_id` NULL
+        // or a readable C string (rule 2).
+        let (out, admin, booking_id) = unsafe {
+            (
+                opt_out_handle(out_booking),
+                admin_of(admin)?,
+                arg_str(booking_id, "booking_id")?,
+            )
+        };
+        let booking = admin.settle_refund(booking_id).map_err(admin_failure)?;
+        if let Some(out) = out {
+            *out = into_raw(BookingHandle::new(booking));
         }
+        Ok(())
     })
 }
 
@@ -776,19 +860,25 @@ pub unsafe extern "C" fn seatbook_admin_user_holds(
     out_list: *mut *mut seatbook_user_holds_list,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_list, "out_list")?;
-            let holds = admin_of(admin)?.user_holds(arg_str(app_id, "app_id")?)?;
-            *out = into_raw(UserHoldsListHandle {
-                kind: UserHoldsListHandle::KIND,
-                items: holds
-                    .into_iter()
-                    .map(|h| (cstring(h.user_id.to_string()), h.reservations, h.seats))
-                    .collect(),
-            });
-            Ok(())
-        }
+        // SAFETY: `out_list` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `admin` NULL or a live handle (rule 1), `app_id` NULL or a
+        // readable C string (rule 2).
+        let (out, admin, app_id) = unsafe {
+            (
+                out_handle(out_list, "out_list")?,
+                admin_of(admin)?,
+                arg_str(app_id, "app_id")?,
+            )
+        };
+        let holds = admin.user_holds(app_id)?;
+        *out = into_raw(UserHoldsListHandle {
+            kind: UserHoldsListHandle::KIND,
+            items: holds
+                .into_iter()
+                .map(|h| (cstring(h.user_id.to_string()), h.reservations, h.seats))
+                .collect(),
+        });
+        Ok(())
     })
 }
 
@@ -801,7 +891,8 @@ pub unsafe extern "C" fn seatbook_user_holds_list_count(
     list: *const seatbook_user_holds_list,
     out_count: *mut usize,
 ) -> seatbook_status {
-    // SAFETY: the caller's contract, forwarded.
+    // SAFETY: `list` is NULL or a live handle (docs/ffi.md, pointer rule 1),
+    // `out_count` NULL or writable (rule 5): `list_count`'s contract.
     unsafe { list_count::<UserHoldsListHandle, _>(list, out_count) }
 }
 
@@ -817,7 +908,8 @@ pub unsafe extern "C" fn seatbook_user_holds_list_get(
     index: usize,
     out: *mut seatbook_user_holds_view,
 ) -> seatbook_status {
-    // SAFETY: the caller's contract, forwarded.
+    // SAFETY: `list` is NULL or a live handle (docs/ffi.md, pointer rule 1),
+    // `out` NULL or writable (rule 5): `list_get`'s contract.
     unsafe { list_get::<UserHoldsListHandle, _>(list, index, out) }
 }
 
@@ -827,7 +919,8 @@ pub unsafe extern "C" fn seatbook_user_holds_list_get(
 /// `list` is NULL or a live list handle, not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_user_holds_list_free(list: *mut seatbook_user_holds_list) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the handle is NULL or live, not freed before and unused by
+    // other threads from now on (docs/ffi.md, pointer rule 6).
     ffi_boundary_or((), || unsafe {
         free_handle::<UserHoldsListHandle, _>(list);
     });

@@ -44,7 +44,7 @@ impl Handle for AppHandle {
 /// # Safety
 /// `p` is NULL or a live seatbook handle.
 pub(crate) unsafe fn app<'a>(p: *const seatbook_app) -> FfiResult<(&'a AppHandle, &'a AppContext)> {
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's own contract (pointer rule 1).
     let h: &'a AppHandle = unsafe { handle(p, "app")? };
     Ok((h, &h.ctx))
 }
@@ -67,21 +67,25 @@ pub unsafe extern "C" fn seatbook_engine_app(
     out_app: *mut *mut seatbook_app,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_app, "out_app")?;
-            let h = engine_handle(engine)?;
-            let app_id = arg_str(app_id, "app_id")?;
-            let api_key = arg_str(api_key, "api_key")?;
-            let origin = arg_str(origin, "origin")?;
-            let ctx = h.shared.engine.app(app_id, api_key, origin)?;
-            *out = into_raw(AppHandle {
-                kind: AppHandle::KIND,
-                ctx,
-                default_ttl: h.shared.default_ttl,
-            });
-            Ok(())
-        }
+        // SAFETY: `out_app` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `engine` NULL or a live handle (rule 1), the strings NULL or
+        // readable C strings (rule 2).
+        let (out, h, app_id, api_key, origin) = unsafe {
+            (
+                out_handle(out_app, "out_app")?,
+                engine_handle(engine)?,
+                arg_str(app_id, "app_id")?,
+                arg_str(api_key, "api_key")?,
+                arg_str(origin, "origin")?,
+            )
+        };
+        let ctx = h.shared.engine.app(app_id, api_key, origin)?;
+        *out = into_raw(AppHandle {
+            kind: AppHandle::KIND,
+            ctx,
+            default_ttl: h.shared.default_ttl,
+        });
+        Ok(())
     })
 }
 
@@ -91,7 +95,8 @@ pub unsafe extern "C" fn seatbook_engine_app(
 /// `app` is NULL or a live app handle, not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_app_free(app: *mut seatbook_app) {
-    // SAFETY: the caller's contract.
+    // SAFETY: `app` is NULL or a live app handle not freed before, unused by
+    // other threads from now on (docs/ffi.md, pointer rule 6).
     ffi_boundary_or((), || unsafe { free_handle::<AppHandle, _>(app) });
 }
 
@@ -111,14 +116,20 @@ pub unsafe extern "C" fn seatbook_app_signup(
     out_token: *mut *mut c_char,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_token, "out_token")?;
-            let (_, ctx) = self::app(app)?;
-            let token = ctx.signup(arg_str(email, "email")?, arg_str(password, "password")?)?;
-            give_string(out, token.expose());
-            Ok(())
-        }
+        // SAFETY: `out_token` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `app` NULL or a live handle (rule 1), the strings NULL or
+        // readable C strings (rule 2).
+        let (out, (_, ctx), email, password) = unsafe {
+            (
+                out_handle(out_token, "out_token")?,
+                self::app(app)?,
+                arg_str(email, "email")?,
+                arg_str(password, "password")?,
+            )
+        };
+        let token = ctx.signup(email, password)?;
+        give_string(out, token.expose());
+        Ok(())
     })
 }
 
@@ -137,14 +148,20 @@ pub unsafe extern "C" fn seatbook_app_login(
     out_token: *mut *mut c_char,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_token, "out_token")?;
-            let (_, ctx) = self::app(app)?;
-            let token = ctx.login(arg_str(email, "email")?, arg_str(password, "password")?)?;
-            give_string(out, token.expose());
-            Ok(())
-        }
+        // SAFETY: `out_token` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `app` NULL or a live handle (rule 1), the strings NULL or
+        // readable C strings (rule 2).
+        let (out, (_, ctx), email, password) = unsafe {
+            (
+                out_handle(out_token, "out_token")?,
+                self::app(app)?,
+                arg_str(email, "email")?,
+                arg_str(password, "password")?,
+            )
+        };
+        let token = ctx.login(email, password)?;
+        give_string(out, token.expose());
+        Ok(())
     })
 }
 
@@ -171,19 +188,21 @@ pub unsafe extern "C" fn seatbook_app_change_password(
     out_token: *mut *mut c_char,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_token, "out_token")?;
-            let (_, ctx) = self::app(app)?;
-            let session = self::user(user)?;
-            let token = ctx.change_password(
-                session,
+        // SAFETY: `out_token` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `app` and `user` NULL or live handles (rule 1), the
+        // strings NULL or readable C strings (rule 2).
+        let (out, (_, ctx), session, current, new) = unsafe {
+            (
+                out_handle(out_token, "out_token")?,
+                self::app(app)?,
+                self::user(user)?,
                 arg_str(current_password, "current_password")?,
                 arg_str(new_password, "new_password")?,
-            )?;
-            give_string(out, token.expose());
-            Ok(())
-        }
+            )
+        };
+        let token = ctx.change_password(session, current, new)?;
+        give_string(out, token.expose());
+        Ok(())
     })
 }
 
@@ -230,7 +249,7 @@ impl Handle for UserHandle {
 /// # Safety
 /// `p` is NULL or a live seatbook handle.
 pub(crate) unsafe fn user<'a>(p: *const seatbook_user) -> FfiResult<&'a UserSession> {
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's own contract (pointer rule 1).
     unsafe { handle::<UserHandle, _>(p, "user").map(|h| &h.session) }
 }
 
@@ -251,18 +270,23 @@ pub unsafe extern "C" fn seatbook_app_user(
     out_user: *mut *mut seatbook_user,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_user, "out_user")?;
-            let (_, ctx) = self::app(app)?;
-            let session = ctx.user(arg_str(token, "token")?)?;
-            *out = into_raw(UserHandle {
-                kind: UserHandle::KIND,
-                session,
-                user_id: cstring(session.user_id.to_string()),
-            });
-            Ok(())
-        }
+        // SAFETY: `out_user` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `app` NULL or a live handle (rule 1), `token` NULL or a
+        // readable C string (rule 2).
+        let (out, (_, ctx), token) = unsafe {
+            (
+                out_handle(out_user, "out_user")?,
+                self::app(app)?,
+                arg_str(token, "token")?,
+            )
+        };
+        let session = ctx.user(token)?;
+        *out = into_raw(UserHandle {
+            kind: UserHandle::KIND,
+            session,
+            user_id: cstring(session.user_id.to_string()),
+        });
+        Ok(())
     })
 }
 
@@ -276,7 +300,8 @@ pub unsafe extern "C" fn seatbook_user_get(
     out: *mut seatbook_user_view,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: `user` is NULL or a live handle (docs/ffi.md, pointer
+        // rule 1), `out` NULL or writable (rule 5).
         let (h, out) = unsafe {
             (
                 handle::<UserHandle, _>(user, "user")?,
@@ -297,6 +322,7 @@ pub unsafe extern "C" fn seatbook_user_get(
 /// `user` is NULL or a live user handle, not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_user_free(user: *mut seatbook_user) {
-    // SAFETY: the caller's contract.
+    // SAFETY: `user` is NULL or a live user handle not freed before, unused
+    // by other threads from now on (docs/ffi.md, pointer rule 6).
     ffi_boundary_or((), || unsafe { free_handle::<UserHandle, _>(user) });
 }

@@ -31,7 +31,8 @@ pub unsafe extern "C" fn seatbook_engine_backup(
     path: *const c_char,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: `engine` is NULL or a live handle (docs/ffi.md, pointer
+        // rule 1), `path` NULL or a readable C string (rule 2).
         let (h, path) = unsafe { (engine_handle(engine)?, arg_str(path, "path")?) };
         h.shared.engine.backup(path)?;
         Ok(())
@@ -186,7 +187,8 @@ pub unsafe extern "C" fn seatbook_check(
     out_report: *mut *mut seatbook_check_report,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: `out_report` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `path` NULL or a readable C string (rule 2).
         let (out, path) = unsafe {
             (
                 out_handle(out_report, "out_report")?,
@@ -209,7 +211,8 @@ pub unsafe extern "C" fn seatbook_check_report_get(
     out: *mut seatbook_check_view,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: `report` is NULL or a live handle (docs/ffi.md, pointer
+        // rule 1), `out` NULL or writable (rule 5).
         let (h, out) = unsafe { (report_handle(report)?, out_param(out, "out")?) };
         *out = h.view();
         Ok(())
@@ -229,10 +232,15 @@ pub unsafe extern "C" fn seatbook_check_report_violation(
     out: *mut *const c_char,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        let h = unsafe { report_handle(report)? };
-        // SAFETY: the caller's contract; `*const c_char` as an out pointer.
-        let out = unsafe { out_handle(out.cast::<*mut c_char>(), "out")? };
+        // SAFETY: `report` is NULL or a live handle (docs/ffi.md, pointer
+        // rule 1), `out` NULL or writable (rule 5); a `*const c_char` and a
+        // `*mut c_char` have the same layout.
+        let (h, out) = unsafe {
+            (
+                report_handle(report)?,
+                out_handle(out.cast::<*mut c_char>(), "out")?,
+            )
+        };
         let v = h
             .violations
             .get(index)
@@ -248,7 +256,8 @@ pub unsafe extern "C" fn seatbook_check_report_violation(
 /// `report` is NULL or a live check report, not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_check_report_free(report: *mut seatbook_check_report) {
-    // SAFETY: the caller's contract.
+    // SAFETY: `report` is NULL or live, not freed before and unused by other
+    // threads from now on (docs/ffi.md, pointer rule 6).
     ffi_boundary_or((), || unsafe {
         free_handle::<CheckReportHandle, _>(report);
     });
@@ -257,6 +266,6 @@ pub unsafe extern "C" fn seatbook_check_report_free(report: *mut seatbook_check_
 /// # Safety
 /// `p` is NULL or a live seatbook handle.
 unsafe fn report_handle<'a>(p: *const seatbook_check_report) -> FfiResult<&'a CheckReportHandle> {
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's own contract (docs/ffi.md, pointer rule 1).
     unsafe { handle::<CheckReportHandle, _>(p, "report") }
 }

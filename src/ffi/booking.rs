@@ -187,22 +187,27 @@ pub unsafe extern "C" fn seatbook_app_list_seats(
     out_list: *mut *mut seatbook_seat_list,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_list, "out_list")?;
-            let (_, ctx) = self::app(app)?;
-            let filter = if available_only {
-                SeatFilter::AvailableOnly
-            } else {
-                SeatFilter::All
-            };
-            let seats = ctx.list_seats(arg_str(entity_id, "entity_id")?, filter)?;
-            *out = into_raw(SeatListHandle {
-                kind: SeatListHandle::KIND,
-                rows: seats.into_iter().map(SeatRow::new).collect(),
-            });
-            Ok(())
-        }
+        // SAFETY: `out_list` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `app` NULL or a live handle (rule 1), `entity_id` NULL or a
+        // readable C string (rule 2).
+        let (out, (_, ctx), entity_id) = unsafe {
+            (
+                out_handle(out_list, "out_list")?,
+                self::app(app)?,
+                arg_str(entity_id, "entity_id")?,
+            )
+        };
+        let filter = if available_only {
+            SeatFilter::AvailableOnly
+        } else {
+            SeatFilter::All
+        };
+        let seats = ctx.list_seats(entity_id, filter)?;
+        *out = into_raw(SeatListHandle {
+            kind: SeatListHandle::KIND,
+            rows: seats.into_iter().map(SeatRow::new).collect(),
+        });
+        Ok(())
     })
 }
 
@@ -215,7 +220,8 @@ pub unsafe extern "C" fn seatbook_seat_list_count(
     list: *const seatbook_seat_list,
     out_count: *mut usize,
 ) -> seatbook_status {
-    // SAFETY: the caller's contract, forwarded.
+    // SAFETY: `list` is NULL or a live handle (docs/ffi.md, pointer rule 1),
+    // `out_count` NULL or writable (rule 5): `list_count`'s contract.
     unsafe { list_count::<SeatListHandle, _>(list, out_count) }
 }
 
@@ -230,7 +236,8 @@ pub unsafe extern "C" fn seatbook_seat_list_get(
     index: usize,
     out: *mut seatbook_seat_view,
 ) -> seatbook_status {
-    // SAFETY: the caller's contract, forwarded.
+    // SAFETY: `list` is NULL or a live handle (docs/ffi.md, pointer rule 1),
+    // `out` NULL or writable (rule 5): `list_get`'s contract.
     unsafe { list_get::<SeatListHandle, _>(list, index, out) }
 }
 
@@ -240,7 +247,8 @@ pub unsafe extern "C" fn seatbook_seat_list_get(
 /// `list` is NULL or a live seat list, not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_seat_list_free(list: *mut seatbook_seat_list) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the handle is NULL or live, not freed before and unused by
+    // other threads from now on (docs/ffi.md, pointer rule 6).
     ffi_boundary_or((), || unsafe { free_handle::<SeatListHandle, _>(list) });
 }
 
@@ -265,18 +273,23 @@ pub unsafe extern "C" fn seatbook_app_seat_counts(
     out: *mut seatbook_seat_counts,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_param(out, "out")?;
-            let (_, ctx) = self::app(app)?;
-            let c = ctx.seat_counts(arg_str(entity_id, "entity_id")?)?;
-            *out = seatbook_seat_counts {
-                available: c.available,
-                held: c.held,
-                booked: c.booked,
-            };
-            Ok(())
-        }
+        // SAFETY: `out` is NULL or writable (docs/ffi.md, pointer rule 5),
+        // `app` NULL or a live handle (rule 1), `entity_id` NULL or a
+        // readable C string (rule 2).
+        let (out, (_, ctx), entity_id) = unsafe {
+            (
+                out_param(out, "out")?,
+                self::app(app)?,
+                arg_str(entity_id, "entity_id")?,
+            )
+        };
+        let c = ctx.seat_counts(entity_id)?;
+        *out = seatbook_seat_counts {
+            available: c.available,
+            held: c.held,
+            booked: c.booked,
+        };
+        Ok(())
     })
 }
 
@@ -429,7 +442,8 @@ pub unsafe extern "C" fn seatbook_reservation_get(
     out: *mut seatbook_reservation_view,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: the handle is NULL or live (docs/ffi.md, pointer rule 1),
+        // `out` NULL or writable (rule 5).
         let (h, out) = unsafe {
             (
                 handle::<ReservationHandle, _>(reservation, "reservation")?,
@@ -460,7 +474,8 @@ pub unsafe extern "C" fn seatbook_reservation_get(
 /// `reservation` is NULL or a live reservation handle, not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_reservation_free(reservation: *mut seatbook_reservation) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the handle is NULL or live, not freed before and unused by
+    // other threads from now on (docs/ffi.md, pointer rule 6).
     ffi_boundary_or((), || unsafe {
         free_handle::<ReservationHandle, _>(reservation);
     });
@@ -497,21 +512,26 @@ pub unsafe extern "C" fn seatbook_app_reserve(
     out_reservation: *mut *mut seatbook_reservation,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_reservation, "out_reservation")?;
-            let (h, ctx) = self::app(app)?;
-            let session = self::user(user)?;
-            let ids = arg_strs(seat_ids, seat_count, "seat_ids")?;
-            let r = ctx
-                .reserve(session, &ids, Some(ttl(ttl_ms, h.default_ttl)))
-                .map_err(|e: ReserveError| {
-                    let seat = e.blocking_seat().map(|(s, _)| s.to_owned());
-                    Failure::from(e).with_seat(seat.as_deref())
-                })?;
-            *out = into_raw(ReservationHandle::new(r.info, Some(r.token.expose())));
-            Ok(())
-        }
+        // SAFETY: `out_reservation` is NULL or writable (docs/ffi.md,
+        // pointer rule 5), `app` and `user` NULL or live handles (rule 1),
+        // `seat_ids` NULL or `seat_count` readable pointers (rule 3), each
+        // NULL or a readable C string (rule 2).
+        let (out, (h, ctx), session, ids) = unsafe {
+            (
+                out_handle(out_reservation, "out_reservation")?,
+                self::app(app)?,
+                self::user(user)?,
+                arg_strs(seat_ids, seat_count, "seat_ids")?,
+            )
+        };
+        let r = ctx
+            .reserve(session, &ids, Some(ttl(ttl_ms, h.default_ttl)))
+            .map_err(|e: ReserveError| {
+                let seat = e.blocking_seat().map(|(s, _)| s.to_owned());
+                Failure::from(e).with_seat(seat.as_deref())
+            })?;
+        *out = into_raw(ReservationHandle::new(r.info, Some(r.token.expose())));
+        Ok(())
     })
 }
 
@@ -533,16 +553,20 @@ pub unsafe extern "C" fn seatbook_app_extend(
     out_reservation: *mut *mut seatbook_reservation,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_reservation, "out_reservation")?;
-            let (h, ctx) = self::app(app)?;
-            let session = self::user(user)?;
-            let token = arg_str(token, "token")?;
-            let info = ctx.extend(session, token, ttl(ttl_ms, h.default_ttl))?;
-            *out = into_raw(ReservationHandle::new(info, None));
-            Ok(())
-        }
+        // SAFETY: `out_reservation` is NULL or writable (docs/ffi.md,
+        // pointer rule 5), `app` and `user` NULL or live handles (rule 1),
+        // `token` NULL or a readable C string (rule 2).
+        let (out, (h, ctx), session, token) = unsafe {
+            (
+                out_handle(out_reservation, "out_reservation")?,
+                self::app(app)?,
+                self::user(user)?,
+                arg_str(token, "token")?,
+            )
+        };
+        let info = ctx.extend(session, token, ttl(ttl_ms, h.default_ttl))?;
+        *out = into_raw(ReservationHandle::new(info, None));
+        Ok(())
     })
 }
 
@@ -558,13 +582,12 @@ pub unsafe extern "C" fn seatbook_app_release(
     token: *const c_char,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let (_, ctx) = self::app(app)?;
-            let session = self::user(user)?;
-            ctx.release(session, arg_str(token, "token")?)?;
-            Ok(())
-        }
+        // SAFETY: `app` and `user` are NULL or live handles (docs/ffi.md,
+        // pointer rule 1), `token` NULL or a readable C string (rule 2).
+        let ((_, ctx), session, token) =
+            unsafe { (self::app(app)?, self::user(user)?, arg_str(token, "token")?) };
+        ctx.release(session, token)?;
+        Ok(())
     })
 }
 
@@ -582,15 +605,20 @@ pub unsafe extern "C" fn seatbook_app_reservation(
     out_reservation: *mut *mut seatbook_reservation,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_reservation, "out_reservation")?;
-            let (_, ctx) = self::app(app)?;
-            let session = self::user(user)?;
-            let info = ctx.reservation(session, arg_str(token, "token")?)?;
-            *out = into_raw(ReservationHandle::new(info, None));
-            Ok(())
-        }
+        // SAFETY: `out_reservation` is NULL or writable (docs/ffi.md,
+        // pointer rule 5), `app` and `user` NULL or live handles (rule 1),
+        // `token` NULL or a readable C string (rule 2).
+        let (out, (_, ctx), session, token) = unsafe {
+            (
+                out_handle(out_reservation, "out_reservation")?,
+                self::app(app)?,
+                self::user(user)?,
+                arg_str(token, "token")?,
+            )
+        };
+        let info = ctx.reservation(session, token)?;
+        *out = into_raw(ReservationHandle::new(info, None));
+        Ok(())
     })
 }
 
@@ -721,7 +749,8 @@ pub unsafe extern "C" fn seatbook_booking_get(
     out: *mut seatbook_booking_view,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: the handle is NULL or live (docs/ffi.md, pointer rule 1),
+        // `out` NULL or writable (rule 5).
         let (h, out) = unsafe {
             (
                 handle::<BookingHandle, _>(booking, "booking")?,
@@ -739,7 +768,8 @@ pub unsafe extern "C" fn seatbook_booking_get(
 /// `booking` is NULL or a live booking handle, not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_booking_free(booking: *mut seatbook_booking) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the handle is NULL or live, not freed before and unused by
+    // other threads from now on (docs/ffi.md, pointer rule 6).
     ffi_boundary_or((), || unsafe { free_handle::<BookingHandle, _>(booking) });
 }
 
@@ -770,17 +800,21 @@ pub unsafe extern "C" fn seatbook_app_confirm(
     out_booking: *mut *mut seatbook_booking,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_booking, "out_booking")?;
-            let (_, ctx) = self::app(app)?;
-            let session = self::user(user)?;
-            let token = arg_str(token, "token")?;
-            let payment_id = arg_str(payment_id, "payment_id")?;
-            let booking = ctx.confirm(session, token, payment_id, amount_minor)?;
-            *out = into_raw(BookingHandle::new(booking));
-            Ok(())
-        }
+        // SAFETY: `out_booking` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `app` and `user` NULL or live handles (rule 1), the
+        // strings NULL or readable C strings (rule 2).
+        let (out, (_, ctx), session, token, payment_id) = unsafe {
+            (
+                out_handle(out_booking, "out_booking")?,
+                self::app(app)?,
+                self::user(user)?,
+                arg_str(token, "token")?,
+                arg_str(payment_id, "payment_id")?,
+            )
+        };
+        let booking = ctx.confirm(session, token, payment_id, amount_minor)?;
+        *out = into_raw(BookingHandle::new(booking));
+        Ok(())
     })
 }
 
@@ -798,14 +832,19 @@ pub unsafe extern "C" fn seatbook_app_booking(
     out_booking: *mut *mut seatbook_booking,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_booking, "out_booking")?;
-            let (_, ctx) = self::app(app)?;
-            let booking = ctx.booking(arg_str(booking_id, "booking_id")?)?;
-            *out = into_raw(BookingHandle::new(booking));
-            Ok(())
-        }
+        // SAFETY: `out_booking` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `app` NULL or a live handle (rule 1), `booking_id` NULL
+        // or a readable C string (rule 2).
+        let (out, (_, ctx), booking_id) = unsafe {
+            (
+                out_handle(out_booking, "out_booking")?,
+                self::app(app)?,
+                arg_str(booking_id, "booking_id")?,
+            )
+        };
+        let booking = ctx.booking(booking_id)?;
+        *out = into_raw(BookingHandle::new(booking));
+        Ok(())
     })
 }
 
@@ -822,14 +861,19 @@ pub unsafe extern "C" fn seatbook_app_cancel_booking(
     out_booking: *mut *mut seatbook_booking,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_booking, "out_booking")?;
-            let (_, ctx) = self::app(app)?;
-            let booking = ctx.cancel_booking(arg_str(booking_id, "booking_id")?)?;
-            *out = into_raw(BookingHandle::new(booking));
-            Ok(())
-        }
+        // SAFETY: `out_booking` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `app` NULL or a live handle (rule 1), `booking_id` NULL
+        // or a readable C string (rule 2).
+        let (out, (_, ctx), booking_id) = unsafe {
+            (
+                out_handle(out_booking, "out_booking")?,
+                self::app(app)?,
+                arg_str(booking_id, "booking_id")?,
+            )
+        };
+        let booking = ctx.cancel_booking(booking_id)?;
+        *out = into_raw(BookingHandle::new(booking));
+        Ok(())
     })
 }
 
@@ -885,15 +929,18 @@ pub unsafe extern "C" fn seatbook_app_user_bookings(
     out_list: *mut *mut seatbook_booking_list,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_list, "out_list")?;
-            let (_, ctx) = self::app(app)?;
-            let session = self::user(user)?;
-            let bookings = ctx.user_bookings(session)?;
-            *out = into_raw(BookingListHandle::new(bookings));
-            Ok(())
-        }
+        // SAFETY: `out_list` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `app` and `user` NULL or live handles (rule 1).
+        let (out, (_, ctx), session) = unsafe {
+            (
+                out_handle(out_list, "out_list")?,
+                self::app(app)?,
+                self::user(user)?,
+            )
+        };
+        let bookings = ctx.user_bookings(session)?;
+        *out = into_raw(BookingListHandle::new(bookings));
+        Ok(())
     })
 }
 
@@ -910,13 +957,11 @@ pub unsafe extern "C" fn seatbook_app_refunds_due(
     out_list: *mut *mut seatbook_booking_list,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_list, "out_list")?;
-            let (_, ctx) = self::app(app)?;
-            *out = into_raw(BookingListHandle::new(ctx.refunds_due()?));
-            Ok(())
-        }
+        // SAFETY: `out_list` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `app` NULL or a live handle (rule 1).
+        let (out, (_, ctx)) = unsafe { (out_handle(out_list, "out_list")?, self::app(app)?) };
+        *out = into_raw(BookingListHandle::new(ctx.refunds_due()?));
+        Ok(())
     })
 }
 
@@ -929,7 +974,8 @@ pub unsafe extern "C" fn seatbook_booking_list_count(
     list: *const seatbook_booking_list,
     out_count: *mut usize,
 ) -> seatbook_status {
-    // SAFETY: the caller's contract, forwarded.
+    // SAFETY: `list` is NULL or a live handle (docs/ffi.md, pointer rule 1),
+    // `out_count` NULL or writable (rule 5): `list_count`'s contract.
     unsafe { list_count::<BookingListHandle, _>(list, out_count) }
 }
 
@@ -944,7 +990,8 @@ pub unsafe extern "C" fn seatbook_booking_list_get(
     index: usize,
     out: *mut seatbook_booking_view,
 ) -> seatbook_status {
-    // SAFETY: the caller's contract, forwarded.
+    // SAFETY: `list` is NULL or a live handle (docs/ffi.md, pointer rule 1),
+    // `out` NULL or writable (rule 5): `list_get`'s contract.
     unsafe { list_get::<BookingListHandle, _>(list, index, out) }
 }
 
@@ -954,6 +1001,7 @@ pub unsafe extern "C" fn seatbook_booking_list_get(
 /// `list` is NULL or a live booking list, not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_booking_list_free(list: *mut seatbook_booking_list) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the handle is NULL or live, not freed before and unused by
+    // other threads from now on (docs/ffi.md, pointer rule 6).
     ffi_boundary_or((), || unsafe { free_handle::<BookingListHandle, _>(list) });
 }

@@ -198,7 +198,9 @@ pub unsafe extern "C" fn seatbook_string_free(s: *mut c_char) {
         if s.is_null() {
             return;
         }
-        // SAFETY: per the contract, `s` came from `CString::into_raw`.
+        // SAFETY: `s` is a `char *` from a `char **` out-parameter, made by
+        // `CString::into_raw` in `give_string`, not freed before (docs/ffi.md,
+        // pointer rule 6).
         let owned = unsafe { CString::from_raw(s) };
         let mut bytes = owned.into_bytes_with_nul();
         for b in &mut bytes {
@@ -235,15 +237,17 @@ pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> FfiResult<&'a 
         return Err(Failure::null(name));
     }
     let mut len = 0usize;
-    // SAFETY: the caller guarantees the bytes up to the NUL are readable,
-    // and we stop at the NUL or at the bound.
+    // SAFETY: this function's own contract (docs/ffi.md, pointer rule 2):
+    // the bytes up to the NUL or the bound are readable, and we stop at the
+    // NUL or at the bound.
     while unsafe { *p.add(len) } != 0 {
         len += 1;
         if len > MAX_STRING_BYTES {
             return Err(Failure::invalid(name, "longer than 65536 bytes"));
         }
     }
-    // SAFETY: `len` bytes were just read.
+    // SAFETY: the `len` bytes before the NUL were just read, so they are
+    // readable, and they stay so for the call (pointer rule 2).
     let bytes = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) };
     std::str::from_utf8(bytes).map_err(|_| {
         Failure::new(
@@ -251,6 +255,15 @@ pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> FfiResult<&'a 
             format!("argument `{name}` is not valid UTF-8"),
         )
     })
+}
+
+/// Reads a required struct argument (`const T *`).
+///
+/// # Safety
+/// `p` is NULL or points to a readable, initialised `T`.
+pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> FfiResult<&'a T> {
+    // SAFETY: this function's own contract; `as_ref` maps NULL to `None`.
+    unsafe { p.as_ref() }.ok_or_else(|| Failure::null(name))
 }
 
 /// Like [`arg_str`], but NULL means "absent".
@@ -261,7 +274,7 @@ pub(crate) unsafe fn opt_str<'a>(p: *const c_char, name: &str) -> FfiResult<Opti
     if p.is_null() {
         Ok(None)
     } else {
-        // SAFETY: forwarded contract.
+        // SAFETY: this function's own contract, which is `arg_str`'s.
         unsafe { arg_str(p, name).map(Some) }
     }
 }
@@ -280,7 +293,9 @@ pub(crate) unsafe fn arg_slice<'a, T>(p: *const T, len: usize, name: &str) -> Ff
     if p.is_null() {
         return Err(Failure::null(name));
     }
-    // SAFETY: per the contract.
+    // SAFETY: this function's own contract (docs/ffi.md, pointer rule 3):
+    // `p` is not NULL here and points to `len` readable elements; `len` is
+    // at most `MAX_ARRAY_LEN`, far below `isize::MAX` bytes.
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
@@ -293,9 +308,9 @@ pub(crate) unsafe fn arg_strs<'a>(
     len: usize,
     name: &str,
 ) -> FfiResult<Vec<&'a str>> {
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's own contract, `arg_slice`'s for the array.
     let ptrs = unsafe { arg_slice(p, len, name)? };
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's own contract, `arg_str`'s for each element.
     ptrs.iter().map(|&s| unsafe { arg_str(s, name) }).collect()
 }
 
@@ -308,7 +323,9 @@ pub(crate) unsafe fn out_param<'a, T: Default>(p: *mut T, name: &str) -> FfiResu
     if p.is_null() {
         return Err(Failure::null(name));
     }
-    // SAFETY: per the contract.
+    // SAFETY: this function's own contract (docs/ffi.md, pointer rule 5):
+    // `p` is not NULL here and is valid for writes of `T`; writing first
+    // makes it initialised before the reference is made.
     unsafe {
         p.write(T::default());
         Ok(&mut *p)
@@ -323,7 +340,7 @@ pub(crate) unsafe fn opt_out<'a, T: Default>(p: *mut T) -> Option<&'a mut T> {
     if p.is_null() {
         None
     } else {
-        // SAFETY: per the contract.
+        // SAFETY: as in `out_param` (docs/ffi.md, pointer rule 5).
         unsafe {
             p.write(T::default());
             Some(&mut *p)
@@ -348,7 +365,8 @@ impl<T> Default for OutPtr<T> {
 /// # Safety
 /// `p` is NULL or valid for writes of a pointer.
 pub(crate) unsafe fn out_handle<'a, T>(p: *mut *mut T, name: &str) -> FfiResult<&'a mut *mut T> {
-    // SAFETY: `OutPtr<T>` is `repr(transparent)` over `*mut T`.
+    // SAFETY: this function's own contract (pointer rule 5), and
+    // `OutPtr<T>` is `repr(transparent)` over `*mut T`.
     unsafe { out_param(p.cast::<OutPtr<T>>(), name).map(|o| &mut o.0) }
 }
 
@@ -357,7 +375,8 @@ pub(crate) unsafe fn out_handle<'a, T>(p: *mut *mut T, name: &str) -> FfiResult<
 /// # Safety
 /// As [`out_handle`].
 pub(crate) unsafe fn opt_out_handle<'a, T>(p: *mut *mut T) -> Option<&'a mut *mut T> {
-    // SAFETY: `OutPtr<T>` is `repr(transparent)` over `*mut T`.
+    // SAFETY: this function's own contract (pointer rule 5), and
+    // `OutPtr<T>` is `repr(transparent)` over `*mut T`.
     unsafe { opt_out(p.cast::<OutPtr<T>>()).map(|o| &mut o.0) }
 }
 
@@ -392,7 +411,8 @@ pub(crate) unsafe fn list_count<H: ListHandle, C>(
     out_count: *mut usize,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: this function's own contract (docs/ffi.md, pointer rules
+        // 1 and 5).
         let (h, out) = unsafe {
             (
                 handle::<H, _>(list, "list")?,
@@ -415,7 +435,8 @@ pub(crate) unsafe fn list_get<H: ListHandle, C>(
     out: *mut H::View,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: this function's own contract (docs/ffi.md, pointer rules
+        // 1 and 5).
         let (h, out) = unsafe { (handle::<H, _>(list, "list")?, out_param(out, "out")?) };
         *out = h
             .view(index)
@@ -436,12 +457,15 @@ pub(crate) unsafe fn handle<'a, H: Handle, C>(p: *const C, name: &str) -> FfiRes
     if !p.cast::<H>().is_aligned() {
         return Err(wrong_kind::<H>(name));
     }
-    // SAFETY: every seatbook handle starts with a `u32` kind tag.
+    // SAFETY: `p` is not NULL, aligned for `H` (so for `u32`) and, by this
+    // function's contract (docs/ffi.md, pointer rule 1), a live handle; every
+    // handle is `repr(C)` with a `u32` kind tag first.
     let kind = unsafe { p.cast::<u32>().read() };
     if kind != H::KIND {
         return Err(wrong_kind::<H>(name));
     }
-    // SAFETY: the tag says this is an `H` that `into_raw` made.
+    // SAFETY: the tag says this live handle is an `H` that `into_raw` made;
+    // handles are only read through shared references until freed.
     Ok(unsafe { &*p.cast::<H>() })
 }
 
@@ -459,11 +483,14 @@ fn wrong_kind<H: Handle>(name: &str) -> Failure {
 /// # Safety
 /// `p` is NULL or a live handle not freed before.
 pub(crate) unsafe fn free_handle<H: Handle, C>(p: *mut C) {
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's own contract (docs/ffi.md, pointer rule 6)
+    // implies `handle`'s.
     if unsafe { handle::<H, C>(p, "handle") }.is_err() {
         return;
     }
-    // SAFETY: checked above; the tag is the first `u32`.
+    // SAFETY: checked above that `p` is an `H` from `into_raw` (a `Box`);
+    // by the contract it was not freed before and nothing uses it from now
+    // on, so the `Box` is reclaimed exactly once. The tag is the first `u32`.
     unsafe {
         p.cast::<u32>().write(0);
         drop(Box::from_raw(p.cast::<H>()));

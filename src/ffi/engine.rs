@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::boundary::{
-    Failure, FfiResult, Handle, arg_str, cstring, ffi_boundary, ffi_boundary_or, free_handle,
-    give_string, handle, into_raw, opt_out, out_handle, out_param,
+    Failure, FfiResult, Handle, arg_ref, arg_str, cstring, ffi_boundary, ffi_boundary_or,
+    free_handle, give_string, handle, into_raw, opt_out, out_handle, out_param,
 };
 use super::status::seatbook_status;
 use crate::{
@@ -254,8 +254,10 @@ impl PaymentVerifier for CallbackVerifier {
         // A foreign (C++) exception reaching `catch_unwind` aborts the
         // process instead: Rust cannot resume after one.
         let called = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: the host promised a callback of this signature; every
-            // pointer we pass is valid for the call.
+            // SAFETY: the host passed a callback of this signature that,
+            // with its userdata, stays callable from any thread until the
+            // engine is closed and its handles are freed (docs/ffi.md,
+            // pointer rule 7); every pointer we pass is valid for the call.
             unsafe {
                 (self.callback)(
                     self.userdata,
@@ -301,20 +303,30 @@ fn quota(value: u32, default: usize) -> usize {
     }
 }
 
-/// Builds a core [`Config`] from the C struct.
+/// The four required strings of a [`seatbook_config`]: admin email, admin
+/// password hash, admin and user JWT secrets.
+type ConfigStrings<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// Reads the string fields of the C struct.
 ///
 /// # Safety
-/// The string fields are NULL or valid C strings.
-unsafe fn to_config(c: &seatbook_config) -> FfiResult<Config> {
-    // SAFETY: forwarded contract.
-    let (email, hash, admin_secret, user_secret) = unsafe {
-        (
+/// The string fields are NULL or readable C strings.
+unsafe fn config_strings<'a>(c: &seatbook_config) -> FfiResult<ConfigStrings<'a>> {
+    // SAFETY: this function's own contract (docs/ffi.md, pointer rules 2
+    // and 4).
+    unsafe {
+        Ok((
             arg_str(c.admin_email, "config.admin_email")?,
             arg_str(c.admin_password_hash, "config.admin_password_hash")?,
             arg_str(c.admin_jwt_secret, "config.admin_jwt_secret")?,
             arg_str(c.user_jwt_secret, "config.user_jwt_secret")?,
-        )
-    };
+        ))
+    }
+}
+
+/// Builds a core [`Config`] from the C struct and its strings.
+fn to_config(c: &seatbook_config, strings: ConfigStrings<'_>) -> FfiResult<Config> {
+    let (email, hash, admin_secret, user_secret) = strings;
     let mut config = Config::new(email, hash, admin_secret, user_secret);
     config.argon2 = c.argon2.to_params();
     if c.password_work_max_concurrent != 0 {
@@ -400,24 +412,28 @@ pub unsafe extern "C" fn seatbook_engine_open(
     out_engine: *mut *mut seatbook_engine,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract, checked for NULL by the helpers.
-        unsafe {
+        // SAFETY: `out_engine` is NULL or writable (docs/ffi.md, pointer
+        // rule 5), `path` NULL or a readable C string (rule 2), `config`
+        // NULL or a readable `seatbook_config` whose strings are NULL or
+        // readable C strings (rules 4 and 2).
+        let (out, path, c, strings) = unsafe {
             let out = out_handle(out_engine, "out_engine")?;
             let path = arg_str(path, "path")?;
-            let config = config.as_ref().ok_or_else(|| Failure::null("config"))?;
-            let config = to_config(config)?;
-            let default_ttl = config.holds.default_ttl;
-            let engine = Engine::open(path, config)?;
-            let shared = Arc::new(Shared {
-                engine,
-                default_ttl,
-            });
-            *out = into_raw(EngineHandle {
-                kind: EngineHandle::KIND,
-                shared,
-            });
-            Ok(())
-        }
+            let c = arg_ref(config, "config")?;
+            (out, path, c, config_strings(c)?)
+        };
+        let config = to_config(c, strings)?;
+        let default_ttl = config.holds.default_ttl;
+        let engine = Engine::open(path, config)?;
+        let shared = Arc::new(Shared {
+            engine,
+            default_ttl,
+        });
+        *out = into_raw(EngineHandle {
+            kind: EngineHandle::KIND,
+            shared,
+        });
+        Ok(())
     })
 }
 
@@ -436,11 +452,12 @@ pub unsafe extern "C" fn seatbook_engine_open(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn seatbook_engine_close(engine: *mut seatbook_engine) {
     ffi_boundary_or((), || {
-        // SAFETY: the caller's contract.
+        // SAFETY: `engine` is NULL or a live handle not closed before and
+        // unused by other threads from now on (docs/ffi.md, pointer rule 6).
         if let Ok(h) = unsafe { handle::<EngineHandle, _>(engine, "engine") } {
             h.shared.engine.close();
         }
-        // SAFETY: as above.
+        // SAFETY: as above; `h` is not used past this point.
         unsafe { free_handle::<EngineHandle, _>(engine) };
     });
 }
@@ -450,7 +467,7 @@ pub unsafe extern "C" fn seatbook_engine_close(engine: *mut seatbook_engine) {
 /// # Safety
 /// `p` is NULL or a live seatbook handle.
 pub(crate) unsafe fn engine_handle<'a>(p: *const seatbook_engine) -> FfiResult<&'a EngineHandle> {
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's own contract (docs/ffi.md, pointer rule 1).
     unsafe { handle::<EngineHandle, _>(p, "engine") }
 }
 
@@ -486,7 +503,8 @@ pub unsafe extern "C" fn seatbook_engine_stats(
     out: *mut seatbook_stats,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: `engine` is NULL or a live handle (docs/ffi.md, pointer
+        // rule 1), `out` NULL or writable (rule 5).
         let (h, out) = unsafe { (engine_handle(engine)?, out_param(out, "out")?) };
         let s = h.shared.engine.stats();
         *out = seatbook_stats {
@@ -514,7 +532,8 @@ pub unsafe extern "C" fn seatbook_engine_sweep(
     out_expired: *mut usize,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: `engine` is NULL or a live handle (docs/ffi.md, pointer
+        // rule 1), `out_expired` NULL or writable (rule 5).
         let (h, out) = unsafe { (engine_handle(engine)?, opt_out(out_expired)) };
         let n = h.shared.engine.sweep_expired()?;
         if let Some(out) = out {
@@ -555,7 +574,8 @@ pub unsafe extern "C" fn seatbook_engine_audit(
     out: *mut seatbook_audit,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
+        // SAFETY: `engine` is NULL or a live handle (docs/ffi.md, pointer
+        // rule 1), `out` NULL or writable (rule 5).
         let (h, out) = unsafe { (engine_handle(engine)?, out_param(out, "out")?) };
         let r = h.shared.engine.audit()?;
         *out = seatbook_audit {
@@ -588,16 +608,21 @@ pub unsafe extern "C" fn seatbook_hash_password(
     out_hash: *mut *mut c_char,
 ) -> seatbook_status {
     ffi_boundary(|| {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let out = out_handle(out_hash, "out_hash")?;
-            let password = arg_str(password, "password")?;
-            let params = params.as_ref().copied().unwrap_or_default().to_params();
-            let hash = hash_password(password, &params)
-                .map_err(|e| Failure::invalid("argon2 params", &e.to_string()))?;
-            give_string(out, &hash);
-            Ok(())
-        }
+        // SAFETY: `out_hash` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `password` NULL or a readable C string (rule 2), `params` NULL
+        // or a readable `seatbook_argon2_params` (rule 4).
+        let (out, password, params) = unsafe {
+            (
+                out_handle(out_hash, "out_hash")?,
+                arg_str(password, "password")?,
+                params.as_ref().copied(),
+            )
+        };
+        let params = params.unwrap_or_default().to_params();
+        let hash = hash_password(password, &params)
+            .map_err(|e| Failure::invalid("argon2 params", &e.to_string()))?;
+        give_string(out, &hash);
+        Ok(())
     })
 }
 

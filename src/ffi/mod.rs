@@ -17,6 +17,16 @@
 //! - `booking`: seats, reservations and bookings;
 //! - `backup`: online backup and the offline check report.
 //!
+//! # Unsafe code
+//!
+//! `unsafe` appears only where a C argument becomes a Rust value (a pointer
+//! into a reference, a slice or a `&str`, in the `boundary` helpers and in
+//! the one block at the top of each exported function that calls them) and
+//! where a handle is freed; everything after the extraction is safe code.
+//! Every unsafe block carries a `// SAFETY:` comment naming the caller's
+//! obligation it relies on, by its number in docs/ffi.md, "Pointer rules";
+//! `clippy::undocumented_unsafe_blocks` is denied in this module.
+//!
 //! # Conventions (also stated in the header)
 //!
 //! - Every function that can fail returns a [`seatbook_status`]; results come
@@ -33,6 +43,7 @@
 //!   (`seatbook_engine_close` for the engine); passing NULL to it is a no-op,
 //!   freeing twice is undefined behaviour, as with `free(3)`.
 #![allow(non_camel_case_types)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 // Declared in the order the header presents them (blank lines keep
 // rustfmt from sorting them).
