@@ -60,4 +60,9 @@ __all__ = [
     "UserHolds",
     "hash_password",
     "version",
-] + list(_error_names)
+    "Status",
+    "SeatbookError",
+    "ERRORS",
+    "error_for",
+]
+__all__ += [name for name in _error_names if name not in __all__]  # one class per status

@@ -17,7 +17,7 @@ import ctypes
 import dataclasses
 import threading
 from ctypes import byref, c_size_t, c_void_p
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, cast, overload
 
 from . import _native as n
 from .errors import Status, error_for
@@ -43,6 +43,10 @@ def _b(s: Optional[str]) -> Optional[bytes]:
     return data
 
 
+@overload
+def _s(b: bytes) -> str: ...
+@overload
+def _s(b: None) -> None: ...
 def _s(b: Optional[bytes]) -> Optional[str]:
     return None if b is None else b.decode("utf-8")
 
@@ -63,7 +67,7 @@ def _str_array(items: Sequence[str]) -> Tuple[Any, int]:
 def _take_string(ptr: c_void_p) -> str:
     """Copies and frees (wiping) an owned library string."""
     try:
-        return ctypes.string_at(ptr.value).decode("utf-8")
+        return ctypes.string_at(cast(int, ptr.value)).decode("utf-8")
     finally:
         _lib.seatbook_string_free(ptr)
 
@@ -75,7 +79,7 @@ class _Handle:
     """Owns one C handle; ``close()`` frees it once, whichever thread calls
     it (or ``__del__``) and however many times."""
 
-    _free = None
+    _free: Any = None
     _ptr = None
     _lock = None
     # What the handle's C object may call back into (the payment
@@ -555,17 +559,17 @@ class Admin(_Handle):
         _check(_lib.seatbook_admin_rotate_api_key(self, _b(app_id), byref(out)))
         return _take_string(out)
 
-    def create_seats(self, app_id: str, entity_id: str, seats: Sequence[Union[NewSeat, dict]]) -> int:
+    def create_seats(self, app_id: str, entity_id: str, seats: Sequence[Union[NewSeat, Dict[str, Any]]]) -> int:
         """Creates seats of one entity (all or nothing) and returns how many;
         each is a :class:`NewSeat` or a dict of its fields."""
-        seats = [s if isinstance(s, NewSeat) else NewSeat(**s) for s in seats]
-        arr = (n.NewSeatC * max(len(seats), 1))()
-        for i, s in enumerate(seats):
+        items = [s if isinstance(s, NewSeat) else NewSeat(**s) for s in seats]
+        arr = (n.NewSeatC * max(len(items), 1))()
+        for i, s in enumerate(items):
             arr[i] = n.NewSeatC(
                 _b(s.seat_id), s.price_minor, _b(s.currency), _b(s.section), _b(s.row), _b(s.category)
             )
         created = c_size_t()
-        _check(_lib.seatbook_admin_create_seats(self, _b(app_id), _b(entity_id), arr, len(seats), byref(created)))
+        _check(_lib.seatbook_admin_create_seats(self, _b(app_id), _b(entity_id), arr, len(items), byref(created)))
         return created.value
 
     def remove_seats(self, app_id: str, seat_ids: Sequence[str]) -> int:
@@ -823,7 +827,7 @@ def check(path: str) -> CheckReport:
         for i in range(v.audit.violations if v.audited else 0):
             line = ctypes.c_char_p()
             _check(_lib.seatbook_check_report_violation(out, i, byref(line)))
-            violations.append(_s(line.value))
+            violations.append(line.value.decode("utf-8") if line.value else "")
         return CheckReport(
             recovery=_RECOVERY[v.recovery],
             journal_bytes=v.journal_bytes if v.journal_present else None,
@@ -848,4 +852,4 @@ def hash_password(password: str, argon2: Optional[Sequence[int]] = None) -> str:
 
 def version() -> str:
     """The library's version, e.g. ``"0.1.0"``."""
-    return _lib.seatbook_version().decode()
+    return str(_lib.seatbook_version().decode())

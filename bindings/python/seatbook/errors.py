@@ -100,7 +100,11 @@ def __getattr__(name: str) -> Type[SeatbookError]:
 
 def error_for(status: int, message: str, seat: Optional[str] = None) -> SeatbookError:
     """The exception instance for a status."""
-    return ERRORS.get(status, SeatbookError)(status, message, seat)
+    cls: Type[SeatbookError] = SeatbookError
+    if status in Status.__members__.values():
+        cls = ERRORS.get(Status(status), SeatbookError)
+    return cls(status, message, seat)
 
 
-__all__ = ["Status", "SeatbookError", "ERRORS", "error_for"] + [c.__name__ for c in ERRORS.values()]
+__all__ = ["Status", "SeatbookError", "ERRORS", "error_for"]
+__all__ += [c.__name__ for c in ERRORS.values()]
