@@ -1,6 +1,8 @@
 //! Runs the Python binding's own tests (`bindings/python/tests`, unittest,
-//! no extra dependencies) against the shared library this `cargo test`
-//! built, passed through `SEATBOOK_LIB`.
+//! no extra dependencies) from the source tree (`PYTHONPATH`) against the
+//! shared library this `cargo test` built, passed through `SEATBOOK_LIB`
+//! (which overrides a bundled copy an in-place build may have left). The
+//! same tests run against the installed wheel in `.ci/run`.
 
 mod ffi_support;
 
@@ -27,6 +29,7 @@ fn python_binding_tests_pass() {
             "-v",
         ])
         .env("SEATBOOK_LIB", &so)
+        .env("PYTHONPATH", root().join("bindings/python"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("run python3");

@@ -40,6 +40,7 @@ from .engine import (
 )
 from .errors import *  # noqa: F401,F403  (SeatbookError, Status and one class per status)
 from .errors import __all__ as _error_names
+from .errors import __getattr__  # noqa: F401  (type checkers: the generated error classes)
 
 __all__ = [
     "Admin",
@@ -59,4 +60,9 @@ __all__ = [
     "UserHolds",
     "hash_password",
     "version",
-] + list(_error_names)
+    "Status",
+    "SeatbookError",
+    "ERRORS",
+    "error_for",
+]
+__all__ += [name for name in _error_names if name not in __all__]  # one class per status

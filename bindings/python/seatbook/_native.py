@@ -1,12 +1,23 @@
 """Loads the seatbook shared library and declares its C API for ctypes.
 
-The library is found, in order, at the path in the SEATBOOK_LIB environment
-variable, by the system loader (``libseatbook.so`` on the library path), or
-in the crate's ``target/release`` / ``target/debug`` next to this package.
+The library is found, in order:
+
+1. at the path in the ``SEATBOOK_LIB`` environment variable, when it is set
+   (an explicit override, for development: nothing else is tried then);
+2. bundled in this package, ``seatbook/_libseatbook<suffix>``, as
+   ``pip install ./bindings/python`` puts it (the normal case);
+3. by the system loader (``libseatbook.so`` on the library path);
+4. in ``target/release`` / ``target/debug`` of the checkout this package
+   sits in (running from the source tree with ``PYTHONPATH=bindings/python``).
+
+``LIB_PATH`` is the path that was loaded. The override comes first so that
+a developer's explicit choice (and ``cargo test``'s, tests/ffi_python.rs)
+is never shadowed by a stale bundled copy left by an in-place build.
 """
 
 import ctypes
 import ctypes.util
+import importlib.machinery
 import os
 import sys
 from ctypes import (
@@ -21,41 +32,63 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
+from typing import Iterator, List, Mapping, Optional, Tuple
 
 _LIB_NAMES = {
     "darwin": "libseatbook.dylib",
     "win32": "seatbook.dll",
 }
 
+#: Module name of the bundled library (setuptools-rust's ``target`` in
+#: pyproject.toml), without the platform's extension-module suffix.
+BUNDLED_NAME = "_libseatbook"
 
-def _candidates():
-    env = os.environ.get("SEATBOOK_LIB")
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _bundled(package_dir: str) -> Optional[str]:
+    """The library bundled in ``package_dir``, if any."""
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = os.path.join(package_dir, BUNDLED_NAME + suffix)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _candidates(environ: Mapping[str, str] = os.environ, package_dir: str = _PACKAGE_DIR) -> Iterator[str]:
+    """The paths (or names for the system loader) to try, in order."""
+    env = environ.get("SEATBOOK_LIB")
     if env:
         yield env
         return
+    bundled = _bundled(package_dir)
+    if bundled:
+        yield bundled
     found = ctypes.util.find_library("seatbook")
     if found:
         yield found
     name = _LIB_NAMES.get(sys.platform, "libseatbook.so")
-    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+    root = os.path.abspath(os.path.join(package_dir, "..", "..", ".."))
     for profile in ("release", "debug"):
         yield os.path.join(root, "target", profile, name)
 
 
-def _load():
-    errors = []
+def _load() -> Tuple[ctypes.CDLL, str]:
+    errors: List[str] = []
     for path in _candidates():
         try:
-            return ctypes.CDLL(path)
+            return ctypes.CDLL(path), path
         except OSError as e:
             errors.append(f"{path}: {e}")
     raise ImportError(
-        "cannot load the seatbook library; build it with `cargo build --release` "
-        "or set SEATBOOK_LIB to the path of libseatbook.so.\n" + "\n".join(errors)
+        "cannot load the seatbook library: install the package with "
+        "`pip install ./bindings/python` (it bundles the library), or build it with "
+        "`cargo build --release` in the checkout, or set SEATBOOK_LIB to the path "
+        "of libseatbook.so.\n" + "\n".join(errors)
     )
 
 
-lib = _load()
+lib, LIB_PATH = _load()
 
 
 class Argon2Params(Structure):

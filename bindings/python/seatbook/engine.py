@@ -17,7 +17,7 @@ import ctypes
 import dataclasses
 import threading
 from ctypes import byref, c_size_t, c_void_p
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, cast, overload
 
 from . import _native as n
 from .errors import Status, error_for
@@ -25,7 +25,7 @@ from .errors import Status, error_for
 _lib = n.lib
 
 
-def _check(status):
+def _check(status: int) -> None:
     if status != Status.OK:
         message = _lib.seatbook_last_error_message() or b""
         seat = _lib.seatbook_last_error_seat()
@@ -43,15 +43,19 @@ def _b(s: Optional[str]) -> Optional[bytes]:
     return data
 
 
+@overload
+def _s(b: bytes) -> str: ...
+@overload
+def _s(b: None) -> None: ...
 def _s(b: Optional[bytes]) -> Optional[str]:
     return None if b is None else b.decode("utf-8")
 
 
-def _strs(ptr, count) -> List[str]:
+def _strs(ptr: Any, count: int) -> List[str]:
     return [ptr[i].decode("utf-8") for i in range(count)]
 
 
-def _str_array(items: Sequence[str]):
+def _str_array(items: Sequence[str]) -> Tuple[Any, int]:
     if isinstance(items, str):
         raise TypeError("expected a sequence of str, not a str")
     arr = (ctypes.c_char_p * max(len(items), 1))()
@@ -63,38 +67,43 @@ def _str_array(items: Sequence[str]):
 def _take_string(ptr: c_void_p) -> str:
     """Copies and frees (wiping) an owned library string."""
     try:
-        return ctypes.string_at(ptr.value).decode("utf-8")
+        return ctypes.string_at(cast(int, ptr.value)).decode("utf-8")
     finally:
         _lib.seatbook_string_free(ptr)
+
+
+_H = TypeVar("_H", bound="_Handle")
 
 
 class _Handle:
     """Owns one C handle; ``close()`` frees it once, whichever thread calls
     it (or ``__del__``) and however many times."""
 
-    _free = None
+    _free: Any = None
     _ptr = None
     _lock = None
     # What the handle's C object may call back into (the payment
     # verifier), released only after the handle is freed.
     _keepalive = None
 
-    def __init__(self, ptr: c_void_p, keepalive=None):
+    def __init__(self, ptr: Optional[c_void_p], keepalive: Any = None) -> None:
         self._lock = threading.Lock()
         self._keepalive = keepalive
         self._ptr = ptr
 
     @property
-    def _as_parameter_(self):
+    def _as_parameter_(self) -> c_void_p:
         # A closed handle is passed as NULL: the library answers
         # NullParameterError instead of touching freed memory.
         return c_void_p() if self._ptr is None else self._ptr
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
         return self._ptr is None
 
     def close(self) -> None:
+        """Frees the handle (once; thread-safe; later calls do nothing)."""
         lock = self._lock
         if lock is None:  # __init__ never ran (e.g. bad arguments)
             return
@@ -106,20 +115,20 @@ class _Handle:
                 type(self)._free(ptr)
             self._keepalive = None
 
-    def __enter__(self):
+    def __enter__(self: _H) -> _H:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:  # interpreter shutdown
             pass
 
 
-def _owned(handle_cls, free):
+def _owned(handle_cls: Any, free: Callable[[Any], None]) -> Any:
     handle_cls._free = staticmethod(free)
     return handle_cls
 
@@ -129,6 +138,9 @@ def _owned(handle_cls, free):
 
 @dataclasses.dataclass(frozen=True)
 class Seat:
+    """One seat as listed, with its effective state; prices are integer
+    minor units (cents) of ``currency``."""
+
     seat_id: str
     entity_id: str
     price_minor: int
@@ -142,6 +154,10 @@ class Seat:
 
 @dataclasses.dataclass(frozen=True)
 class Reservation:
+    """A hold made durable: its seats, total and expiry. ``token`` is the
+    secret that extends, releases or confirms it (only on the result of
+    :meth:`App.reserve`; never in ``repr``)."""
+
     reservation_id: int
     token: Optional[str]  # secret; only on the result of App.reserve
     app_id: str
@@ -154,7 +170,7 @@ class Reservation:
     status: str  # ACTIVE, CONFIRMED, EXPIRED, RELEASED
     booking_id: Optional[str]
 
-    def __repr__(self):  # never print the token
+    def __repr__(self) -> str:  # never print the token
         return (
             f"Reservation(id={self.reservation_id}, seats={self.seat_ids}, "
             f"total={self.total_minor} {self.currency}, status={self.status})"
@@ -163,6 +179,9 @@ class Reservation:
 
 @dataclasses.dataclass(frozen=True)
 class Booking:
+    """A confirmed (or failed, cancelled, refund-due, refunded) payment for
+    a reservation's seats."""
+
     booking_id: str
     app_id: str
     user_id: str
@@ -171,13 +190,15 @@ class Booking:
     payment_id: str
     amount_minor: int
     currency: str
-    status: str  # SUCCESS, FAILED, CANCELLED
+    status: str  # SUCCESS, FAILED, CANCELLED, REFUND_DUE, REFUNDED
     created_at: int
     cancelled_at: Optional[int]
 
 
 @dataclasses.dataclass(frozen=True)
 class AppInfo:
+    """An app (tenant) as the admin sees it; never its API key."""
+
     app_id: str
     name: str
     allowed_origins: List[str]
@@ -197,15 +218,20 @@ class UserHolds:
 
 @dataclasses.dataclass(frozen=True)
 class CreatedApp:
+    """The result of :meth:`Admin.create_app`: the API key, shown only
+    this once (never in ``repr``), and the app."""
+
     api_key: str  # shown once
     info: AppInfo
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"CreatedApp(info={self.info!r})"
 
 
 @dataclasses.dataclass(frozen=True)
 class NewSeat:
+    """A seat to create with :meth:`Admin.create_seats`."""
+
     seat_id: str
     price_minor: int
     currency: str
@@ -216,6 +242,8 @@ class NewSeat:
 
 @dataclasses.dataclass(frozen=True)
 class PaymentRequest:
+    """What a payment verifier is asked to check (see :class:`Engine`)."""
+
     app_id: str
     user_id: str
     reservation_id: int
@@ -224,7 +252,7 @@ class PaymentRequest:
     currency: str
 
 
-def _struct_dict(s):
+def _struct_dict(s: Any) -> Dict[str, Any]:
     return {name: getattr(s, name) for name, _ in s._fields_}
 
 
@@ -314,7 +342,7 @@ def _take_reservation(ptr: c_void_p) -> Reservation:
 class User(_Handle):
     """A verified user token. Immutable; usable from any thread."""
 
-    def __init__(self, ptr):
+    def __init__(self, ptr: c_void_p) -> None:
         super().__init__(ptr)
         v = n.UserView()
         _check(_lib.seatbook_user_get(ptr, byref(v)))
@@ -333,16 +361,22 @@ class App(_Handle):
     Engine.app() (the user's token is not at fault)."""
 
     def signup(self, email: str, password: str) -> str:
+        """Registers a user (argon2id) and returns their user token (a JWT,
+        valid 7 days). Raises EmailTakenError if the email is registered."""
         out = c_void_p()
         _check(_lib.seatbook_app_signup(self, _b(email), _b(password), byref(out)))
         return _take_string(out)
 
     def login(self, email: str, password: str) -> str:
+        """Returns a fresh user token. Raises InvalidCredentialsError for an
+        unknown email or a wrong password (the same error for both)."""
         out = c_void_p()
         _check(_lib.seatbook_app_login(self, _b(email), _b(password), byref(out)))
         return _take_string(out)
 
     def user(self, token: str) -> User:
+        """Verifies a user token once into a :class:`User` session that later
+        calls take. Raises InvalidTokenError or TokenExpiredError."""
         out = c_void_p()
         _check(_lib.seatbook_app_user(self, _b(token), byref(out)))
         return User(out)
@@ -359,6 +393,8 @@ class App(_Handle):
         return _take_string(out)
 
     def list_seats(self, entity_id: str, available_only: bool = False) -> List[Seat]:
+        """The entity's seats with their effective state (AVAILABLE, HELD with
+        its expiry, BOOKED); only AVAILABLE ones if ``available_only``."""
         out = c_void_p()
         _check(_lib.seatbook_app_list_seats(self, _b(entity_id), bool(available_only), byref(out)))
         try:
@@ -385,41 +421,58 @@ class App(_Handle):
         finally:
             _lib.seatbook_seat_list_free(out)
 
-    def seat_counts(self, entity_id: str) -> dict:
+    def seat_counts(self, entity_id: str) -> Dict[str, int]:
+        """How many of the entity's seats are ``available``, ``held`` and
+        ``booked`` right now."""
         c = n.SeatCounts()
         _check(_lib.seatbook_app_seat_counts(self, _b(entity_id), byref(c)))
         return _struct_dict(c)
 
     def reserve(self, user: User, seat_ids: Sequence[str], ttl_ms: int = 0) -> Reservation:
+        """Holds all of ``seat_ids`` for ``user`` (all or nothing) for
+        ``ttl_ms`` (0: the configured default) and returns the reservation;
+        its ``token`` (secret) is needed to extend, release or confirm.
+        Raises e.g. SeatHeldError / SeatBookedError naming the seat (``.seat``)."""
         arr, count = _str_array(seat_ids)
         out = c_void_p()
         _check(_lib.seatbook_app_reserve(self, user, arr, count, ttl_ms, byref(out)))
         return _take_reservation(out)
 
     def extend(self, user: User, token: str, ttl_ms: int = 0) -> Reservation:
+        """Extends an ACTIVE hold by ``ttl_ms`` (0: the default), within the
+        configured total; returns the updated reservation."""
         out = c_void_p()
         _check(_lib.seatbook_app_extend(self, user, _b(token), ttl_ms, byref(out)))
         return _take_reservation(out)
 
     def release(self, user: User, token: str) -> None:
+        """Releases an ACTIVE hold: its seats are available again at once."""
         _check(_lib.seatbook_app_release(self, user, _b(token)))
 
     def confirm(self, user: User, token: str, payment_id: str, amount_minor: int) -> Booking:
+        """Books the held seats: calls the engine's payment verifier with
+        ``payment_id`` and ``amount_minor`` (which must equal the total), then
+        records the booking, books the seats and confirms the reservation in
+        one transaction. Raises PaymentDeclinedError, AmountMismatchError,
+        HoldExpiredError, ..."""
         out = c_void_p()
         _check(_lib.seatbook_app_confirm(self, user, _b(token), _b(payment_id), amount_minor, byref(out)))
         return _take_booking(out)
 
     def reservation(self, user: User, token: str) -> Reservation:
+        """The user's reservation for ``token``."""
         out = c_void_p()
         _check(_lib.seatbook_app_reservation(self, user, _b(token), byref(out)))
         return _take_reservation(out)
 
     def booking(self, booking_id: str) -> Booking:
+        """One booking of this app by id. Raises BookingNotFoundError."""
         out = c_void_p()
         _check(_lib.seatbook_app_booking(self, _b(booking_id), byref(out)))
         return _take_booking(out)
 
     def user_bookings(self, user: User) -> List[Booking]:
+        """Every booking of ``user`` in this app."""
         out = c_void_p()
         _check(_lib.seatbook_app_user_bookings(self, user, byref(out)))
         return _take_booking_list(out)
@@ -431,6 +484,8 @@ class App(_Handle):
         return _take_booking_list(out)
 
     def cancel_booking(self, booking_id: str) -> Booking:
+        """Cancels a SUCCESS booking (refunded: its seats are available again)
+        and returns it as CANCELLED."""
         out = c_void_p()
         _check(_lib.seatbook_app_cancel_booking(self, _b(booking_id), byref(out)))
         return _take_booking(out)
@@ -443,6 +498,8 @@ class Admin(_Handle):
     """A verified admin token. Thread-safe."""
 
     def create_app(self, app_id: str, name: str, allowed_origins: Sequence[str]) -> CreatedApp:
+        """Creates an app (tenant); the result carries its API key, shown
+        only this once."""
         arr, count = _str_array(allowed_origins)
         key, info = c_void_p(), c_void_p()
         _check(_lib.seatbook_admin_create_app(self, _b(app_id), _b(name), arr, count, byref(key), byref(info)))
@@ -450,6 +507,7 @@ class Admin(_Handle):
         return CreatedApp(api_key, _take_app_info(info))
 
     def list_apps(self) -> List[AppInfo]:
+        """Every app, active or not."""
         out = c_void_p()
         _check(_lib.seatbook_admin_list_apps(self, byref(out)))
         try:
@@ -465,6 +523,7 @@ class Admin(_Handle):
             _lib.seatbook_app_info_list_free(out)
 
     def get_app(self, app_id: str) -> AppInfo:
+        """One app. Raises AppNotFoundError."""
         out = c_void_p()
         _check(_lib.seatbook_admin_get_app(self, _b(app_id), byref(out)))
         return _take_app_info(out)
@@ -472,44 +531,58 @@ class Admin(_Handle):
     def update_app(
         self, app_id: str, name: Optional[str] = None, allowed_origins: Optional[Sequence[str]] = None
     ) -> AppInfo:
+        """Renames the app and/or replaces its allowed origins (``None``
+        keeps the current value). Removing an origin revokes the App
+        objects authenticated with it."""
         arr, count = (None, 0) if allowed_origins is None else _str_array(allowed_origins)
         out = c_void_p()
         _check(_lib.seatbook_admin_update_app(self, _b(app_id), _b(name), arr, count, byref(out)))
         return _take_app_info(out)
 
     def deactivate_app(self, app_id: str) -> AppInfo:
+        """Deactivates the app: its App objects raise AppContextRevokedError,
+        new ones AppInactiveError."""
         out = c_void_p()
         _check(_lib.seatbook_admin_deactivate_app(self, _b(app_id), byref(out)))
         return _take_app_info(out)
 
     def reactivate_app(self, app_id: str) -> AppInfo:
+        """Reactivates a deactivated app."""
         out = c_void_p()
         _check(_lib.seatbook_admin_reactivate_app(self, _b(app_id), byref(out)))
         return _take_app_info(out)
 
     def rotate_api_key(self, app_id: str) -> str:
+        """Replaces the API key (returned, shown once); App objects made
+        with the old key are revoked."""
         out = c_void_p()
         _check(_lib.seatbook_admin_rotate_api_key(self, _b(app_id), byref(out)))
         return _take_string(out)
 
-    def create_seats(self, app_id: str, entity_id: str, seats: Sequence[Union[NewSeat, dict]]) -> int:
-        seats = [s if isinstance(s, NewSeat) else NewSeat(**s) for s in seats]
-        arr = (n.NewSeatC * max(len(seats), 1))()
-        for i, s in enumerate(seats):
+    def create_seats(self, app_id: str, entity_id: str, seats: Sequence[Union[NewSeat, Dict[str, Any]]]) -> int:
+        """Creates seats of one entity (all or nothing) and returns how many;
+        each is a :class:`NewSeat` or a dict of its fields."""
+        items = [s if isinstance(s, NewSeat) else NewSeat(**s) for s in seats]
+        arr = (n.NewSeatC * max(len(items), 1))()
+        for i, s in enumerate(items):
             arr[i] = n.NewSeatC(
                 _b(s.seat_id), s.price_minor, _b(s.currency), _b(s.section), _b(s.row), _b(s.category)
             )
         created = c_size_t()
-        _check(_lib.seatbook_admin_create_seats(self, _b(app_id), _b(entity_id), arr, len(seats), byref(created)))
+        _check(_lib.seatbook_admin_create_seats(self, _b(app_id), _b(entity_id), arr, len(items), byref(created)))
         return created.value
 
     def remove_seats(self, app_id: str, seat_ids: Sequence[str]) -> int:
+        """Removes seats (all or nothing: a held or booked seat raises
+        SeatInUseError, an unknown one SeatNotFoundError, and nothing is
+        removed) and returns how many."""
         arr, count = _str_array(seat_ids)
         removed = c_size_t()
         _check(_lib.seatbook_admin_remove_seats(self, _b(app_id), arr, count, byref(removed)))
         return removed.value
 
     def cancel_booking(self, booking_id: str) -> Booking:
+        """Cancels any booking of any app (as App.cancel_booking)."""
         out = c_void_p()
         _check(_lib.seatbook_admin_cancel_booking(self, _b(booking_id), byref(out)))
         return _take_booking(out)
@@ -554,7 +627,7 @@ class SimulatedPayments:
     Payment ids starting with "fail" or "decline" are declined, all others
     approved."""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "SimulatedPayments()"
 
 
@@ -602,7 +675,7 @@ class Engine(_Handle):
         reaper_interval_ms: int = 0,
         payment: Union[PaymentVerifier, SimulatedPayments, None] = None,
         discard_unmatched_journal: bool = False,
-    ):
+    ) -> None:
         super().__init__(None)
         cfg = n.Config()
         cfg.admin_email = _b(admin_email)
@@ -639,31 +712,46 @@ class Engine(_Handle):
         self._ptr = out
 
     def admin_login(self, email: str, password: str) -> str:
+        """Checks the configured admin credentials and returns an admin token
+        (a JWT, valid 24 h). Raises InvalidCredentialsError."""
         out = c_void_p()
         _check(_lib.seatbook_engine_admin_login(self, _b(email), _b(password), byref(out)))
         return _take_string(out)
 
     def admin(self, token: str) -> Admin:
+        """Verifies an admin token into an :class:`Admin`."""
         out = c_void_p()
         _check(_lib.seatbook_engine_admin(self, _b(token), byref(out)))
         return Admin(out, self._keepalive)
 
     def app(self, app_id: str, api_key: str, origin: str) -> App:
+        """Authenticates an app by id, API key and request origin into an
+        :class:`App`. Raises InvalidCredentialsError, AppInactiveError,
+        OriginNotAllowedError."""
         out = c_void_p()
         _check(_lib.seatbook_engine_app(self, _b(app_id), _b(api_key), _b(origin), byref(out)))
         return App(out, self._keepalive)
 
-    def stats(self) -> dict:
+    def stats(self) -> Dict[str, int]:
+        """The engine's counters since it opened (reserve_attempts, holds_taken,
+        contention_rejections, confirms, expiries, releases,
+        payment_failures, cancellations)."""
         s = n.Stats()
         _check(_lib.seatbook_engine_stats(self, byref(s)))
         return _struct_dict(s)
 
     def sweep(self) -> int:
+        """Marks every ACTIVE reservation past its expiry as EXPIRED and returns
+        how many (expired holds are already free for others; this makes the
+        durable record agree; the background reaper does it too)."""
         count = c_size_t()
         _check(_lib.seatbook_engine_sweep(self, byref(count)))
         return count.value
 
-    def audit(self) -> dict:
+    def audit(self) -> Dict[str, int]:
+        """Reads the whole database back and checks the booking invariants:
+        the counts, ``double_booked_seats`` and ``violations`` (0 when
+        healthy) and ``clean``. A full scan: for tests, demos and operators."""
         a = n.Audit()
         _check(_lib.seatbook_engine_audit(self, byref(a)))
         return _struct_dict(a)
@@ -679,12 +767,12 @@ class Engine(_Handle):
 _owned(Engine, _lib.seatbook_engine_close)
 
 
-def _trampoline(payment: PaymentVerifier):
+def _trampoline(payment: PaymentVerifier) -> Callable[..., int]:
     """The C callback around ``payment``: only ``True`` approves. Nothing
     escapes it (ctypes would print the exception and return 0, which also
     declines, but without a reason)."""
 
-    def callback(_userdata, request, reason, capacity):
+    def callback(_userdata: Any, request: Any, reason: Any, capacity: int) -> int:
         try:
             try:
                 r = request.contents
@@ -721,7 +809,7 @@ class CheckReport:
     journal_bytes: Optional[int]  # None when there is no journal file
     replays_journal: bool
     open_error: Optional[str]
-    audit: Optional[dict]  # None when not recoverable
+    audit: Optional[Dict[str, int]]  # None when not recoverable
     violations: List[str]
     healthy: bool
 
@@ -739,7 +827,7 @@ def check(path: str) -> CheckReport:
         for i in range(v.audit.violations if v.audited else 0):
             line = ctypes.c_char_p()
             _check(_lib.seatbook_check_report_violation(out, i, byref(line)))
-            violations.append(_s(line.value))
+            violations.append(line.value.decode("utf-8") if line.value else "")
         return CheckReport(
             recovery=_RECOVERY[v.recovery],
             journal_bytes=v.journal_bytes if v.journal_present else None,
@@ -763,4 +851,5 @@ def hash_password(password: str, argon2: Optional[Sequence[int]] = None) -> str:
 
 
 def version() -> str:
-    return _lib.seatbook_version().decode()
+    """The library's version, e.g. ``"0.1.0"``."""
+    return str(_lib.seatbook_version().decode())

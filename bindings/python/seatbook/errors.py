@@ -1,6 +1,7 @@
 """Exceptions: one class per seatbook status, all subclasses of SeatbookError."""
 
 import enum
+from typing import Dict, Optional, Type
 
 
 class Status(enum.IntEnum):
@@ -66,21 +67,21 @@ class SeatbookError(Exception):
     bulk seat operation, else ``None``).
     """
 
-    status = None
+    status: Optional[Status] = None
 
-    def __init__(self, status, message, seat=None):
+    def __init__(self, status: int, message: str, seat: Optional[str] = None) -> None:
         super().__init__(f"{Status(status).name}: {message}")
         self.status = Status(status)
         self.message = message
         self.seat = seat
 
 
-def _class_name(status):
+def _class_name(status: Status) -> str:
     return "".join(part.capitalize() for part in status.name.split("_")) + "Error"
 
 
 #: status -> exception class, e.g. Status.SEAT_HELD -> SeatHeldError
-ERRORS = {}
+ERRORS: Dict[Status, Type[SeatbookError]] = {}
 for _status in Status:
     if _status is Status.OK:
         continue
@@ -89,9 +90,21 @@ for _status in Status:
     globals()[_cls.__name__] = _cls
 
 
-def error_for(status, message, seat=None):
+def __getattr__(name: str) -> Type[SeatbookError]:
+    """Only for type checkers: the classes above are made at import time
+    (one per Status), so a checker cannot see them; this tells it that
+    any other name of this module is an error class. At run time every
+    real class is found before this is called, so it only raises."""
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def error_for(status: int, message: str, seat: Optional[str] = None) -> SeatbookError:
     """The exception instance for a status."""
-    return ERRORS.get(status, SeatbookError)(status, message, seat)
+    cls: Type[SeatbookError] = SeatbookError
+    if status in Status.__members__.values():
+        cls = ERRORS.get(Status(status), SeatbookError)
+    return cls(status, message, seat)
 
 
-__all__ = ["Status", "SeatbookError", "ERRORS", "error_for"] + [c.__name__ for c in ERRORS.values()]
+__all__ = ["Status", "SeatbookError", "ERRORS", "error_for"]
+__all__ += [c.__name__ for c in ERRORS.values()]

@@ -1,5 +1,12 @@
-"""Tests of the Python binding. Run with SEATBOOK_LIB=/path/to/libseatbook.so
-python3 -m unittest discover -s bindings/python/tests -t bindings/python"""
+"""Tests of the Python binding. They import whichever ``seatbook`` Python
+finds, so the same tests run against the source tree and an installed wheel:
+
+    # the source tree (what tests/ffi_python.rs does under `cargo test`):
+    SEATBOOK_LIB=target/debug/libseatbook.so PYTHONPATH=bindings/python \
+        python3 -m unittest discover -s bindings/python/tests
+    # an installed package (.ci/run): from a directory where the source
+    # package is not importable, with the venv's python and no SEATBOOK_LIB
+"""
 
 import gc
 import os
@@ -9,10 +16,8 @@ import threading
 import unittest
 import weakref
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-import seatbook  # noqa: E402
-from seatbook import _native  # noqa: E402
+import seatbook
+from seatbook import _native
 
 FAST = (8, 1, 1)  # argon2 cost for tests only
 ORIGIN = "https://event-app.com"

@@ -1,0 +1,43 @@
+"""Not a test module (unittest skips it): code a user would write, checked
+by `mypy --strict` against the INSTALLED package in .ci/run. It proves that
+the wheel ships py.typed and that the public API is fully typed, including
+the exception classes generated per status. Never run."""
+
+from typing import Dict, List, Optional
+
+import seatbook
+
+
+def verifier(request: seatbook.PaymentRequest) -> bool:
+    return request.amount_minor > 0 and request.currency == "EUR"
+
+
+def flow(path: str) -> Optional[str]:
+    with seatbook.Engine(
+        path,
+        admin_email="admin@example.com",
+        admin_password_hash=seatbook.hash_password("admin-password", (8, 1, 1)),
+        admin_jwt_secret="an-admin-secret-of-at-least-32-bytes!!",
+        user_jwt_secret="a-user-secret-of-at-least-32-bytes!!!!",
+        payment=verifier,
+    ) as engine:
+        admin: seatbook.Admin = engine.admin(engine.admin_login("admin@example.com", "admin-password"))
+        created: seatbook.CreatedApp = admin.create_app("event-app", "Event App", ["https://event-app.com"])
+        count: int = admin.create_seats("event-app", "E1", [seatbook.NewSeat("E1-A1", 5000, "EUR")])
+        app: seatbook.App = engine.app("event-app", created.api_key, "https://event-app.com")
+        user: seatbook.User = app.user(app.signup("buyer@example.com", "correct horse battery"))
+        seats: List[seatbook.Seat] = app.list_seats("E1", available_only=True)
+        counts: Dict[str, int] = app.seat_counts("E1")
+        try:
+            hold: seatbook.Reservation = app.reserve(user, [s.seat_id for s in seats])
+            assert hold.token is not None
+            booking: seatbook.Booking = app.confirm(user, hold.token, "pay_1", hold.total_minor)
+            return booking.booking_id
+        except seatbook.SeatHeldError as e:
+            return e.seat
+        except seatbook.SeatbookError as e:
+            status: seatbook.Status = e.status if e.status is not None else seatbook.Status.OK
+            return f"{status.name}: {e.message} ({count}, {counts})"
+        finally:
+            report: seatbook.CheckReport = seatbook.check(path + ".copy")
+            print(report.healthy, engine.stats(), seatbook.version())
