@@ -2,11 +2,9 @@
 //! no extra dependencies) against the shared library this `cargo test`
 //! built, passed through `SEATBOOK_LIB`.
 
-mod ffi_support;
-
 use std::process::Command;
 
-use ffi_support::{have, private_lib, root};
+use seatbook_testkit::ffi::{have, private_lib, root};
 
 #[test]
 fn python_binding_tests_pass() {

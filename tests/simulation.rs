@@ -10,8 +10,6 @@
 //! The same driver runs under proptest, which shrinks a failing stream of
 //! choices to a short one.
 
-mod support_rel;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -20,10 +18,10 @@ use seatbook::{
     AppContext, BookingStatus, CancelError, ConfirmError, Durability, Engine, HoldError,
     ManualClock, QueryError, ReservationStatus, ReserveError, SeatState, UserSession,
 };
-use support_rel::{
-    BUS_ORIGIN, EVENT_ORIGIN, Rng, T0, USER_PASSWORD, admin, app_with_seats, open, price, seat_id,
-    seat_states,
-};
+use seatbook_testkit::fixtures::{BUS_ORIGIN, EVENT_ORIGIN, T0, USER_PASSWORD, admin};
+use seatbook_testkit::invariants::seat_states;
+use seatbook_testkit::reliability::{app_with_seats, open, price, seat_id};
+use seatbook_testkit::rng::Rng;
 
 const SEATS: usize = 6;
 const USERS: usize = 3;

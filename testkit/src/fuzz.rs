@@ -1,6 +1,7 @@
 //! The fuzz targets' bodies, shared by the cargo-fuzz binaries
-//! (`fuzz/fuzz_targets/*.rs`) and by `tests/fuzz_regressions.rs`, which
-//! replays the kept crash inputs and a seeded random corpus in CI.
+//! (`fuzz/fuzz_targets/*.rs`, which depend on this kit by path) and by
+//! `tests/fuzz_regressions.rs`, which replays the kept crash inputs and a
+//! seeded random corpus in CI.
 //!
 //! Every target feeds untrusted bytes to a public entry point of one
 //! long-lived engine and checks, beyond "no panic", a property that a bug
@@ -8,7 +9,6 @@
 //! else, a reservation token never works for another user or app, accepted
 //! ids/emails/origins are well-formed and round-trip, and no C ABI call
 //! ever reports a caught panic.
-#![allow(dead_code)]
 
 use std::ffi::{CString, c_char};
 use std::ptr;
@@ -17,39 +17,22 @@ use std::sync::{Arc, OnceLock};
 use seatbook::ffi::{self, seatbook_status};
 use seatbook::{
     AppContext, Argon2Params, Config, Durability, Engine, ManualClock, NewApp, NewSeat,
-    SeatAttributes, UserSession, hash_password, normalize_origin,
+    UserSession, hash_password, normalize_origin,
 };
 
-const ADMIN_EMAIL: &str = "fuzz-admin@fuzz.test";
-const ADMIN_PASSWORD: &str = "fuzz-admin-password";
-const ADMIN_SECRET: &str = "fuzz-admin-secret-0123456789-0123456789";
-const USER_SECRET: &str = "fuzz-user-secret-0123456789-0123456789!";
-const ORIGIN: &str = "https://event-app.com";
-const PASSWORD: &str = "fuzz-user-password";
+use crate::fixtures::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_SECRET, EVENT_ORIGIN as ORIGIN, USER_PASSWORD as PASSWORD,
+    USER_SECRET, base_config,
+};
 
 fn config() -> Config {
-    let fast = Argon2Params::insecure_fast_for_tests();
-    let mut c = Config::new(
-        ADMIN_EMAIL,
-        hash_password(ADMIN_PASSWORD, &fast).expect("hash"),
-        ADMIN_SECRET,
-        USER_SECRET,
-    );
-    c.argon2 = fast;
-    c.payments = Some(Arc::new(seatbook::SimulatedPayments::default()));
-    c.durability = Durability::None;
-    c.clock = Arc::new(ManualClock::default());
+    let mut c = base_config(Arc::new(ManualClock::default()), Durability::None);
     c.holds.min_ttl = std::time::Duration::from_millis(10);
     c
 }
 
 fn seat(id: &str) -> NewSeat {
-    NewSeat {
-        seat_id: id.to_owned(),
-        price_minor: 500,
-        currency: "EUR".into(),
-        attributes: SeatAttributes::default(),
-    }
+    crate::fixtures::seat(id, 500)
 }
 
 struct World {
@@ -401,11 +384,7 @@ fn c_world() -> &'static CWorld {
         cfg.admin_password_hash = hash.as_ptr();
         cfg.admin_jwt_secret = asec.as_ptr();
         cfg.user_jwt_secret = usec.as_ptr();
-        cfg.argon2 = ffi::seatbook_argon2_params {
-            memory_kib: 8,
-            iterations: 1,
-            parallelism: 1,
-        };
+        cfg.argon2 = crate::ffi::fast();
         cfg.durability = 1; // NONE
         cfg.hold_min_ttl_ms = 10;
         cfg.use_simulated_payments = true;
@@ -464,7 +443,7 @@ fn c_world() -> &'static CWorld {
 }
 
 fn ok(status: seatbook_status) {
-    assert_eq!(status, seatbook_status::SEATBOOK_OK);
+    crate::ffi::expect(status, seatbook_status::SEATBOOK_OK);
 }
 
 fn not_panic(status: seatbook_status, what: &str) -> bool {
@@ -585,11 +564,7 @@ pub fn c_abi(data: &[u8]) {
         }
         not_panic(ffi::seatbook_app_release(w.app, w.user, s(6)), "release");
         let mut hash: *mut c_char = ptr::null_mut();
-        let params = ffi::seatbook_argon2_params {
-            memory_kib: 8,
-            iterations: 1,
-            parallelism: 1,
-        };
+        let params = crate::ffi::fast();
         if flags & 1 == 0
             && not_panic(
                 ffi::seatbook_hash_password(s(4), &params, &mut hash),

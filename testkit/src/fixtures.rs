@@ -1,21 +1,70 @@
-//! Shared fixtures for the integration tests: an engine on a temporary
-//! file with a manual clock and cheap argon2, an admin, apps and buyers.
-#![allow(dead_code)]
+//! Engines, configs, admins, apps, seats and buyers for the tests, the
+//! fuzz bodies and the benches: one set of credentials, one base config
+//! (cheap argon2, simulated payments), and the [`Fixture`] of the
+//! functional suites (an engine on a temporary file with a manual clock).
+//!
+//! Every config here uses `Argon2Params::insecure_fast_for_tests()`: the
+//! suites exercise booking, not password hashing. The defaults of
+//! `Config` are never lowered.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use seatbook::{
-    AppContext, Argon2Params, Config, CreatedApp, Durability, Engine, ManualClock, NewApp, NewSeat,
-    SeatAttributes, UserSession, hash_password,
+    Admin, AppContext, Argon2Params, Clock, Config, CreatedApp, Durability, Engine, ManualClock,
+    NewApp, NewSeat, SeatAttributes, UserSession, hash_password,
 };
 
 pub const ADMIN_EMAIL: &str = "admin@booking.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
 pub const ADMIN_SECRET: &str = "admin-secret-0123456789-0123456789-abcdef";
 pub const USER_SECRET: &str = "user-secret-0123456789-0123456789-abcdefgh";
+/// The password of every buyer the kit signs up.
+pub const USER_PASSWORD: &str = "buyer-password";
 pub const EVENT_ORIGIN: &str = "https://event-app.com";
 pub const BUS_ORIGIN: &str = "https://bus-app.com";
+/// 2026-01-01T00:00:00Z, the manual clocks' epoch.
+pub const T0: u64 = 1_767_225_600_000;
+
+/// The kit's credentials and secrets, cheap argon2, the simulated payment
+/// verifier, `clock` and `durability`; every other setting at its default.
+pub fn base_config(clock: Arc<dyn Clock>, durability: Durability) -> Config {
+    let fast = Argon2Params::insecure_fast_for_tests();
+    let mut config = Config::new(
+        ADMIN_EMAIL,
+        hash_password(ADMIN_PASSWORD, &fast).expect("hash"),
+        ADMIN_SECRET,
+        USER_SECRET,
+    );
+    config.argon2 = fast;
+    config.payments = Some(Arc::new(seatbook::SimulatedPayments::default()));
+    config.durability = durability;
+    config.clock = clock;
+    config
+}
+
+/// [`base_config`] on `clock`, durability off: the functional suites'.
+pub fn config(clock: &ManualClock) -> Config {
+    base_config(Arc::new(clock.clone()), Durability::None)
+}
+
+/// The admin of `engine`, logged in with the kit's credentials.
+pub fn admin(engine: &Engine) -> Admin {
+    let token = engine
+        .admin_login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .expect("admin login");
+    engine.admin(token.expose()).expect("admin token")
+}
+
+/// A seat in EUR with no attributes.
+pub fn seat(id: &str, price_minor: u64) -> NewSeat {
+    NewSeat {
+        seat_id: id.to_owned(),
+        price_minor,
+        currency: "EUR".into(),
+        attributes: SeatAttributes::default(),
+    }
+}
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,
@@ -23,19 +72,10 @@ pub struct Fixture {
     pub engine: Engine,
 }
 
-pub fn config(clock: &ManualClock) -> Config {
-    let fast = Argon2Params::insecure_fast_for_tests();
-    let mut config = Config::new(
-        ADMIN_EMAIL,
-        hash_password(ADMIN_PASSWORD, &fast).unwrap(),
-        ADMIN_SECRET,
-        USER_SECRET,
-    );
-    config.argon2 = fast;
-    config.payments = Some(Arc::new(seatbook::SimulatedPayments::default()));
-    config.durability = Durability::None;
-    config.clock = Arc::new(clock.clone());
-    config
+impl Default for Fixture {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Fixture {
@@ -64,12 +104,8 @@ impl Fixture {
         Self { dir, clock, engine }
     }
 
-    pub fn admin(&self) -> seatbook::Admin {
-        let token = self
-            .engine
-            .admin_login(ADMIN_EMAIL, ADMIN_PASSWORD)
-            .unwrap();
-        self.engine.admin(token.expose()).unwrap()
+    pub fn admin(&self) -> Admin {
+        admin(&self.engine)
     }
 
     pub fn create_app(&self, app_id: &str, origin: &str) -> CreatedApp {
@@ -94,7 +130,7 @@ impl Fixture {
     }
 
     pub fn buyer(&self, app: &AppContext, email: &str) -> UserSession {
-        let token = app.signup(email, "buyer-password").unwrap();
+        let token = app.signup(email, USER_PASSWORD).unwrap();
         app.user(token.expose()).unwrap()
     }
 
@@ -107,17 +143,16 @@ pub fn seat_id(entity: &str, i: usize) -> String {
     format!("{entity}-S{i}")
 }
 
+/// `n` seats `{entity}-S{i}` priced 1000 + i, in section A, row `i / 10`.
 pub fn seats(entity: &str, n: usize) -> Vec<NewSeat> {
     (0..n)
         .map(|i| NewSeat {
-            seat_id: seat_id(entity, i),
-            price_minor: 1000 + i as u64,
-            currency: "EUR".into(),
             attributes: SeatAttributes {
                 section: Some("A".into()),
                 row: Some(format!("{}", i / 10)),
                 category: None,
             },
+            ..seat(&seat_id(entity, i), 1000 + i as u64)
         })
         .collect()
 }
