@@ -11,9 +11,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use seatbook::{AppContext, Clock, Config, Durability, Engine, NewApp, NewSeat, UserSession};
+use seatbook::{AppContext, Clock, Config, Durability, Engine, NewSeat, UserSession};
 
-use crate::fixtures::{EVENT_ORIGIN as ORIGIN, USER_PASSWORD, admin, base_config, seat};
+use crate::fixtures::{
+    EVENT_ORIGIN as ORIGIN, USER_PASSWORD, admin, base_config, create_app, seat,
+};
 
 pub const APP_ID: &str = "bench-app";
 
@@ -44,13 +46,7 @@ pub fn entity_id(e: usize) -> String {
 /// entity, ids from [`seat_id`]. Returns the app's API key.
 pub fn populate(engine: &Engine, n: usize) -> String {
     let admin = admin(engine);
-    let created = admin
-        .create_app(&NewApp {
-            app_id: APP_ID,
-            name: "Bench",
-            allowed_origins: &[ORIGIN],
-        })
-        .expect("create app");
+    let created = create_app(&admin, APP_ID, ORIGIN);
     let mut start = 0;
     while start < n {
         let end = (start + ENTITY_SEATS).min(n);

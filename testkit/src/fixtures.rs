@@ -56,6 +56,17 @@ pub fn admin(engine: &Engine) -> Admin {
     engine.admin(token.expose()).expect("admin token")
 }
 
+/// Creates app `app_id` (named after its id) with one allowed origin.
+pub fn create_app(admin: &Admin, app_id: &str, origin: &str) -> CreatedApp {
+    admin
+        .create_app(&NewApp {
+            app_id,
+            name: app_id,
+            allowed_origins: &[origin],
+        })
+        .expect("create app")
+}
+
 /// A seat in EUR with no attributes.
 pub fn seat(id: &str, price_minor: u64) -> NewSeat {
     NewSeat {
@@ -109,13 +120,7 @@ impl Fixture {
     }
 
     pub fn create_app(&self, app_id: &str, origin: &str) -> CreatedApp {
-        self.admin()
-            .create_app(&NewApp {
-                app_id,
-                name: app_id,
-                allowed_origins: &[origin],
-            })
-            .unwrap()
+        create_app(&self.admin(), app_id, origin)
     }
 
     /// An app with `n` seats `{entity}-S{i}` priced 1000 + i EUR cents.

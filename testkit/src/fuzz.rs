@@ -16,13 +16,13 @@ use std::sync::{Arc, OnceLock};
 
 use seatbook::ffi::{self, seatbook_status};
 use seatbook::{
-    AppContext, Argon2Params, Config, Durability, Engine, ManualClock, NewApp, NewSeat,
-    UserSession, hash_password, normalize_origin,
+    AppContext, Argon2Params, Config, Durability, Engine, ManualClock, NewSeat, UserSession,
+    hash_password, normalize_origin,
 };
 
 use crate::fixtures::{
     ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_SECRET, EVENT_ORIGIN as ORIGIN, USER_PASSWORD as PASSWORD,
-    USER_SECRET, base_config,
+    USER_SECRET, admin, base_config, create_app,
 };
 
 fn config() -> Config {
@@ -64,13 +64,7 @@ fn world() -> &'static World {
         let admin = engine.admin(&admin_token).expect("admin");
         let mut keys = Vec::new();
         for id in ["event-app", "bus-app", "fuzz-app"] {
-            let created = admin
-                .create_app(&NewApp {
-                    app_id: id,
-                    name: id,
-                    allowed_origins: &[ORIGIN],
-                })
-                .expect("create app");
+            let created = create_app(&admin, id, ORIGIN);
             admin
                 .create_seats(id, "E1", &[seat("S0"), seat("S1"), seat("S2")])
                 .expect("seats");
@@ -347,21 +341,8 @@ fn c_world() -> &'static CWorld {
         let path = dir.path().join("c.redb");
         let key = {
             let engine = Engine::open(&path, config()).expect("open");
-            let admin = engine
-                .admin(
-                    engine
-                        .admin_login(ADMIN_EMAIL, ADMIN_PASSWORD)
-                        .expect("login")
-                        .expose(),
-                )
-                .expect("admin");
-            let created = admin
-                .create_app(&NewApp {
-                    app_id: "event-app",
-                    name: "Event",
-                    allowed_origins: &[ORIGIN],
-                })
-                .expect("app");
+            let admin = admin(&engine);
+            let created = create_app(&admin, "event-app", ORIGIN);
             admin
                 .create_seats("event-app", "E1", &[seat("S0"), seat("S1"), seat("S2")])
                 .expect("seats");

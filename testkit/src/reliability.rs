@@ -7,9 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use seatbook::{Admin, Config, CreatedApp, Durability, Engine, ManualClock, NewApp, NewSeat};
+use seatbook::{Admin, Config, CreatedApp, Durability, Engine, ManualClock, NewSeat};
 
-use crate::fixtures::{base_config, seat};
+use crate::fixtures::{base_config, create_app, seat};
 
 /// The entity of every seat of [`app_with_seats`].
 pub const ENTITY: &str = "E1";
@@ -30,13 +30,7 @@ pub fn open(path: &Path, clock: &ManualClock, durability: Durability) -> Engine 
 /// Creates an app with one origin and `seats` seats named `S0..` in entity
 /// [`ENTITY`], priced [`price`]. Returns the created app (with its key).
 pub fn app_with_seats(admin: &Admin, app_id: &str, origin: &str, seats: usize) -> CreatedApp {
-    let created = admin
-        .create_app(&NewApp {
-            app_id,
-            name: app_id,
-            allowed_origins: &[origin],
-        })
-        .expect("create app");
+    let created = create_app(admin, app_id, origin);
     let list: Vec<NewSeat> = (0..seats).map(|i| seat(&seat_id(i), price(i))).collect();
     admin.create_seats(app_id, ENTITY, &list).expect("seats");
     created
