@@ -3,7 +3,7 @@
 //! reserving, confirming, releasing, crossing a checkpoint, closing).
 //!
 //! For each injected point, on the fault-injecting file layer
-//! (`tests/support_fault`):
+//! (`seatbook_testkit::faults`):
 //!
 //! - every failed call returns a typed storage error (`Storage` or, once
 //!   the engine refuses writes, `StoragePoisoned`);

@@ -3,7 +3,7 @@
 //! crosses checkpoints), each opened by a real engine and checked.
 //!
 //! A workload runs on the fault-injecting file layer
-//! (`tests/support_fault`), which logs every write, sync and directory
+//! (`seatbook_testkit::faults`), which logs every write, sync and directory
 //! change. Every acknowledged operation is stamped with the number of
 //! events logged when it returned: a crash at event `k` must keep every
 //! operation stamped `<= k`. For each image a crash point `k` is drawn, the
