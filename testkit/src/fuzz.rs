@@ -16,13 +16,12 @@ use std::sync::{Arc, OnceLock};
 
 use seatbook::ffi::{self, seatbook_status};
 use seatbook::{
-    AppContext, Argon2Params, Config, Durability, Engine, ManualClock, NewSeat, UserSession,
-    hash_password, normalize_origin,
+    AppContext, Config, Durability, Engine, ManualClock, NewSeat, UserSession, normalize_origin,
 };
 
 use crate::fixtures::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_SECRET, EVENT_ORIGIN as ORIGIN, USER_PASSWORD as PASSWORD,
-    USER_SECRET, admin, base_config, create_app,
+    ADMIN_EMAIL, ADMIN_PASSWORD, EVENT_ORIGIN as ORIGIN, USER_PASSWORD as PASSWORD, admin,
+    base_config, create_app,
 };
 
 fn config() -> Config {
@@ -352,21 +351,10 @@ fn c_world() -> &'static CWorld {
             app.signup("carol@fuzz.test", PASSWORD).expect("signup");
             created.api_key.expose().to_owned()
         };
-        let fast = Argon2Params::insecure_fast_for_tests();
-        let (email, hash) = (
-            cstr(ADMIN_EMAIL),
-            cstr(&hash_password(ADMIN_PASSWORD, &fast).expect("hash")),
-        );
-        let (asec, usec) = (cstr(ADMIN_SECRET), cstr(USER_SECRET));
-        // SAFETY: a zeroed seatbook_config is "every default" (NULL
-        // callback, zero numbers); the strings outlive the call.
-        let mut cfg: ffi::seatbook_config = unsafe { std::mem::zeroed() };
-        cfg.admin_email = email.as_ptr();
-        cfg.admin_password_hash = hash.as_ptr();
-        cfg.admin_jwt_secret = asec.as_ptr();
-        cfg.user_jwt_secret = usec.as_ptr();
-        cfg.argon2 = crate::ffi::fast();
-        cfg.durability = 1; // NONE
+        // The C world's config (its own admin and secrets: the prepared
+        // database binds neither), with the simulated payments.
+        let hash = crate::ffi::admin_hash();
+        let mut cfg = crate::ffi::fast_config(&hash);
         cfg.hold_min_ttl_ms = 10;
         cfg.use_simulated_payments = true;
         let cpath = cstr(path.to_str().expect("utf-8 path"));
