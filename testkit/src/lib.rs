@@ -9,6 +9,7 @@
 //!   one app with seats `S0..` of entity `E1`);
 //! - [`rng`]: the seeded RNGs;
 //! - [`invariants`]: checks through the public API and the audit;
+//! - [`model`]: the simulation's reference model;
 //! - [`faults`]: a fault-injecting, crash-imaging file layer (`seatbook::Vfs`);
 //! - [`ffi`]: the C-ABI world and the built C libraries;
 //! - [`fuzz`]: the fuzz targets' bodies;
@@ -25,6 +26,7 @@ pub mod ffi;
 pub mod fixtures;
 pub mod fuzz;
 pub mod invariants;
+pub mod model;
 pub mod reliability;
 pub mod rng;
 
