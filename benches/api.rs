@@ -8,14 +8,13 @@
 //!   origin normalisation), one user JWT verification (`AppContext::user`,
 //!   HS256), and the per-call check a cached context and session pay.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Template, app, hot_seat, run_threads};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use seatbook::{Durability, Engine, ReserveError, SystemClock};
+use seatbook_testkit::bench;
+use seatbook_testkit::bench::{Template, app, hot_seat, run_threads};
 
 fn reserve_hot_seat(c: &mut Criterion) {
     // Keep the fixture whole: it owns the engine and its directory.
@@ -51,7 +50,7 @@ fn auth(c: &mut Criterion) {
     let (_dir, path) = template.copy();
     let engine = Engine::open(
         &path,
-        common::config(Durability::None, true, Arc::new(SystemClock)),
+        bench::config(Durability::None, true, Arc::new(SystemClock)),
     )
     .expect("open");
     let ctx = app(&engine, &template.api_key);

@@ -7,16 +7,15 @@
 //! percentile confirm latency of each benchmark go to
 //! `target/seatbook-bench/durable.txt`.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Template, app, buyers, percentiles, record, run_threads, seat_id};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use parking_lot::Mutex;
 use seatbook::{Durability, Engine, SystemClock};
+use seatbook_testkit::bench;
+use seatbook_testkit::bench::{Template, app, buyers, percentiles, record, run_threads, seat_id};
 
 /// Seats in each benchmark's database: more than any run books.
 const SEATS: usize = 300_000;
@@ -39,7 +38,7 @@ fn reserve_confirm(c: &mut Criterion) {
             let (_dir, path) = template.copy();
             let engine = Engine::open(
                 &path,
-                common::config(Durability::Full, group_commit, Arc::new(SystemClock)),
+                bench::config(Durability::Full, group_commit, Arc::new(SystemClock)),
             )
             .expect("open");
             let ctx = app(&engine, &template.api_key);

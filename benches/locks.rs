@@ -13,14 +13,13 @@
 //! and rejections are counted apart and written to
 //! `target/seatbook-bench/locks.txt`.
 
-mod common;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{Rng, record, run_threads};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use seatbook::locks::{LockTable, SeatKey};
+use seatbook_testkit::bench::{record, run_threads};
+use seatbook_testkit::rng::FastRng;
 
 const THREADS: [usize; 5] = [1, 2, 4, 8, 64];
 const NOW: u64 = 1_000_000;
@@ -90,7 +89,7 @@ fn bench(c: &mut Criterion, cycles: bool) {
                 group.throughput(Throughput::Elements(ROUND));
             }
             let attempt = |t: &LockTable, keys: &[SeatKey], thread: usize, n: u64| {
-                let mut rng = Rng::new(thread as u64 + 1);
+                let mut rng = FastRng::new(thread as u64 + 1);
                 let (mut wins, mut losses) = (0u64, 0u64);
                 for _ in 0..n {
                     let key = keys[rng.below(keys.len() as u64) as usize];

@@ -15,17 +15,17 @@
 //! (with a note) if `redis-server`/`redis-benchmark` are not installed:
 //! `benches/peers.sh` installs them and runs this. Only loopback traffic.
 
-mod common;
-
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Rng, Template, app, buyers, hot_seat, record, run_threads, seat_id};
 use seatbook::locks::{LockTable, SeatKey};
 use seatbook::{Durability, Engine, ReserveError, SystemClock};
+use seatbook_testkit::bench;
+use seatbook_testkit::bench::{Template, app, buyers, hot_seat, record, run_threads, seat_id};
+use seatbook_testkit::rng::FastRng;
 
 const SEATS: usize = 300_000;
 const DURABLE_SECS: u64 = 6;
@@ -190,7 +190,7 @@ fn table(seats: usize) -> (LockTable, Vec<SeatKey>) {
 fn lock_attempts(t: &LockTable, keys: &[SeatKey], threads: usize, attempts: u64) -> (f64, u64) {
     let wins = AtomicU64::new(0);
     let elapsed = run_threads(threads, attempts, |thread, n| {
-        let mut rng = Rng::new(thread as u64 + 99);
+        let mut rng = FastRng::new(thread as u64 + 99);
         let mut w = 0;
         for _ in 0..n {
             let key = keys[rng.below(keys.len() as u64) as usize];
@@ -275,7 +275,7 @@ fn seatbook_durable(template: &Template, buyers_n: usize, group_commit: bool) ->
     let (_dir, path) = template.copy();
     let engine = Engine::open(
         &path,
-        common::config(Durability::Full, group_commit, Arc::new(SystemClock)),
+        bench::config(Durability::Full, group_commit, Arc::new(SystemClock)),
     )
     .expect("open");
     let ctx = app(&engine, &template.api_key);

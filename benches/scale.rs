@@ -13,17 +13,16 @@
 //! - `scale/reopen`: `Engine::open` of a database holding 1 M seats and
 //!   100 K active reservations.
 
-mod common;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Template, app, buyers, entity_id, record, seat_id};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use seatbook::locks::LockTable;
 use seatbook::{Durability, Engine, ManualClock, SeatFilter};
+use seatbook_testkit::bench;
+use seatbook_testkit::bench::{Template, app, buyers, entity_id, record, seat_id};
 
 /// Heap bytes currently allocated by this process.
 struct Counting;
@@ -68,7 +67,7 @@ const HOLDS: usize = 100_000;
 fn open(path: &std::path::Path, clock: &ManualClock) -> Engine {
     Engine::open(
         path,
-        common::config(Durability::None, true, Arc::new(clock.clone())),
+        bench::config(Durability::None, true, Arc::new(clock.clone())),
     )
     .expect("open")
 }
@@ -215,7 +214,7 @@ fn memory_and_reopen(c: &mut Criterion) {
                 let started = Instant::now();
                 let engine = Engine::open(
                     &path,
-                    common::config(Durability::Full, true, Arc::new(clock.clone())),
+                    bench::config(Durability::Full, true, Arc::new(clock.clone())),
                 )
                 .expect("reopen");
                 total += started.elapsed();

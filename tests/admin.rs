@@ -1,12 +1,10 @@
 //! Admin: login, apps, keys, seats, cancellations.
 
-mod common;
-
-use common::*;
 use seatbook::{
     AdminError, AppAuthError, AppUpdate, AuthError, ErrorCode, HasErrorCode, LoginError, NewApp,
     ReserveError, SeatFilter, SeatState,
 };
+use seatbook_testkit::fixtures::*;
 
 #[test]
 fn admin_login_gives_the_same_error_for_wrong_email_and_wrong_password() {

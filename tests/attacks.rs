@@ -1,8 +1,6 @@
 //! Attack suite: one test (or more) per rule of SPEC section 5, each
 //! written as the attacker would try it.
 
-mod support_rel;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,10 +11,13 @@ use seatbook::{
     NewApp, NewSeat, OpenError, QueryError, ReserveError, SeatAttributes, SeatFilter, UserSession,
     hash_password,
 };
-use support_rel::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_SECRET, BUS_ORIGIN, EVENT_ORIGIN, Rng, T0, USER_PASSWORD,
-    USER_SECRET, admin, app_with_seats, assert_audit_clean, config, seat,
+use seatbook_testkit::fixtures::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_SECRET, BUS_ORIGIN, EVENT_ORIGIN, T0, USER_PASSWORD,
+    USER_SECRET, admin, seat,
 };
+use seatbook_testkit::invariants::assert_audit_clean;
+use seatbook_testkit::reliability::{app_with_seats, config};
+use seatbook_testkit::rng::Rng;
 
 struct World {
     _dir: tempfile::TempDir,

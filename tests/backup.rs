@@ -9,8 +9,6 @@
 //! file, a crash image (files copied by hand from a live engine) with and
 //! without a torn journal tail, and a damaged database file.
 
-mod support_rel;
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
@@ -20,10 +18,10 @@ use seatbook::{
     BackupError, CheckError, Durability, Engine, ErrorCode, HasErrorCode, JournalFile, ManualClock,
     QueryError, Recovery, check,
 };
-use support_rel::{
-    EVENT_ORIGIN, T0, USER_PASSWORD, admin, app_with_seats, assert_audit_clean, config, open,
-    price, seat_id,
-};
+use seatbook_testkit::fixtures::{EVENT_ORIGIN, T0, USER_PASSWORD, admin};
+use seatbook_testkit::invariants::assert_audit_clean;
+use seatbook_testkit::reliability::{app_with_seats, config, open, price, seat_id};
+use seatbook_testkit::{fixtures, reliability};
 
 const WRITERS: usize = 4;
 
@@ -52,10 +50,10 @@ fn backup_under_concurrent_writers_restores_clean_with_a_consistent_prefix() {
     const SEATS: usize = 20_000;
     let created = app_with_seats(&admin, "event-app", EVENT_ORIGIN, 10_000);
     let more: Vec<_> = (10_000..SEATS)
-        .map(|i| support_rel::seat(&seat_id(i), price(i)))
+        .map(|i| fixtures::seat(&seat_id(i), price(i)))
         .collect();
     admin
-        .create_seats("event-app", support_rel::ENTITY, &more)
+        .create_seats("event-app", reliability::ENTITY, &more)
         .unwrap();
     let key = created.api_key.expose().to_owned();
 
@@ -290,7 +288,7 @@ fn book_some(engine: &Engine, n: usize) {
     let me = app.user(token.expose()).unwrap();
     for i in 0..n {
         let free: Vec<String> = app
-            .list_seats(support_rel::ENTITY, seatbook::SeatFilter::AvailableOnly)
+            .list_seats(reliability::ENTITY, seatbook::SeatFilter::AvailableOnly)
             .unwrap()
             .into_iter()
             .take(2)

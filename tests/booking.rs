@@ -1,17 +1,15 @@
 //! Seats, holds, reservations, confirmation and queries.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::*;
 use seatbook::{
     BookingStatus, ConfirmError, ErrorCode, HasErrorCode, HoldError, PaymentOutcome,
     PaymentRequest, PaymentVerifier, QueryError, ReservationStatus, ReserveError, SeatBlock,
     SeatCounts, SeatFilter, SeatState,
 };
+use seatbook_testkit::fixtures::*;
 
 fn state_of(app: &seatbook::AppContext, entity: &str, seat: &str) -> SeatState {
     app.list_seats(entity, SeatFilter::All)

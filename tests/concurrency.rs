@@ -1,15 +1,13 @@
 //! Many threads racing for the same seats; the SPEC section 4 invariants
 //! are then checked against the database.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::Duration;
 
-use common::*;
 use seatbook::{BookingStatus, ConfirmError, ReserveError, SeatFilter, SeatState};
+use seatbook_testkit::fixtures::*;
 
 /// xorshift64*: deterministic per-thread randomness without a dependency.
 struct Rng(u64);

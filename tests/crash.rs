@@ -23,8 +23,6 @@
 //!
 //! CI runs 60 cycles; the long variant (`--ignored`) runs 600.
 
-mod support_rel;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -34,10 +32,10 @@ use std::time::Duration;
 use seatbook::{
     BookingStatus, Durability, ManualClock, ReservationStatus, ReserveError, SeatState,
 };
-use support_rel::{
-    EVENT_ORIGIN, Rng, T0, USER_PASSWORD, admin, app_with_seats, assert_audit_clean, open, price,
-    seat_id, seat_states,
-};
+use seatbook_testkit::fixtures::{EVENT_ORIGIN, T0, USER_PASSWORD, admin};
+use seatbook_testkit::invariants::{assert_audit_clean, seat_states};
+use seatbook_testkit::reliability::{app_with_seats, open, price, seat_id};
+use seatbook_testkit::rng::Rng;
 
 const SEATS: usize = 32;
 const USERS: usize = 4;

@@ -19,8 +19,9 @@ use seatbook::ffi::seatbook_status::{
 };
 use seatbook::ffi::*;
 
-mod ffi_world;
-use ffi_world::{ORIGIN, Owned, SEAT, World, admin_hash, expect, fast, fast_config, last_error};
+use seatbook_testkit::ffi::{
+    ORIGIN, Owned, SEAT, World, admin_hash, expect, fast, fast_config, last_error,
+};
 
 /// `ptr` unless this is the argument being nulled.
 fn nul<T>(which: usize, me: usize, ptr: *const T) -> *const T {

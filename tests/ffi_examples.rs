@@ -3,12 +3,10 @@
 //! library this `cargo test` built, runs them (fast argon2, no fsync, temp
 //! dirs), and runs the C ones under valgrind when it is installed.
 
-mod ffi_support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ffi_support::{NATIVE_LIBS, have, private_lib, root, run_ok};
+use seatbook_testkit::ffi::{NATIVE_LIBS, have, private_lib, root, run_ok};
 
 struct Built {
     dir: tempfile::TempDir,

@@ -13,49 +13,7 @@ use seatbook::ffi::seatbook_status::{
 };
 use seatbook::ffi::*;
 
-mod ffi_world;
-use ffi_world::{SEAT, World, admin_hash, bare_config, expect, last_error};
-
-impl World {
-    /// Reserves the seat and confirms it with `payment_id`; returns the
-    /// confirm's status and the reservation id.
-    fn reserve_and_confirm(&self, payment_id: &CStr) -> (seatbook_status, u64) {
-        let ids = [SEAT.as_ptr()];
-        // SAFETY: valid handles and out-parameters.
-        unsafe {
-            let mut res = null_mut();
-            expect(
-                seatbook_app_reserve(self.app, self.user, ids.as_ptr(), 1, 0, &raw mut res),
-                SEATBOOK_OK,
-            );
-            let mut view: seatbook_reservation_view = std::mem::zeroed();
-            expect(seatbook_reservation_get(res, &raw mut view), SEATBOOK_OK);
-            let id = view.reservation_id;
-            let mut booking = null_mut();
-            let status = seatbook_app_confirm(
-                self.app,
-                self.user,
-                view.token,
-                payment_id.as_ptr(),
-                view.total_minor,
-                &raw mut booking,
-            );
-            seatbook_booking_free(booking);
-            seatbook_reservation_free(res);
-            (status, id)
-        }
-    }
-
-    fn stats(&self) -> seatbook_stats {
-        let mut s = seatbook_stats::default();
-        // SAFETY: valid handle and out-parameter.
-        expect(
-            unsafe { seatbook_engine_stats(self.engine, &raw mut s) },
-            SEATBOOK_OK,
-        );
-        s
-    }
-}
+use seatbook_testkit::ffi::{World, admin_hash, bare_config, expect, last_error};
 
 fn open_status(adjust: impl FnOnce(&mut seatbook_config)) -> (seatbook_status, String) {
     let dir = tempfile::tempdir().unwrap();

@@ -4,11 +4,9 @@
 //! (which overrides a bundled copy an in-place build may have left). The
 //! same tests run against the installed wheel in `.ci/run`.
 
-mod ffi_support;
-
 use std::process::Command;
 
-use ffi_support::{have, private_lib, root};
+use seatbook_testkit::ffi::{have, private_lib, root};
 
 #[test]
 fn python_binding_tests_pass() {

@@ -1,18 +1,14 @@
-//! The fuzz targets in CI: each target's body (`fuzz/harness/mod.rs`, the
-//! same code cargo-fuzz runs) over every kept crash input in
+//! The fuzz targets in CI: each target's body (`seatbook_testkit::fuzz`,
+//! the same code cargo-fuzz runs) over every kept crash input in
 //! `fuzz/regressions/<target>/` and over a seeded random corpus of
 //! structured and raw inputs. A new crash found by `cargo fuzz run` goes
 //! into `fuzz/regressions/<target>/` (see docs/reliability.md) and is
 //! replayed here forever.
 
-mod support_rel;
-
-#[path = "../fuzz/harness/mod.rs"]
-mod harness;
-
 use std::path::Path;
 
-use support_rel::Rng;
+use seatbook_testkit::fuzz as harness;
+use seatbook_testkit::rng::Rng;
 
 fn kept_inputs(target: &str) -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

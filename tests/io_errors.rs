@@ -3,7 +3,7 @@
 //! reserving, confirming, releasing, crossing a checkpoint, closing).
 //!
 //! For each injected point, on the fault-injecting file layer
-//! (`tests/support_fault`):
+//! (`seatbook_testkit::faults`):
 //!
 //! - every failed call returns a typed storage error (`Storage` or, once
 //!   the engine refuses writes, `StoragePoisoned`);
@@ -16,9 +16,6 @@
 //!   acknowledged, and a power loss after that reopen and its close still
 //!   loses nothing acknowledged: recovery must not trust those pages.
 
-mod support_fault;
-mod support_rel;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,8 +23,9 @@ use seatbook::{
     BookingStatus, Durability, Engine, ErrorCode, HasErrorCode, ManualClock, OpenError,
     ReservationStatus, Secret,
 };
-use support_fault::{Fault, FaultFs, Model};
-use support_rel::{EVENT_ORIGIN, T0, USER_PASSWORD};
+use seatbook_testkit::faults::{Fault, FaultFs, Model};
+use seatbook_testkit::fixtures::{EVENT_ORIGIN, T0, USER_PASSWORD};
+use seatbook_testkit::{faults, fixtures, reliability};
 
 const APP: &str = "event-app";
 const SEATS: usize = 6;
@@ -42,7 +40,7 @@ fn db_path() -> PathBuf {
 }
 
 fn config(clock: &ManualClock) -> seatbook::Config {
-    support_rel::config(clock, Durability::Full)
+    reliability::config(clock, Durability::Full)
 }
 
 /// What the workload was told.
@@ -112,9 +110,9 @@ fn record<T, E: HasErrorCode + std::fmt::Display>(
 fn workload(fs: &FaultFs, clock: &ManualClock) -> Result<Acked, OpenError> {
     let engine = Engine::open_with_fs(db_path(), config(clock), fs, JOURNAL_LIMIT)?;
     let mut acked = Acked::default();
-    let admin = support_rel::admin(&engine);
+    let admin = fixtures::admin(&engine);
     let seats: Vec<_> = (0..SEATS)
-        .map(|i| support_rel::seat(&support_rel::seat_id(i), support_rel::price(i)))
+        .map(|i| fixtures::seat(&reliability::seat_id(i), reliability::price(i)))
         .collect();
     let created = record(
         &mut acked,
@@ -133,7 +131,7 @@ fn workload(fs: &FaultFs, clock: &ManualClock) -> Result<Acked, OpenError> {
     if record(
         &mut acked,
         "create seats",
-        admin.create_seats(APP, support_rel::ENTITY, &seats),
+        admin.create_seats(APP, reliability::ENTITY, &seats),
     )
     .is_some()
     {
@@ -155,7 +153,7 @@ fn workload(fs: &FaultFs, clock: &ManualClock) -> Result<Acked, OpenError> {
     // Reserve, then confirm every other one and release the rest, until
     // the seats run out or the engine refuses.
     for round in 0..SEATS {
-        let seat = support_rel::seat_id(round);
+        let seat = reliability::seat_id(round);
         let Some(r) = record(
             &mut acked,
             "reserve",
@@ -176,7 +174,7 @@ fn workload(fs: &FaultFs, clock: &ManualClock) -> Result<Acked, OpenError> {
             record(
                 &mut acked,
                 "confirm",
-                app.confirm(&session, token.expose(), &pay, support_rel::price(round)),
+                app.confirm(&session, token.expose(), &pay, reliability::price(round)),
             )
             .map(|b| {
                 acked.bookings.push((id, b.booking_id));
@@ -234,7 +232,7 @@ fn check(engine: &Engine, acked: &Acked, context: &str) {
 /// Opens the durable image of `fs` (what was synced) on real files.
 fn open_durable(fs: &FaultFs, dir: &Path, clock: &ManualClock) -> Engine {
     let image = fs.crash_image(fs.events(), LENIENT, None);
-    support_fault::materialize(&image, dir);
+    faults::materialize(&image, dir);
     Engine::open(dir.join("db.redb"), config(clock))
         .unwrap_or_else(|e| panic!("open of the durable image failed: {e}"))
 }

@@ -8,15 +8,14 @@
 //! explicitly. Creating a database is atomic, and its stale temporary files
 //! are cleaned up.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{EVENT_ORIGIN, Fixture, config, seat_id};
 use seatbook::{
     BookingStatus, Durability, Engine, ErrorCode, HasErrorCode, JournalMismatch, ManualClock,
     OpenError,
 };
+use seatbook_testkit::fixtures;
+use seatbook_testkit::fixtures::{EVENT_ORIGIN, Fixture, config, seat_id};
 
 fn full(clock: &ManualClock) -> seatbook::Config {
     let mut c = config(clock);
@@ -53,7 +52,7 @@ fn durable_fixture() -> (tempfile::TempDir, ManualClock, String) {
     let f = Fixture::with(|c| c.durability = Durability::Full);
     let key = f.create_app("event-app", EVENT_ORIGIN).api_key;
     f.admin()
-        .create_seats("event-app", "E1", &common::seats("E1", 4))
+        .create_seats("event-app", "E1", &fixtures::seats("E1", 4))
         .unwrap();
     let Fixture { dir, clock, engine } = f;
     drop(engine);
@@ -326,7 +325,7 @@ fn racing_creations_make_one_whole_database() {
         let admin = engine
             .admin(
                 engine
-                    .admin_login(common::ADMIN_EMAIL, common::ADMIN_PASSWORD)
+                    .admin_login(fixtures::ADMIN_EMAIL, fixtures::ADMIN_PASSWORD)
                     .unwrap()
                     .expose(),
             )
@@ -343,7 +342,7 @@ fn racing_creations_make_one_whole_database() {
         // The winner's database is the one in place.
         let engine = Engine::open(&path, full(&clock)).unwrap();
         let token = engine
-            .admin_login(common::ADMIN_EMAIL, common::ADMIN_PASSWORD)
+            .admin_login(fixtures::ADMIN_EMAIL, fixtures::ADMIN_PASSWORD)
             .unwrap();
         let again = engine
             .admin(token.expose())

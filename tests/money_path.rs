@@ -3,19 +3,17 @@
 //! not be booked is recorded durably as refund due (SPEC section 4,
 //! invariants 8 and 9).
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
-use common::*;
 use seatbook::{
     AdminError, AppContext, BookingStatus, ConfirmError, Engine, ErrorCode, HasErrorCode,
     HoldError, ManualClock, PaymentOutcome, PaymentRequest, PaymentVerifier, ReservationStatus,
     ReserveError, SeatFilter, SeatState, SimulatedPayments,
 };
+use seatbook_testkit::fixtures::*;
 
 /// The simulated verifier, counting its calls per payment id.
 #[derive(Debug, Default)]

@@ -3,7 +3,7 @@
 //! crosses checkpoints), each opened by a real engine and checked.
 //!
 //! A workload runs on the fault-injecting file layer
-//! (`tests/support_fault`), which logs every write, sync and directory
+//! (`seatbook_testkit::faults`), which logs every write, sync and directory
 //! change. Every acknowledged operation is stamped with the number of
 //! events logged when it returned: a crash at event `k` must keep every
 //! operation stamped `<= k`. For each image a crash point `k` is drawn, the
@@ -35,9 +35,6 @@
 //! `POWERLOSS_CRASH_IN_CREATION=0` turns them off). Both hold since
 //! creation is atomic (temporary names, renames, directory syncs).
 
-mod support_fault;
-mod support_rel;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -47,8 +44,10 @@ use seatbook::{
     BookingStatus, Durability, Engine, ManualClock, ReservationStatus, SeatFilter, SeatState,
     Secret,
 };
-use support_fault::{FaultFs, Model, materialize};
-use support_rel::{EVENT_ORIGIN, Rng, T0, USER_PASSWORD};
+use seatbook_testkit::faults::{FaultFs, Model, materialize};
+use seatbook_testkit::fixtures::{EVENT_ORIGIN, T0, USER_PASSWORD};
+use seatbook_testkit::rng::Rng;
+use seatbook_testkit::{fixtures, reliability};
 
 /// Strict directory-entry loss, by default: every creation, rename and
 /// removal of the storage is followed by a directory sync before anything
@@ -127,7 +126,7 @@ struct Run {
 }
 
 fn config(clock: &ManualClock) -> seatbook::Config {
-    let mut config = support_rel::config(clock, Durability::Full);
+    let mut config = reliability::config(clock, Durability::Full);
     config.group_commit = true;
     config
 }
@@ -145,8 +144,8 @@ fn workload(seed: u64, clock: &ManualClock) -> Run {
         let engine = Engine::open_with_fs(db_path(), config(clock), &fs, JOURNAL_LIMIT)
             .expect("open on the fault layer");
         created = fs.events();
-        let admin = support_rel::admin(&engine);
-        let created = support_rel::app_with_seats(&admin, APP, EVENT_ORIGIN, SEATS);
+        let admin = fixtures::admin(&engine);
+        let created = reliability::app_with_seats(&admin, APP, EVENT_ORIGIN, SEATS);
         stamp(Ack::App {
             api_key: created.api_key.expose().to_owned(),
         });
@@ -179,7 +178,7 @@ fn workload(seed: u64, clock: &ManualClock) -> Run {
                             let k = 1 + rng.index(2);
                             let picks = rng.distinct(SEATS, k);
                             let seats: Vec<String> =
-                                picks.iter().map(|&i| support_rel::seat_id(i)).collect();
+                                picks.iter().map(|&i| reliability::seat_id(i)).collect();
                             let refs: Vec<&str> = seats.iter().map(String::as_str).collect();
                             if let Ok(r) =
                                 app.reserve(&session, &refs, Some(Duration::from_secs(600)))
@@ -267,7 +266,7 @@ fn check_image(dir: &Path, at: usize, run: &Run, clock: &ManualClock) -> Result<
         .app(APP, &api_key, EVENT_ORIGIN)
         .map_err(|e| format!("acknowledged app lost: {e}"))?;
     let listed = app
-        .list_seats(support_rel::ENTITY, SeatFilter::All)
+        .list_seats(reliability::ENTITY, SeatFilter::All)
         .map_err(|e| format!("list seats: {e}"))?;
     if listed.len() != SEATS {
         return Err(format!("{} of {SEATS} acknowledged seats", listed.len()));

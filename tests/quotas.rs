@@ -3,17 +3,15 @@
 //! instant a hold ends (release, expiry, sweep, confirm, decline) and are
 //! rebuilt on reopen. Concurrent reserves of one user never pass them.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::Duration;
 
-use common::*;
 use seatbook::{
     AppContext, Config, ConfirmError, Engine, ErrorCode, HasErrorCode, OpenError, ReserveError,
     SeatFilter, UserHolds, UserSession,
 };
+use seatbook_testkit::fixtures::*;
 
 fn with_quotas(reservations: usize, seats: usize) -> impl Fn(&mut Config) {
     move |c| {

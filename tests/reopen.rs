@@ -1,14 +1,12 @@
 //! Opening, configuration checks and recovery on reopen.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use seatbook::{
     BookingStatus, Engine, HasErrorCode, OpenError, ReservationStatus, ReserveError, SeatCounts,
     SeatFilter,
 };
+use seatbook_testkit::fixtures::*;
 
 /// Creates `event-app` with seats E1-S0..E1-S3; returns its API key and
 /// an authenticated context.

@@ -4,16 +4,15 @@
 //! `Engine::close` makes every context answer `EngineClosed` and releases
 //! the file.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, EVENT_ORIGIN, Fixture, config};
 use seatbook::{
     AppAuthError, Argon2Params, AuthError, Engine, ErrorCode, HasErrorCode, LoginError, OpenError,
     PasswordChangeError, QueryError, ReserveError, SeatFilter, SignupError, hash_password,
 };
+use seatbook_testkit::fixtures;
+use seatbook_testkit::fixtures::{ADMIN_EMAIL, ADMIN_PASSWORD, EVENT_ORIGIN, Fixture, config};
 
 const PW: &str = "buyer-password";
 const NEW_PW: &str = "a-brand-new-password";
@@ -22,7 +21,7 @@ const NEW_PW: &str = "a-brand-new-password";
 fn password_change_revokes_earlier_tokens_and_sessions_in_every_app() {
     let f = Fixture::new();
     let event = f.app_with_seats("event-app", EVENT_ORIGIN, "E1", 4);
-    let bus = f.app_with_seats("bus-app", common::BUS_ORIGIN, "B1", 2);
+    let bus = f.app_with_seats("bus-app", fixtures::BUS_ORIGIN, "B1", 2);
     let signup_token = event.signup("ann@x.io", PW).unwrap();
     let login_token = bus.login("ann@x.io", PW).unwrap();
     let session = event.user(signup_token.expose()).unwrap();
@@ -160,7 +159,7 @@ fn admin_tokens_stop_working_when_the_admin_hash_changes() {
     let f = Fixture::new();
     let token = f.engine.admin_login(ADMIN_EMAIL, ADMIN_PASSWORD).unwrap();
     assert!(f.engine.admin(token.expose()).is_ok());
-    let common::Fixture { dir, clock, engine } = f;
+    let fixtures::Fixture { dir, clock, engine } = f;
     drop(engine);
     let path = dir.path().join("db.redb");
     // Same password, same secrets, but a new hash (new salt): old tokens go.

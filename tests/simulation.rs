@@ -10,9 +10,6 @@
 //! The same driver runs under proptest, which shrinks a failing stream of
 //! choices to a short one.
 
-mod support_rel;
-
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -20,10 +17,11 @@ use seatbook::{
     AppContext, BookingStatus, CancelError, ConfirmError, Durability, Engine, HoldError,
     ManualClock, QueryError, ReservationStatus, ReserveError, SeatState, UserSession,
 };
-use support_rel::{
-    BUS_ORIGIN, EVENT_ORIGIN, Rng, T0, USER_PASSWORD, admin, app_with_seats, open, price, seat_id,
-    seat_states,
-};
+use seatbook_testkit::fixtures::{BUS_ORIGIN, EVENT_ORIGIN, T0, USER_PASSWORD, admin};
+use seatbook_testkit::invariants::seat_states;
+use seatbook_testkit::model::{MBooking, MRes, Model};
+use seatbook_testkit::reliability::{app_with_seats, open, price, seat_id};
+use seatbook_testkit::rng::Rng;
 
 const SEATS: usize = 6;
 const USERS: usize = 3;
@@ -59,81 +57,6 @@ impl Choices for Recorded<'_> {
     }
 }
 
-#[derive(Debug, Clone)]
-struct MRes {
-    app: usize,
-    user: usize,
-    seats: Vec<usize>,
-    token: String,
-    total: u64,
-    created_at: u64,
-    expires_at: u64,
-    status: ReservationStatus,
-    booking: Option<String>,
-    payment: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-struct MBooking {
-    app: usize,
-    user: usize,
-    seats: Vec<usize>,
-    res_id: u64,
-    status: BookingStatus,
-}
-
-/// The reference model: what the engine must show.
-#[derive(Debug, Default)]
-struct Model {
-    /// The next reservation id (= fencing number) an acquire takes.
-    next_id: u64,
-    booked: [[Option<String>; SEATS]; 2],
-    res: BTreeMap<u64, MRes>,
-    bookings: BTreeMap<String, MBooking>,
-    /// Booking ids in creation order (ids are random: choose by position).
-    booking_order: Vec<String>,
-    /// (app, payment id) -> the reservation it was first presented for.
-    bindings: BTreeMap<(usize, String), u64>,
-}
-
-impl Model {
-    fn holder(&self, app: usize, seat: usize, now: u64) -> Option<(u64, &MRes)> {
-        self.res
-            .iter()
-            .find(|(_, r)| {
-                r.app == app
-                    && r.status == ReservationStatus::Active
-                    && r.expires_at > now
-                    && r.seats.contains(&seat)
-            })
-            .map(|(id, r)| (*id, r))
-    }
-
-    fn state(&self, app: usize, seat: usize, now: u64) -> SeatState {
-        if self.booked[app][seat].is_some() {
-            return SeatState::Booked;
-        }
-        match self.holder(app, seat, now) {
-            Some((_, r)) => SeatState::Held {
-                expires_at: r.expires_at,
-            },
-            None => SeatState::Available,
-        }
-    }
-
-    /// What a sweep does: ACTIVE reservations past expiry become EXPIRED.
-    fn sweep(&mut self, now: u64) -> usize {
-        let mut n = 0;
-        for r in self.res.values_mut() {
-            if r.status == ReservationStatus::Active && r.expires_at <= now {
-                r.status = ReservationStatus::Expired;
-                n += 1;
-            }
-        }
-        n
-    }
-}
-
 struct Live {
     engine: Engine,
     apps: Vec<AppContext>,
@@ -145,7 +68,7 @@ struct Sim {
     keys: Vec<String>,
     live: Option<Live>,
     sessions: Vec<UserSession>,
-    model: Model,
+    model: Model<SEATS>,
     log: Vec<String>,
 }
 

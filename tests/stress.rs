@@ -19,8 +19,6 @@
 //! Short variant in CI; the long one is `#[ignore]`:
 //! `cargo test --release --test stress -- --ignored --nocapture`.
 
-mod support_rel;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,10 +28,10 @@ use seatbook::{
     AppContext, BookingStatus, ConfirmError, Durability, Engine, HoldError, ManualClock,
     ReserveError, SeatState, UserSession,
 };
-use support_rel::{
-    EVENT_ORIGIN, Rng, T0, USER_PASSWORD, admin, app_with_seats, assert_audit_clean, open, price,
-    seat_id, seat_states,
-};
+use seatbook_testkit::fixtures::{EVENT_ORIGIN, T0, USER_PASSWORD, admin};
+use seatbook_testkit::invariants::{assert_audit_clean, seat_states};
+use seatbook_testkit::reliability::{app_with_seats, open, price, seat_id};
+use seatbook_testkit::rng::Rng;
 
 /// A logical clock of events: every acknowledged result is stamped with the
 /// tick before the call and the tick after it.

@@ -1,11 +1,9 @@
 //! App authentication and the shared user pool.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use seatbook::{AppAuthError, AuthError, ErrorCode, HasErrorCode, LoginError, SignupError};
+use seatbook_testkit::fixtures::*;
 
 #[test]
 fn app_auth_refuses_wrong_key_unknown_app_inactive_and_bad_origin() {

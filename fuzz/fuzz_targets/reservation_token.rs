@@ -1,7 +1,4 @@
-//! cargo-fuzz target `reservation_token`: see `fuzz/harness/mod.rs` for what it checks.
+//! cargo-fuzz target `reservation_token`: see `seatbook_testkit::fuzz` (`testkit/src/fuzz.rs`) for what it checks.
 #![no_main]
 
-#[path = "../harness/mod.rs"]
-mod harness;
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::reservation_token(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| seatbook_testkit::fuzz::reservation_token(data));

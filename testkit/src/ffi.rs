@@ -1,9 +1,27 @@
-//! One C-ABI world for the tests that call the C functions from Rust
-//! (`ffi_bad_input`, `ffi_payments`): the shared helpers, configs and a
-//! `World` with an engine, an admin, an app with one seat and a buyer.
-#![allow(dead_code)] // each test binary uses its own part of the kit
+//! The C ABI in tests. Two parts:
+//!
+//! - one C-ABI world for the tests that call the C functions from Rust
+//!   (`ffi_bad_input`, `ffi_payments`, the `c_abi` fuzz body): the shared
+//!   helpers, configs and a [`World`] with an engine, an admin, an app
+//!   with one seat and a buyer;
+//! - the built libraries, for the tests that drive other languages
+//!   (`ffi_examples`, `ffi_python`): [`built_libs`] finds the
+//!   cdylib/staticlib that this very `cargo test` built, and
+//!   [`private_lib`] copies one into a private temp dir (other builds
+//!   sharing `target/` cannot swap it mid-test).
+//!
+//! Why finding the libraries works: the crate's `[lib] crate-type` lists
+//! rlib, cdylib and staticlib, so the one rustc run that makes the rlib
+//! linked into a test binary also writes `libseatbook.so` and
+//! `libseatbook.a` next to it, in `target/<profile>/deps/` (cargo does not
+//! copy them up to `target/<profile>/` during `cargo test`, only during
+//! `cargo build`). If they are missing (an unusual layout), the test runs
+//! `cargo build -p seatbook --lib` with the same profile and looks in
+//! `target/<profile>/`.
 
 use std::ffi::{CStr, CString, c_char};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::ptr::{null, null_mut};
 
 use seatbook::ffi::seatbook_status::SEATBOOK_OK;
@@ -84,6 +102,12 @@ pub fn admin_hash() -> CString {
         let hash = CStr::from_ptr(out).to_owned();
         seatbook_string_free(out);
         hash
+    }
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -193,6 +217,47 @@ impl World {
     }
 }
 
+impl World {
+    /// Reserves the seat and confirms it with `payment_id`; returns the
+    /// confirm's status and the reservation id.
+    pub fn reserve_and_confirm(&self, payment_id: &CStr) -> (seatbook_status, u64) {
+        let ids = [SEAT.as_ptr()];
+        // SAFETY: valid handles and out-parameters.
+        unsafe {
+            let mut res = null_mut();
+            expect(
+                seatbook_app_reserve(self.app, self.user, ids.as_ptr(), 1, 0, &raw mut res),
+                SEATBOOK_OK,
+            );
+            let mut view: seatbook_reservation_view = std::mem::zeroed();
+            expect(seatbook_reservation_get(res, &raw mut view), SEATBOOK_OK);
+            let id = view.reservation_id;
+            let mut booking = null_mut();
+            let status = seatbook_app_confirm(
+                self.app,
+                self.user,
+                view.token,
+                payment_id.as_ptr(),
+                view.total_minor,
+                &raw mut booking,
+            );
+            seatbook_booking_free(booking);
+            seatbook_reservation_free(res);
+            (status, id)
+        }
+    }
+
+    pub fn stats(&self) -> seatbook_stats {
+        let mut s = seatbook_stats::default();
+        // SAFETY: valid handle and out-parameter.
+        expect(
+            unsafe { seatbook_engine_stats(self.engine, &raw mut s) },
+            SEATBOOK_OK,
+        );
+        s
+    }
+}
+
 impl Drop for World {
     fn drop(&mut self) {
         // SAFETY: handles from `new`, freed once; the engine is closed last
@@ -204,4 +269,83 @@ impl Drop for World {
             seatbook_engine_close(self.engine);
         }
     }
+}
+
+// The built libraries, for the tests that drive other languages.
+
+pub const SHARED: &str = "libseatbook.so";
+pub const STATIC: &str = "libseatbook.a";
+/// What a static Rust library needs from the system (`--print native-static-libs`).
+pub const NATIVE_LIBS: &[&str] = &["-lpthread", "-ldl", "-lm", "-lrt", "-lutil", "-lgcc_s"];
+
+/// The repository root (the workspace root).
+pub fn root() -> &'static Path {
+    crate::workspace_root()
+}
+
+fn find_in(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let (so, a) = (dir.join(SHARED), dir.join(STATIC));
+    (so.is_file() && a.is_file()).then_some((so, a))
+}
+
+/// `(shared, static)` library paths built by this `cargo test`.
+pub fn built_libs() -> (PathBuf, PathBuf) {
+    let exe = std::env::current_exe().expect("test executable path");
+    let deps = exe.parent().expect("deps dir").to_path_buf();
+    if let Some(found) = find_in(&deps) {
+        return found;
+    }
+    let profile_dir = deps.parent().expect("profile dir").to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root())
+        .args(["build", "-p", "seatbook", "--lib"]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("run cargo build -p seatbook --lib");
+    assert!(status.success(), "cargo build -p seatbook --lib failed");
+    find_in(&profile_dir).unwrap_or_else(|| {
+        panic!(
+            "no {SHARED}/{STATIC} in {} or {}",
+            deps.display(),
+            profile_dir.display()
+        )
+    })
+}
+
+/// Copies the shared (`want_static` false) or static library into `dir`
+/// and returns its path there.
+pub fn private_lib(dir: &Path, want_static: bool) -> PathBuf {
+    let (so, a) = built_libs();
+    let (from, name) = if want_static {
+        (a, STATIC)
+    } else {
+        (so, SHARED)
+    };
+    let to = dir.join(name);
+    std::fs::copy(&from, &to).expect("copy the library");
+    to
+}
+
+pub fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs a command, panicking with its output if it fails.
+pub fn run_ok(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }

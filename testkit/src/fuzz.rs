@@ -1,6 +1,7 @@
 //! The fuzz targets' bodies, shared by the cargo-fuzz binaries
-//! (`fuzz/fuzz_targets/*.rs`) and by `tests/fuzz_regressions.rs`, which
-//! replays the kept crash inputs and a seeded random corpus in CI.
+//! (`fuzz/fuzz_targets/*.rs`, which depend on this kit by path) and by
+//! `tests/fuzz_regressions.rs`, which replays the kept crash inputs and a
+//! seeded random corpus in CI.
 //!
 //! Every target feeds untrusted bytes to a public entry point of one
 //! long-lived engine and checks, beyond "no panic", a property that a bug
@@ -8,7 +9,6 @@
 //! else, a reservation token never works for another user or app, accepted
 //! ids/emails/origins are well-formed and round-trip, and no C ABI call
 //! ever reports a caught panic.
-#![allow(dead_code)]
 
 use std::ffi::{CString, c_char};
 use std::ptr;
@@ -16,40 +16,22 @@ use std::sync::{Arc, OnceLock};
 
 use seatbook::ffi::{self, seatbook_status};
 use seatbook::{
-    AppContext, Argon2Params, Config, Durability, Engine, ManualClock, NewApp, NewSeat,
-    SeatAttributes, UserSession, hash_password, normalize_origin,
+    AppContext, Config, Durability, Engine, ManualClock, NewSeat, UserSession, normalize_origin,
 };
 
-const ADMIN_EMAIL: &str = "fuzz-admin@fuzz.test";
-const ADMIN_PASSWORD: &str = "fuzz-admin-password";
-const ADMIN_SECRET: &str = "fuzz-admin-secret-0123456789-0123456789";
-const USER_SECRET: &str = "fuzz-user-secret-0123456789-0123456789!";
-const ORIGIN: &str = "https://event-app.com";
-const PASSWORD: &str = "fuzz-user-password";
+use crate::fixtures::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, EVENT_ORIGIN as ORIGIN, USER_PASSWORD as PASSWORD, admin,
+    base_config, create_app,
+};
 
 fn config() -> Config {
-    let fast = Argon2Params::insecure_fast_for_tests();
-    let mut c = Config::new(
-        ADMIN_EMAIL,
-        hash_password(ADMIN_PASSWORD, &fast).expect("hash"),
-        ADMIN_SECRET,
-        USER_SECRET,
-    );
-    c.argon2 = fast;
-    c.payments = Some(Arc::new(seatbook::SimulatedPayments::default()));
-    c.durability = Durability::None;
-    c.clock = Arc::new(ManualClock::default());
+    let mut c = base_config(Arc::new(ManualClock::default()), Durability::None);
     c.holds.min_ttl = std::time::Duration::from_millis(10);
     c
 }
 
 fn seat(id: &str) -> NewSeat {
-    NewSeat {
-        seat_id: id.to_owned(),
-        price_minor: 500,
-        currency: "EUR".into(),
-        attributes: SeatAttributes::default(),
-    }
+    crate::fixtures::seat(id, 500)
 }
 
 struct World {
@@ -81,13 +63,7 @@ fn world() -> &'static World {
         let admin = engine.admin(&admin_token).expect("admin");
         let mut keys = Vec::new();
         for id in ["event-app", "bus-app", "fuzz-app"] {
-            let created = admin
-                .create_app(&NewApp {
-                    app_id: id,
-                    name: id,
-                    allowed_origins: &[ORIGIN],
-                })
-                .expect("create app");
+            let created = create_app(&admin, id, ORIGIN);
             admin
                 .create_seats(id, "E1", &[seat("S0"), seat("S1"), seat("S2")])
                 .expect("seats");
@@ -364,21 +340,8 @@ fn c_world() -> &'static CWorld {
         let path = dir.path().join("c.redb");
         let key = {
             let engine = Engine::open(&path, config()).expect("open");
-            let admin = engine
-                .admin(
-                    engine
-                        .admin_login(ADMIN_EMAIL, ADMIN_PASSWORD)
-                        .expect("login")
-                        .expose(),
-                )
-                .expect("admin");
-            let created = admin
-                .create_app(&NewApp {
-                    app_id: "event-app",
-                    name: "Event",
-                    allowed_origins: &[ORIGIN],
-                })
-                .expect("app");
+            let admin = admin(&engine);
+            let created = create_app(&admin, "event-app", ORIGIN);
             admin
                 .create_seats("event-app", "E1", &[seat("S0"), seat("S1"), seat("S2")])
                 .expect("seats");
@@ -388,25 +351,10 @@ fn c_world() -> &'static CWorld {
             app.signup("carol@fuzz.test", PASSWORD).expect("signup");
             created.api_key.expose().to_owned()
         };
-        let fast = Argon2Params::insecure_fast_for_tests();
-        let (email, hash) = (
-            cstr(ADMIN_EMAIL),
-            cstr(&hash_password(ADMIN_PASSWORD, &fast).expect("hash")),
-        );
-        let (asec, usec) = (cstr(ADMIN_SECRET), cstr(USER_SECRET));
-        // SAFETY: a zeroed seatbook_config is "every default" (NULL
-        // callback, zero numbers); the strings outlive the call.
-        let mut cfg: ffi::seatbook_config = unsafe { std::mem::zeroed() };
-        cfg.admin_email = email.as_ptr();
-        cfg.admin_password_hash = hash.as_ptr();
-        cfg.admin_jwt_secret = asec.as_ptr();
-        cfg.user_jwt_secret = usec.as_ptr();
-        cfg.argon2 = ffi::seatbook_argon2_params {
-            memory_kib: 8,
-            iterations: 1,
-            parallelism: 1,
-        };
-        cfg.durability = 1; // NONE
+        // The C world's config (its own admin and secrets: the prepared
+        // database binds neither), with the simulated payments.
+        let hash = crate::ffi::admin_hash();
+        let mut cfg = crate::ffi::fast_config(&hash);
         cfg.hold_min_ttl_ms = 10;
         cfg.use_simulated_payments = true;
         let cpath = cstr(path.to_str().expect("utf-8 path"));
@@ -464,7 +412,7 @@ fn c_world() -> &'static CWorld {
 }
 
 fn ok(status: seatbook_status) {
-    assert_eq!(status, seatbook_status::SEATBOOK_OK);
+    crate::ffi::expect(status, seatbook_status::SEATBOOK_OK);
 }
 
 fn not_panic(status: seatbook_status, what: &str) -> bool {
@@ -585,11 +533,7 @@ pub fn c_abi(data: &[u8]) {
         }
         not_panic(ffi::seatbook_app_release(w.app, w.user, s(6)), "release");
         let mut hash: *mut c_char = ptr::null_mut();
-        let params = ffi::seatbook_argon2_params {
-            memory_kib: 8,
-            iterations: 1,
-            parallelism: 1,
-        };
+        let params = crate::ffi::fast();
         if flags & 1 == 0
             && not_panic(
                 ffi::seatbook_hash_password(s(4), &params, &mut hash),

@@ -21,7 +21,6 @@
 //!
 //! [`FaultFs::inject`] fails the n-th I/O point (write, `set_len`, sync,
 //! directory sync) with `EIO` or, for writes, `ENOSPC`.
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -31,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use seatbook::{Vfs, VfsFile};
 
-use crate::support_rel::Rng;
+use crate::rng::Rng;
 
 /// The injected error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,15 @@
 //! The checked-in C header must be exactly what cbindgen generates from
 //! `src/ffi/` and `cbindgen.toml` now.
 //!
-//! Regenerate it with: `SEATBOOK_BLESS=1 cargo test --test ffi_header`.
+//! Regenerate it with: `SEATBOOK_BLESS=1 cargo test --test ffi_header`
+//! (from the repository root; this test lives in the test kit's crate so
+//! that cbindgen is no dev-dependency of the library, whose examples
+//! build with all of them).
 
-use std::path::Path;
+use seatbook_testkit::workspace_root;
 
 fn generate() -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = workspace_root();
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     let bindings = cbindgen::Builder::new()
         .with_crate(root)
@@ -20,7 +23,7 @@ fn generate() -> String {
 
 #[test]
 fn checked_in_header_matches_cbindgen_output() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("include/seatbook.h");
+    let path = workspace_root().join("include/seatbook.h");
     let fresh = generate();
     if std::env::var_os("SEATBOOK_BLESS").is_some() {
         std::fs::write(&path, &fresh).expect("write include/seatbook.h");

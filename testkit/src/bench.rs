@@ -1,41 +1,30 @@
-//! Shared fixtures of the benches: engines on temporary files, seats in
-//! bulk, buyers, a multi-threaded timing loop and a cheap RNG.
+//! The benches' fixtures and measuring helpers (`benches/`): engines on
+//! temporary files, seats in bulk, buyers, a hot seat, a multi-threaded
+//! timing loop, percentiles and the figures file.
 //!
-//! Every engine here uses `Argon2Params::insecure_fast_for_tests()`: the
+//! Every engine here uses the kit's base config
+//! ([`base_config`](crate::fixtures::base_config), cheap argon2): the
 //! benches measure seat booking, not password hashing.
-#![allow(dead_code)]
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use seatbook::{
-    AppContext, Argon2Params, Clock, Config, Durability, Engine, NewApp, NewSeat, SeatAttributes,
-    UserSession, hash_password,
+use seatbook::{AppContext, Clock, Config, Durability, Engine, NewSeat, UserSession};
+
+use crate::fixtures::{
+    EVENT_ORIGIN as ORIGIN, USER_PASSWORD, admin, base_config, create_app, seat,
 };
 
-pub const ADMIN_EMAIL: &str = "admin@bench.test";
-pub const ADMIN_PASSWORD: &str = "bench-admin-password";
-pub const ORIGIN: &str = "https://bench.example";
 pub const APP_ID: &str = "bench-app";
 
 /// Seats per entity in every fixture (the list-entity benchmark lists one).
 pub const ENTITY_SEATS: usize = 1_000;
 
 pub fn config(durability: Durability, group_commit: bool, clock: Arc<dyn Clock>) -> Config {
-    let fast = Argon2Params::insecure_fast_for_tests();
-    let mut config = Config::new(
-        ADMIN_EMAIL,
-        hash_password(ADMIN_PASSWORD, &fast).expect("hash"),
-        "bench-admin-secret-0123456789-0123456789",
-        "bench-user-secret-0123456789-0123456789-x",
-    );
-    config.argon2 = fast;
-    config.payments = Some(Arc::new(seatbook::SimulatedPayments::default()));
-    config.durability = durability;
+    let mut config = base_config(clock, durability);
     config.group_commit = group_commit;
-    config.clock = clock;
     config.max_seats_per_bulk = 100_000;
     config.holds.max_seats = 64;
     // One bench buyer holds thousands of seats: no hold quotas (the
@@ -56,32 +45,12 @@ pub fn entity_id(e: usize) -> String {
 /// Creates the bench app (if missing) and `n` seats, `ENTITY_SEATS` per
 /// entity, ids from [`seat_id`]. Returns the app's API key.
 pub fn populate(engine: &Engine, n: usize) -> String {
-    let admin = engine
-        .admin(
-            engine
-                .admin_login(ADMIN_EMAIL, ADMIN_PASSWORD)
-                .expect("admin login")
-                .expose(),
-        )
-        .expect("admin");
-    let created = admin
-        .create_app(&NewApp {
-            app_id: APP_ID,
-            name: "Bench",
-            allowed_origins: &[ORIGIN],
-        })
-        .expect("create app");
+    let admin = admin(engine);
+    let created = create_app(&admin, APP_ID, ORIGIN);
     let mut start = 0;
     while start < n {
         let end = (start + ENTITY_SEATS).min(n);
-        let seats: Vec<NewSeat> = (start..end)
-            .map(|i| NewSeat {
-                seat_id: seat_id(i),
-                price_minor: 5_000,
-                currency: "EUR".into(),
-                attributes: SeatAttributes::default(),
-            })
-            .collect();
+        let seats: Vec<NewSeat> = (start..end).map(|i| seat(&seat_id(i), 5_000)).collect();
         admin
             .create_seats(APP_ID, &entity_id(start / ENTITY_SEATS), &seats)
             .expect("create seats");
@@ -99,7 +68,7 @@ pub fn buyers(app: &AppContext, n: usize) -> Vec<UserSession> {
     (0..n)
         .map(|i| {
             let token = app
-                .signup(&format!("buyer{i}@bench.test"), "buyer-password")
+                .signup(&format!("buyer{i}@bench.test"), USER_PASSWORD)
                 .expect("signup");
             app.user(token.expose()).expect("user")
         })
@@ -209,35 +178,11 @@ where
     start.elapsed()
 }
 
-/// xorshift64*: a few cycles per number, no allocation, no shared state.
-#[derive(Clone, Copy)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform-enough in `0..n` (multiply-shift).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
-
 /// Appends a line to `target/seatbook-bench/<file>` (figures that criterion
 /// does not report: success/rejection counts, percentiles, bytes).
 pub fn record(file: &str, line: &str) {
     eprintln!("{line}");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/seatbook-bench");
+    let dir = crate::workspace_root().join("target/seatbook-bench");
     let _ = std::fs::create_dir_all(&dir);
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
