@@ -70,7 +70,7 @@ fn soname() -> String {
 #[cfg(target_os = "linux")]
 #[test]
 fn the_shared_library_has_a_versioned_soname() {
-    let (so, _) = ffi_support::built_libs();
+    let (so, _) = seatbook_testkit::ffi::built_libs();
     let out = run_ok(Command::new("readelf").arg("-d").arg(&so), "readelf -d");
     let dynamic = String::from_utf8_lossy(&out.stdout);
     let want = format!("Library soname: [{}]", soname());
