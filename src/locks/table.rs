@@ -35,7 +35,7 @@ pub struct HoldId(pub u64);
 
 /// The effective state of one seat at some instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeatState {
+pub enum LockState {
     /// Nobody holds it (or the last hold expired).
     Free,
     /// A live hold. `expires_at` is `u64::MAX` while a confirm pins it.
@@ -50,7 +50,7 @@ pub enum SeatState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AcquireError {
     pub position: usize,
-    pub state: SeatState,
+    pub state: LockState,
 }
 
 /// Why a holder-only operation (pin, extend) failed.
@@ -168,9 +168,9 @@ impl LockTable {
 
     /// The effective state of a seat at `now`.
     #[must_use]
-    pub fn state(&self, key: SeatKey, now: u64) -> SeatState {
+    pub fn state(&self, key: SeatKey, now: u64) -> LockState {
         self.slot(key)
-            .map_or(SeatState::Vacant, |s| effective(s.read(), now))
+            .map_or(LockState::Vacant, |s| effective(s.read(), now))
     }
 
     /// Takes a hold on every seat in `keys`, or on none.
@@ -196,7 +196,7 @@ impl LockTable {
             let Some(slot) = self.slot(key) else {
                 return Err(AcquireError {
                     position,
-                    state: SeatState::Vacant,
+                    state: LockState::Vacant,
                 });
             };
             let seen = slot.read();
@@ -228,7 +228,7 @@ impl LockTable {
         })
         .unwrap_or(Err(AcquireError {
             position: 0,
-            state: SeatState::Vacant,
+            state: LockState::Vacant,
         }))
     }
 
@@ -236,7 +236,7 @@ impl LockTable {
         let Some(slot) = self.slot(key) else {
             return Err(AcquireError {
                 position: 0,
-                state: SeatState::Vacant,
+                state: LockState::Vacant,
             });
         };
         let mut guard = slot.lock();
@@ -494,12 +494,12 @@ fn split(key: SeatKey) -> (usize, usize) {
     (raw >> CHUNK_BITS, raw & (CHUNK_LEN - 1))
 }
 
-fn effective(seen: Snapshot, now: u64) -> SeatState {
+fn effective(seen: Snapshot, now: u64) -> LockState {
     match seen.holder {
-        BOOKED => SeatState::Booked,
-        VACANT => SeatState::Vacant,
-        FREE => SeatState::Free,
-        holder if now < ends_at(seen.expires_at) => SeatState::Held {
+        BOOKED => LockState::Booked,
+        VACANT => LockState::Vacant,
+        FREE => LockState::Free,
+        holder if now < ends_at(seen.expires_at) => LockState::Held {
             holder: HoldId(holder),
             expires_at: if seen.expires_at & PIN_BIT == 0 {
                 seen.expires_at
@@ -507,7 +507,7 @@ fn effective(seen: Snapshot, now: u64) -> SeatState {
                 u64::MAX
             },
         },
-        _ => SeatState::Free,
+        _ => LockState::Free,
     }
 }
 
@@ -528,7 +528,7 @@ mod tests {
         let err = t.try_acquire(&k, 50, 200).unwrap_err();
         assert_eq!(
             err.state,
-            SeatState::Held {
+            LockState::Held {
                 holder: h,
                 expires_at: 100
             }
@@ -543,8 +543,8 @@ mod tests {
         t.try_acquire(&k[2..], 0, 100).unwrap();
         let err = t.try_acquire(&[k[0], k[1], k[2]], 0, 100).unwrap_err();
         assert_eq!(err.position, 2);
-        assert_eq!(t.state(k[0], 0), SeatState::Free);
-        assert_eq!(t.state(k[1], 0), SeatState::Free);
+        assert_eq!(t.state(k[0], 0), LockState::Free);
+        assert_eq!(t.state(k[1], 0), LockState::Free);
     }
 
     #[test]
@@ -572,9 +572,9 @@ mod tests {
         assert_eq!(t.release_unpinned(&k, h, 10_000), Err(PinError::Busy));
         t.seal(&k, h, 10_000).unwrap();
         t.book(&k, h);
-        assert_eq!(t.state(k[0], 10_000), SeatState::Booked);
+        assert_eq!(t.state(k[0], 10_000), LockState::Booked);
         t.unbook(&k, h);
-        assert_eq!(t.state(k[1], 10_000), SeatState::Free);
+        assert_eq!(t.state(k[1], 10_000), LockState::Free);
     }
 
     /// A booking cancelled between its commit and its confirm's `book`
@@ -589,14 +589,14 @@ mod tests {
         t.seal(&k, h, 10).unwrap();
         t.unbook(&k, h);
         t.book(&k, h);
-        assert_eq!(t.state(k[0], 20), SeatState::Free);
-        assert_eq!(t.state(k[1], 20), SeatState::Free);
+        assert_eq!(t.state(k[0], 20), LockState::Free);
+        assert_eq!(t.state(k[1], 20), LockState::Free);
         // Another hold's seats are left alone by the cancel.
         let other = t.try_acquire(&k[..1], 20, 200).unwrap();
         t.unbook(&k, h);
         assert_eq!(
             t.state(k[0], 30),
-            SeatState::Held {
+            LockState::Held {
                 holder: other,
                 expires_at: 200
             }
@@ -613,7 +613,7 @@ mod tests {
         assert_eq!(t.release(&k, old), 0);
         assert_eq!(
             t.state(k[0], 150),
-            SeatState::Held {
+            LockState::Held {
                 holder: new,
                 expires_at: 200
             }
@@ -635,12 +635,12 @@ mod tests {
         t.unpin(&k, h, 100);
         assert_eq!(
             t.state(k[0], 50),
-            SeatState::Held {
+            LockState::Held {
                 holder: h,
                 expires_at: 100
             }
         );
-        assert_eq!(t.state(k[0], 100), SeatState::Free);
+        assert_eq!(t.state(k[0], 100), LockState::Free);
     }
 
     #[test]
@@ -664,7 +664,7 @@ mod tests {
         assert!(t2.try_acquire(&k2, 1_000_000, 2_000_000).is_err());
         assert!(t2.is_pinned(&k2, h2, 1_000_000));
         assert_eq!(t.release_unpinned(&k, other, 600), Ok(1));
-        assert_eq!(t.state(k[0], 600), SeatState::Free);
+        assert_eq!(t.state(k[0], 600), LockState::Free);
     }
 
     #[test]
@@ -673,9 +673,9 @@ mod tests {
         t.remove_seat(k[0]);
         assert_eq!(
             t.try_acquire(&k, 0, 1).unwrap_err().state,
-            SeatState::Vacant
+            LockState::Vacant
         );
-        assert_eq!(t.state(SeatKey(999_999), 0), SeatState::Vacant);
+        assert_eq!(t.state(SeatKey(999_999), 0), LockState::Vacant);
     }
 
     #[test]
@@ -685,7 +685,7 @@ mod tests {
         assert!(t.next_hold_id() >= 42);
         assert_eq!(
             t.state(k[0], 0),
-            SeatState::Held {
+            LockState::Held {
                 holder: HoldId(41),
                 expires_at: 1_000
             }
@@ -696,7 +696,7 @@ mod tests {
     fn duplicate_keys_are_refused() {
         let (t, k) = table_with(1);
         assert!(t.try_acquire(&[k[0], k[0]], 0, 10).is_err());
-        assert_eq!(t.state(k[0], 0), SeatState::Free);
+        assert_eq!(t.state(k[0], 0), LockState::Free);
     }
 
     #[test]
