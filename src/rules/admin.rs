@@ -13,7 +13,7 @@ use super::engine::Engine;
 use super::retire;
 use crate::auth::{Busy, TokenKind, fingerprint, generate_api_key, hash_secret, normalize_origin};
 use crate::clock::{UnixMillis, millis};
-use crate::error::{AdminError, AuthError, CancelError, LoginError, StorageError};
+use crate::error::{AdminError, AuthError, CancelError, LoginError};
 use crate::locks::LockTable;
 use crate::model::{AppInfo, AppUpdate, Booking, CreatedApp, NewApp, NewSeat, UserHolds};
 use crate::secret::Secret;
@@ -51,7 +51,8 @@ impl Engine {
     /// # Errors
     /// [`LoginError::InvalidCredentials`], [`LoginError::InvalidInput`] for
     /// an over-long email or password, [`LoginError::Busy`],
-    /// [`LoginError::Auth`] with [`AuthError::EngineClosed`].
+    /// [`LoginError::SigningFailed`], [`LoginError::Auth`] with
+    /// [`AuthError::EngineClosed`].
     pub fn admin_login(&self, email: &str, password: &str) -> Result<Secret, LoginError> {
         if self.inner.is_closed() {
             return Err(AuthError::EngineClosed.into());
@@ -81,7 +82,7 @@ impl Engine {
                 now / 1000,
                 millis(cfg.admin_token_ttl) / 1000,
             )
-            .map_err(|_| LoginError::Storage(StorageError("token signing failed".into())))?;
+            .map_err(|_| LoginError::SigningFailed)?;
         Ok(Secret::new(token))
     }
 

@@ -24,9 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::engine::Engine;
 use crate::auth::{Busy, HashFailure, TokenKind, hash_secret, hashes_equal, normalize_origin};
 use crate::clock::{UnixMillis, millis};
-use crate::error::{
-    AppAuthError, AuthError, LoginError, PasswordChangeError, SignupError, StorageError,
-};
+use crate::error::{AppAuthError, AuthError, LoginError, PasswordChangeError, SignupError};
 use crate::model::UserId;
 use crate::secret::Secret;
 use crate::state::{AppState, Inner};
@@ -274,7 +272,9 @@ impl AppContext {
     ///
     /// # Errors
     /// [`SignupError::EmailTaken`], [`SignupError::InvalidInput`],
-    /// [`SignupError::Storage`].
+    /// [`SignupError::Busy`], [`SignupError::HashingFailed`],
+    /// [`SignupError::RandomFailure`], [`SignupError::SigningFailed`] (the
+    /// account exists), [`SignupError::Storage`].
     pub fn signup(&self, email: &str, password: &str) -> Result<Secret, SignupError> {
         self.check()?;
         let email = validate::email(email)?;
@@ -290,10 +290,9 @@ impl AppContext {
         }
         let password_hash = self.inner.hasher().hash(password).map_err(|e| match e {
             HashFailure::Busy => SignupError::Busy,
-            HashFailure::Failed => StorageError("password hashing failed".into()).into(),
+            HashFailure::Failed => SignupError::HashingFailed,
         })?;
-        let user_id =
-            UserId(random_u128().map_err(|_| StorageError("random generator failed".into()))?);
+        let user_id = UserId(random_u128().map_err(|_| SignupError::RandomFailure)?);
         let now = self.inner.now();
         let rec = UserRecord {
             email: email.clone(),
@@ -309,7 +308,7 @@ impl AppContext {
             Ok(())
         })?;
         self.issue_user_token(user_id, 0, now)
-            .map_err(|_| SignupError::Storage(StorageError("token signing failed".into())))
+            .map_err(|_| SignupError::SigningFailed)
     }
 
     /// Logs a user in. Unknown email and wrong password give the same
@@ -323,7 +322,7 @@ impl AppContext {
     /// # Errors
     /// [`LoginError::InvalidCredentials`], [`LoginError::Busy`],
     /// [`LoginError::InvalidInput`], [`LoginError::Auth`] (context revoked,
-    /// engine closed), [`LoginError::Storage`].
+    /// engine closed), [`LoginError::SigningFailed`], [`LoginError::Storage`].
     pub fn login(&self, email: &str, password: &str) -> Result<Secret, LoginError> {
         self.check()?;
         let email = validate::email(email)?;
@@ -348,7 +347,7 @@ impl AppContext {
             self.rehash(user_id, &rec, password);
         }
         self.issue_user_token(user_id, rec.token_generation, self.inner.now())
-            .map_err(|_| LoginError::Storage(StorageError("token signing failed".into())))
+            .map_err(|_| LoginError::SigningFailed)
     }
 
     /// Stores a hash of `password` made with the configured parameters in
@@ -376,7 +375,9 @@ impl AppContext {
     /// [`PasswordChangeError::InvalidInput`] (new password not 8..=128
     /// characters), [`PasswordChangeError::Auth`] (session expired or
     /// revoked, context revoked, engine closed),
-    /// [`PasswordChangeError::Storage`]. Nothing changes on error.
+    /// [`PasswordChangeError::HashingFailed`], [`PasswordChangeError::Storage`]:
+    /// nothing changes. [`PasswordChangeError::SigningFailed`]: the password
+    /// was changed, only the new token is missing.
     pub fn change_password(
         &self,
         session: &UserSession,
@@ -407,7 +408,7 @@ impl AppContext {
         }
         let password_hash = self.inner.hasher().hash(new).map_err(|e| match e {
             HashFailure::Busy => PasswordChangeError::Busy,
-            HashFailure::Failed => StorageError("password hashing failed".into()).into(),
+            HashFailure::Failed => PasswordChangeError::HashingFailed,
         })?;
         let generation = self.inner.storage().write(|tx| {
             let mut now = tx.user(user_id)?.ok_or(AuthError::InvalidToken)?;
@@ -421,7 +422,7 @@ impl AppContext {
         })?;
         self.inner.raise_user_generation(user_id, generation);
         self.issue_user_token(user_id, generation, self.inner.now())
-            .map_err(|_| StorageError("token signing failed".into()).into())
+            .map_err(|_| PasswordChangeError::SigningFailed)
     }
 
     fn issue_user_token(
