@@ -69,6 +69,8 @@ mod clock;
 mod config;
 mod error;
 pub mod ffi;
+#[cfg(test)]
+mod layering;
 #[doc(hidden)]
 pub mod locks;
 mod model;

@@ -33,7 +33,8 @@ impl SeatKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HoldId(pub u64);
 
-/// The effective state of one seat at some instant.
+/// The effective state of one seat in the lock table at some instant
+/// (not the buyer-facing [`crate::SeatState`], which adds the stored status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockState {
     /// Nobody holds it (or the last hold expired).

@@ -14,10 +14,11 @@
 //! transactions. They must never reach into another module's internals
 //! (fields), and `crate::state` must never call back into them.
 //!
-//! Import order inside this folder (checked by `scripts/no-import-cycles`
-//! style grep, see `rules`' commit notes): `engine` -> `expiry`, `audit`;
+//! Import order inside this folder: `engine` -> `expiry`, `audit`;
 //! `admin` -> `retire`, `booking`, `app`; `booking` -> `app`, `quota`,
-//! `expiry`; `audit` -> `expiry`. Nothing imports back up.
+//! `expiry`; `audit` -> `expiry`. Nothing imports back up; the unit test
+//! in `src/layering.rs` fails on any import cycle between modules or
+//! folders, and on `state` using `rules`.
 
 pub(crate) mod admin;
 pub(crate) mod app;
