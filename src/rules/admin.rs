@@ -7,7 +7,6 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use super::engine::Engine;
 use super::retire;
@@ -223,7 +222,7 @@ impl Admin {
     /// [`AdminError::AppNotFound`], [`AdminError::Auth`].
     pub fn get_app(&self, app_id: &str) -> Result<AppInfo, AdminError> {
         self.check()?;
-        Ok(info(&self.app_state(app_id)?.record.read()))
+        Ok(info(&self.app_state(app_id)?.record()))
     }
 
     /// Changes an app's name and/or allowed origins. Contexts authenticated
@@ -281,13 +280,12 @@ impl Admin {
         let now = self.check()?;
         let app = self.app_state(app_id)?;
         let _guard = self.inner.admin_lock();
-        let mut rec = app.record.read().clone();
+        let mut rec = app.record().clone();
         change(&mut rec)?;
         rec.updated_at = now;
         self.inner.storage().write(|tx| tx.put_app(&rec))?;
         let out = info(&rec);
-        *app.record.write() = rec;
-        app.generation.fetch_add(1, Ordering::AcqRel);
+        app.replace_record(rec);
         Ok(out)
     }
 
@@ -354,14 +352,14 @@ impl Admin {
             }
             Ok(())
         })?;
-        let entity = app.entities.write().intern(entity_id);
+        let entity = app.intern_entity(entity_id);
         for (s, rec) in seats.iter().zip(&records) {
             let key = self
                 .inner
                 .locks()
                 .add_seat(false)
                 .ok_or(AdminError::CapacityExceeded)?;
-            app.seats.insert(
+            app.add_seat(
                 s.seat_id.clone().into_boxed_str(),
                 SeatEntry {
                     key,
@@ -420,7 +418,7 @@ impl Admin {
     pub fn user_holds(&self, app_id: &str) -> Result<Vec<UserHolds>, AdminError> {
         let now = self.check()?;
         let app = self.app_state(app_id)?;
-        Ok(app.holds.counts(self.inner.locks(), now))
+        Ok(app.holds().counts(self.inner.locks(), now))
     }
 
     /// Cancels (refunds) a successful booking: status CANCELLED, its seats

@@ -145,7 +145,7 @@ impl AppContext {
     /// This context's app id.
     #[must_use]
     pub fn app_id(&self) -> String {
-        self.app.record.read().app_id.clone()
+        self.app.record().app_id.clone()
     }
 
     /// The normalised origin this context was authenticated for.
@@ -156,8 +156,8 @@ impl AppContext {
 
     /// Checks key, active flag and origin against the app's current record.
     fn revalidate(&self) -> Result<u64, AppAuthError> {
-        let record = self.app.record.read();
-        let generation = self.app.generation.load(Ordering::Acquire);
+        let record = self.app.record();
+        let generation = self.app.generation();
         if !hashes_equal(&record.api_key_hash, &self.key_hash) {
             return Err(AppAuthError::InvalidCredentials);
         }
@@ -173,7 +173,7 @@ impl AppContext {
     /// Every operation starts here: two atomic loads when nothing changed,
     /// one re-check after the admin changed the app or the engine closed.
     pub(crate) fn check(&self) -> Result<(), AuthError> {
-        if self.app.generation.load(Ordering::Acquire) == self.validated.load(Ordering::Relaxed) {
+        if self.app.generation() == self.validated.load(Ordering::Relaxed) {
             return Ok(());
         }
         if self.inner.is_closed() {

@@ -127,7 +127,7 @@ pub(crate) fn run(inner: &Inner) -> Result<AuditReport, StorageError> {
         let claimed = claims.get(&(app.as_str(), seat.as_str()));
         let in_memory = inner
             .app_state(app)
-            .and_then(|a| a.seats.get(seat.as_str()).map(|e| e.key))
+            .and_then(|a| a.seat(seat).map(|e| e.key))
             .map(|k| inner.locks().state(k, now));
         if rec.status == SeatStatus::Booked {
             r.booked_seats += 1;

@@ -183,7 +183,7 @@ impl AppContext {
         if stored == SeatStatus::Booked {
             return SeatState::Booked;
         }
-        let key = self.app.seats.get(seat_id).map(|e| e.key);
+        let key = self.app.seat(seat_id).map(|e| e.key);
         match key.map(|k| self.inner.locks().state(k, now)) {
             Some(LockState::Held { expires_at, .. }) => SeatState::Held { expires_at },
             _ => SeatState::Available,
@@ -230,7 +230,7 @@ impl AppContext {
         let mut currency: Option<[u8; 3]> = None;
         for (i, &seat) in seat_ids.iter().enumerate() {
             validate::id("seat_id", seat)?;
-            let Some(entry) = self.app.seats.get(seat).map(|e| *e) else {
+            let Some(entry) = self.app.seat(seat) else {
                 return Err(ReserveError::SeatNotFound(seat.to_owned()));
             };
             if keys[..i].contains(&entry.key) {
@@ -270,11 +270,11 @@ impl AppContext {
         // seats' entities for it) costs losers nothing.
         let mut entities = [0u32; MAX_SEATS_PER_HOLD];
         for (entity, seat) in entities.iter_mut().zip(seat_ids) {
-            *entity = self.app.seats.get(*seat).map_or(u32::MAX, |e| e.entity);
+            *entity = self.app.seat(seat).map_or(u32::MAX, |e| e.entity);
         }
         let entities = &entities[..seat_ids.len()];
         if let Err(refusal) = quota::admit(
-            &self.app.holds,
+            self.app.holds(),
             self.inner.locks(),
             now,
             session.user_id,
@@ -289,7 +289,7 @@ impl AppContext {
                     limit: policy.max_active_per_user,
                 },
                 Refusal::Seats { entity } => ReserveError::TooManySeatsHeld {
-                    entity_id: self.app.entities.read().name(entity).to_owned(),
+                    entity_id: self.app.entity_name(entity),
                     limit: policy.max_held_seats_per_entity,
                 },
             });
@@ -309,7 +309,7 @@ impl AppContext {
             }
             Err(e) => {
                 self.inner.locks().release(keys, hold);
-                self.app.holds.forget(session.user_id, hold);
+                self.app.holds().forget(session.user_id, hold);
                 Err(e)
             }
         }
@@ -365,7 +365,7 @@ impl AppContext {
         };
         let owned = hashes_equal(&rec.token_hash, &hash_secret(secret))
             && rec.user_id == user
-            && rec.app_id == self.app.record.read().app_id;
+            && rec.app_id == self.app.record().app_id;
         Ok(owned.then_some((id, rec)))
     }
 
@@ -484,7 +484,7 @@ impl AppContext {
             tx.put_reservation(id, &current)?;
             Ok(())
         })?;
-        self.app.holds.forget(rec.user_id, HoldId(id));
+        self.app.holds().forget(rec.user_id, HoldId(id));
         self.inner.counters().bump(Counter::Releases);
         Ok(())
     }
@@ -621,7 +621,7 @@ impl AppContext {
             )?;
             pin.disarm();
             self.inner.locks().release(&keys, hold);
-            self.app.holds.forget(rec.user_id, hold);
+            self.app.holds().forget(rec.user_id, hold);
             self.inner.counters().bump(Counter::PaymentFailures);
             return Err(ConfirmError::PaymentDeclined { reason, booking_id });
         }
@@ -633,7 +633,7 @@ impl AppContext {
         if booked.is_ok() {
             pin.disarm();
             self.inner.locks().book(&keys, hold);
-            self.app.holds.forget(rec.user_id, hold);
+            self.app.holds().forget(rec.user_id, hold);
             self.inner.counters().bump(Counter::Confirms);
             return Ok(booking_view(booking_id, booking));
         }
@@ -649,7 +649,7 @@ impl AppContext {
             Ok(()) => {
                 pin.disarm();
                 self.inner.locks().release(&keys, hold);
-                self.app.holds.forget(rec.user_id, hold);
+                self.app.holds().forget(rec.user_id, hold);
                 Err(ConfirmError::RefundDue { booking_id })
             }
             Err(_) => Err(ConfirmError::RefundDueUnrecorded { booking_id }),
@@ -909,7 +909,7 @@ impl AppContext {
             .read()?
             .booking(booking_id)?
             .ok_or(QueryError::BookingNotFound)?;
-        if rec.app_id != self.app.record.read().app_id {
+        if rec.app_id != self.app.record().app_id {
             return Err(QueryError::BookingNotFound);
         }
         Ok(booking_view(booking_id.to_owned(), rec))

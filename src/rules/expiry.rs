@@ -169,7 +169,7 @@ pub(crate) fn expire(
                 {
                     continue;
                 }
-                app.holds.forget(rec.user_id, HoldId(id));
+                app.holds().forget(rec.user_id, HoldId(id));
             }
             rec.status = ReservationStatus::Expired;
             tx.put_reservation(id, &rec)?;
@@ -200,13 +200,13 @@ fn restore_quotas(inner: &Inner, active: &[(u64, ReservationRecord)], now: UnixM
         let (keys, entities): (Vec<SeatKey>, Vec<u32>) = rec
             .seat_ids
             .iter()
-            .filter_map(|s| app.seats.get(s.as_str()).map(|e| (e.key, e.entity)))
+            .filter_map(|s| app.seat(s).map(|e| (e.key, e.entity)))
             .filter(|&(key, _)| {
                 matches!(inner.locks().state(key, now),
                     LockState::Held { holder, .. } if holder == hold)
             })
             .unzip();
-        app.holds.restore(rec.user_id, hold, &keys, &entities);
+        app.holds().restore(rec.user_id, hold, &keys, &entities);
     }
 }
 

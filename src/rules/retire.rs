@@ -29,8 +29,7 @@ pub(crate) fn remove_seats(
     let mut keys = Vec::with_capacity(seat_ids.len());
     for &seat in seat_ids {
         let key = app
-            .seats
-            .get(seat)
+            .seat(seat)
             .map(|e| e.key)
             .ok_or_else(|| AdminError::SeatNotFound(seat.to_owned()))?;
         keys.push(key);
@@ -56,7 +55,7 @@ pub(crate) fn remove_seats(
     })?;
     retired.keys.clear();
     for &seat in seat_ids {
-        app.seats.remove(seat);
+        app.remove_seat(seat);
     }
     Ok(seat_ids.len())
 }

@@ -47,18 +47,19 @@ pub(crate) struct SeatEntry {
     pub(crate) entity: u32,
 }
 
-/// One app's in-memory state.
+/// One app's in-memory state: its record, its seats, its entity names and
+/// its users' holds. Read and changed through the methods below.
 #[derive(Debug)]
 pub(crate) struct AppState {
-    pub(crate) record: RwLock<AppRecord>,
+    record: RwLock<AppRecord>,
     /// Bumped on every change of key, origins or active flag, so an
     /// authenticated context notices with one atomic load.
-    pub(crate) generation: AtomicU64,
-    pub(crate) seats: FastMap<Box<str>, SeatEntry>,
+    generation: AtomicU64,
+    seats: FastMap<Box<str>, SeatEntry>,
     /// The names of the entities its seats belong to.
-    pub(crate) entities: RwLock<Entities>,
+    entities: RwLock<Entities>,
     /// Live holds per user, for the hold quotas.
-    pub(crate) holds: Ledger,
+    holds: Ledger,
 }
 
 impl AppState {
@@ -76,6 +77,57 @@ impl AppState {
             entities: RwLock::new(entities),
             holds: Ledger::default(),
         }
+    }
+
+    /// The app's stored record, as last written.
+    pub(crate) fn record(&self) -> parking_lot::RwLockReadGuard<'_, AppRecord> {
+        self.record.read()
+    }
+
+    /// Replaces the record (after it was stored) and moves the generation,
+    /// so every context re-validates on its next call.
+    pub(crate) fn replace_record(&self, record: AppRecord) {
+        *self.record.write() = record;
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The generation: moves on every change of key, origins or active
+    /// flag, and on close.
+    #[inline]
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The directory entry of seat `seat_id`, if the app has it.
+    #[inline]
+    pub(crate) fn seat(&self, seat_id: &str) -> Option<SeatEntry> {
+        self.seats.get(seat_id).map(|e| *e)
+    }
+
+    /// Adds a seat to the directory (its key is already in the lock table).
+    pub(crate) fn add_seat(&self, seat_id: Box<str>, entry: SeatEntry) {
+        self.seats.insert(seat_id, entry);
+    }
+
+    /// Drops a seat from the directory (after its removal committed).
+    pub(crate) fn remove_seat(&self, seat_id: &str) {
+        self.seats.remove(seat_id);
+    }
+
+    /// The number of entity `name`, new or known (under the admin lock).
+    pub(crate) fn intern_entity(&self, name: &str) -> u32 {
+        self.entities.write().intern(name)
+    }
+
+    /// The name of entity number `id`.
+    pub(crate) fn entity_name(&self, id: u32) -> String {
+        self.entities.read().name(id).to_owned()
+    }
+
+    /// The users' holds, for the hold quotas.
+    #[inline]
+    pub(crate) fn holds(&self) -> &Ledger {
+        &self.holds
     }
 
     /// Lock-table keys of a reservation's seats (seats since removed are skipped).
@@ -208,6 +260,7 @@ impl Inner {
         for app in &self.apps {
             app.generation.fetch_add(1, Ordering::AcqRel);
         }
+        // (The only write of `generation` outside `replace_record`.)
         true
     }
 
