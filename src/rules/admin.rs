@@ -2,8 +2,11 @@
 //!
 //! Owns [`Admin`] (a verified admin token) and its operations on apps and
 //! seats. The admin account lives in the configuration, never in the
-//! database. It must never hand out an API key except on create/rotate,
-//! and never remove a seat that is held or booked.
+//! database. It checks who may act and whether the input is well formed,
+//! then applies the rules: seat removal is `retire`'s, booking
+//! cancellation and refunds `booking`'s. It must never hand out an API
+//! key except on create/rotate, and never change state but through the
+//! state's API.
 
 use std::collections::HashSet;
 use std::sync::Arc;

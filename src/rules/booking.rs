@@ -1,7 +1,9 @@
 //! The booking rules: list, reserve, extend, release, confirm, cancel.
 //!
 //! Owns every operation a buyer's app performs on seats, and the order in
-//! which memory and storage change. It must never write to storage for a
+//! which memory and storage change. What ACTIVE means and how a hold
+//! expires are `expiry`'s (a confirm that finds its hold lost asks it to
+//! record the expiry). It must never write to storage for a
 //! reserve that lost in the lock table or that its user's hold quota
 //! refused (see `quota`), never book a seat whose hold it does not hold at
 //! commit, and never act outside its context's app.
