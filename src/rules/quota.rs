@@ -14,7 +14,7 @@
 //!
 //! A reserve first wins its seats in the lock table (losers never get
 //! here, so the rejection path is unchanged: no lock, no write), then
-//! [`admit`](Ledger::admit)s the hold under its user's map entry: dropping
+//! [`admit`]s the hold under its user's map entry: dropping
 //! the entries that no longer count, checking the limits with the new
 //! hold included and recording it is one step under that entry's shard
 //! lock. Concurrent reserves of one user are therefore admitted one after
