@@ -253,6 +253,17 @@ enum seatbook_status
    */
   SEATBOOK_DATABASE_NOT_FOUND = 57,
   /**
+   * Hashing a password failed (the salt's random source failed);
+   * nothing changed. Retry later.
+   */
+  SEATBOOK_HASHING_FAILED = 65,
+  /**
+   * A token could not be signed; the operation's own change is made
+   * (a signup's account exists, a password change is done): log in
+   * for a new token.
+   */
+  SEATBOOK_SIGNING_FAILED = 66,
+  /**
    * A required pointer argument was NULL.
    */
   SEATBOOK_NULL_PARAMETER = 100,

@@ -20,12 +20,12 @@ use std::fs::OpenOptions;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::audit::AuditReport;
 use crate::auth::{Argon2Params, hash_password};
 use crate::config::Config;
-use crate::engine::Engine;
 use crate::error::{CheckError, OpenError, StorageError};
 use crate::payment::{PaymentOutcome, PaymentRequest, PaymentVerifier};
+use crate::rules::audit::AuditReport;
+use crate::rules::engine::Engine;
 use crate::storage::{
     Durability, OpenOptions as StorageOpenOptions, Storage, content_digest, journal_path,
 };

@@ -121,6 +121,15 @@ pub enum ErrorCode {
     BackupTargetExists = 56,
     /// No database file at the path given to the offline check.
     DatabaseNotFound = 57,
+    /// Hashing a password failed (argon2 could not run: its salt could not
+    /// be drawn from the operating system's random source). Nothing
+    /// changed; retry later. A random-source failure elsewhere is
+    /// [`RandomFailure`](Self::RandomFailure).
+    HashingFailed = 65,
+    /// A token could not be signed. The operation itself completed where
+    /// its error says so (a signup's account exists, a password change is
+    /// made); only the token is missing: log in for a new one.
+    SigningFailed = 66,
     /// A required pointer argument was NULL (C only).
     NullParameter = 100,
     /// A string argument was not valid UTF-8 (C only).
@@ -372,6 +381,10 @@ pub enum LoginError {
     Busy,
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
+    /// The credentials were right but the token could not be signed; log
+    /// in again.
+    #[error("the login token could not be signed")]
+    SigningFailed,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -391,11 +404,23 @@ pub enum SignupError {
     Busy,
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
+    /// The password could not be hashed; no account was created.
+    #[error("password hashing failed")]
+    HashingFailed,
+    /// The operating system's random source failed to give the new user
+    /// an id; no account was created.
+    #[error("the random generator failed")]
+    RandomFailure,
+    /// The account was created, but its first token could not be signed:
+    /// log in to get one.
+    #[error("the account was created but its token could not be signed")]
+    SigningFailed,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
-/// A user's password change failed; nothing changed.
+/// A user's password change failed; nothing changed, except after
+/// [`SigningFailed`](PasswordChangeError::SigningFailed).
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordChangeError {
     /// The current password is wrong.
@@ -411,6 +436,13 @@ pub enum PasswordChangeError {
     /// The new password is out of bounds (8..=128 characters).
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
+    /// The new password could not be hashed; nothing changed.
+    #[error("password hashing failed")]
+    HashingFailed,
+    /// The password was changed (older tokens are revoked), but the new
+    /// token could not be signed: log in with the new password.
+    #[error("the password was changed but the new token could not be signed")]
+    SigningFailed,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -726,6 +758,7 @@ impl HasErrorCode for LoginError {
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::Busy => ErrorCode::PasswordWorkBusy,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
+            Self::SigningFailed => ErrorCode::SigningFailed,
             Self::Storage(e) => e.code(),
         }
     }
@@ -738,6 +771,8 @@ impl HasErrorCode for PasswordChangeError {
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::Busy => ErrorCode::PasswordWorkBusy,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
+            Self::HashingFailed => ErrorCode::HashingFailed,
+            Self::SigningFailed => ErrorCode::SigningFailed,
             Self::Storage(e) => e.code(),
         }
     }
@@ -750,6 +785,9 @@ impl HasErrorCode for SignupError {
             Self::EmailTaken => ErrorCode::EmailTaken,
             Self::Busy => ErrorCode::PasswordWorkBusy,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
+            Self::HashingFailed => ErrorCode::HashingFailed,
+            Self::RandomFailure => ErrorCode::RandomFailure,
+            Self::SigningFailed => ErrorCode::SigningFailed,
             Self::Storage(e) => e.code(),
         }
     }
@@ -943,5 +981,32 @@ mod tests {
         let other = StorageError("journal: Input/output error".into());
         assert!(!other.is_poisoned());
         assert_eq!(ReserveError::Storage(other).code(), ErrorCode::Storage);
+    }
+
+    /// Hashing, random-source and signing failures have their own
+    /// variants and codes, never a storage error's (issue 16, point 4).
+    #[test]
+    fn hashing_random_and_signing_failures_have_their_own_codes() {
+        assert_eq!(SignupError::HashingFailed.code(), ErrorCode::HashingFailed);
+        assert_eq!(SignupError::RandomFailure.code(), ErrorCode::RandomFailure);
+        assert_eq!(SignupError::SigningFailed.code(), ErrorCode::SigningFailed);
+        assert_eq!(LoginError::SigningFailed.code(), ErrorCode::SigningFailed);
+        assert_eq!(
+            PasswordChangeError::HashingFailed.code(),
+            ErrorCode::HashingFailed
+        );
+        assert_eq!(
+            PasswordChangeError::SigningFailed.code(),
+            ErrorCode::SigningFailed
+        );
+        assert_eq!(ErrorCode::HashingFailed as u32, 65);
+        assert_eq!(ErrorCode::SigningFailed as u32, 66);
+        for text in [
+            SignupError::HashingFailed.to_string(),
+            SignupError::RandomFailure.to_string(),
+            SignupError::SigningFailed.to_string(),
+        ] {
+            assert!(!text.to_lowercase().contains("storage"), "{text}");
+        }
     }
 }

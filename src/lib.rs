@@ -46,9 +46,13 @@
 //! # }
 //! ```
 //!
-//! Modules mirror the domain: `locks` (the in-memory hold table), `storage`
-//! (redb), `auth` (passwords, JWTs, API keys, origins), `booking` (the
-//! rules), `admin` and `app` (who may do what), `ffi` (the C ABI).
+//! Folders show the architecture, from the bottom up: `locks` (the
+//! in-memory hold table), `storage` (redb), `auth` (passwords, JWTs, API
+//! keys, origins), `state` (what one opened engine shares: the directory
+//! of apps and seats, the lock table and storage handles, config and
+//! counters; no rules), `rules` (every booking rule, expiry, seat
+//! retirement, quotas, the audit, and the handles `Engine`, `AppContext`
+//! and `Admin`), `ffi` (the C ABI). Each layer uses only those below it.
 #![warn(clippy::pedantic)]
 #![allow(
     clippy::module_name_repetitions,
@@ -58,31 +62,26 @@
     clippy::doc_markdown
 )]
 
-mod admin;
-mod app;
-mod audit;
 mod auth;
 mod backup;
-mod booking;
 mod check;
 mod clock;
 mod config;
-mod engine;
 mod error;
 pub mod ffi;
+#[cfg(test)]
+mod layering;
+#[doc(hidden)]
 pub mod locks;
 mod model;
 mod payment;
-mod quota;
+mod rules;
 mod secret;
-mod stats;
+mod state;
 mod storage;
 mod sync;
 mod validate;
 
-pub use admin::{Admin, MAX_ORIGINS, MAX_PRICE_MINOR};
-pub use app::{AppContext, UserSession};
-pub use audit::AuditReport;
 pub use auth::{
     Argon2Params, OriginError, PasswordHashError, PasswordWork, TokenError, WeakSecretError,
     hash_password, normalize_origin,
@@ -90,7 +89,6 @@ pub use auth::{
 pub use check::{CheckReport, JournalFile, Recovery, check};
 pub use clock::{Clock, ManualClock, SystemClock, UnixMillis};
 pub use config::{Config, HoldPolicy};
-pub use engine::Engine;
 pub use error::{
     AdminError, AppAuthError, AuthError, BackupError, CancelError, CheckError, ConfirmError, Error,
     ErrorCode, HasErrorCode, HoldError, JournalMismatch, LoginError, OpenError,
@@ -102,6 +100,10 @@ pub use model::{
     SeatView, Stats, UserHolds, UserId,
 };
 pub use payment::{PaymentOutcome, PaymentRequest, PaymentVerifier, SimulatedPayments};
+pub use rules::admin::{Admin, MAX_ORIGINS, MAX_PRICE_MINOR};
+pub use rules::app::{AppContext, UserSession};
+pub use rules::audit::AuditReport;
+pub use rules::engine::Engine;
 pub use secret::Secret;
 pub use storage::Durability;
 #[doc(hidden)]

@@ -29,10 +29,43 @@
 //! Multi-seat acquires are all-or-nothing: the writer locks the slots in key
 //! order (no deadlock between two multi-seat acquires), checks them all, and
 //! either writes them all or none.
+//!
+//! # Words
+//!
+//! * A **slot** is one seat key's cell in this table (`slot::Slot`), and
+//!   nothing else in the rules and state code.
+//! * A **vacant** slot holds no seat: never activated, removed, or retired
+//!   while its removal commits ([`LockState::Vacant`]).
+//! * [`LockState`] is the table's view of one seat (free, held by a hold
+//!   id, booked, vacant). The buyer-facing view, built from it and the
+//!   stored status, is [`crate::SeatState`]; the stored one is the store's
+//!   `SeatStatus`.
+//!
+//! # Assertions
+//!
+//! The table asserts its invariants where they live, before it changes a
+//! slot, so a failed assertion leaves every slot as it was (and unlocked:
+//! guards publish on unwind). Checks on the confirm and open paths
+//! ([`LockTable::book`], [`LockTable::restore`], fresh keys in
+//! [`LockTable::add_seat`]) are `assert!`, on in release builds: they cost
+//! a few loads next to a commit or once per seat at open. Checks on the
+//! reserve hot path (hold-id range) and in drop guards that may run while a
+//! panic unwinds ([`LockTable::unpin`], [`LockTable::unretire`], where a
+//! second panic would abort) are `debug_assert!`. No panic crosses the C
+//! ABI: `ffi::boundary` catches it and answers `SEATBOOK_PANIC`.
+//!
+//! This module is public only for the benchmarks and the loom model tests
+//! (`#[doc(hidden)]`); it is not part of the supported API.
 
 mod slot;
 mod table;
 
 pub use table::{
-    AcquireError, HoldId, LockTable, MAX_SEATS_PER_HOLD, PinError, SeatKey, SeatState,
+    AcquireError, HoldId, LockState, LockTable, MAX_SEATS_PER_HOLD, PinError, SeatKey,
 };
+
+/// The former name of [`LockState`], kept for the loom model tests
+/// (`tests/loom_locks.rs`). `crate::SeatState` is the public, buyer-facing
+/// state of a seat; this one is the lock table's view of it.
+#[doc(hidden)]
+pub use table::LockState as SeatState;

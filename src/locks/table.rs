@@ -33,9 +33,10 @@ impl SeatKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HoldId(pub u64);
 
-/// The effective state of one seat at some instant.
+/// The effective state of one seat in the lock table at some instant
+/// (not the buyer-facing [`crate::SeatState`], which adds the stored status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeatState {
+pub enum LockState {
     /// Nobody holds it (or the last hold expired).
     Free,
     /// A live hold. `expires_at` is `u64::MAX` while a confirm pins it.
@@ -50,7 +51,7 @@ pub enum SeatState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AcquireError {
     pub position: usize,
-    pub state: SeatState,
+    pub state: LockState,
 }
 
 /// Why a holder-only operation (pin, extend) failed.
@@ -113,7 +114,10 @@ impl LockTable {
         let (chunk, _) = split(key);
         self.chunks[chunk].get_or_init(|| (0..CHUNK_LEN).map(|_| Slot::default()).collect());
         let slot = self.slot(key)?;
-        slot.lock().set(if booked { BOOKED } else { FREE }, 0);
+        let mut guard = slot.lock();
+        // Keys are handed out once: a fresh key's slot was never activated.
+        assert_eq!(guard.get().holder, VACANT, "seat key {raw} activated twice");
+        guard.set(if booked { BOOKED } else { FREE }, 0);
         Some(key)
     }
 
@@ -140,10 +144,17 @@ impl LockTable {
     }
 
     /// Undoes [`try_retire`](Self::try_retire): the seat is free again.
+    ///
+    /// The seat must still be retired (nothing writes a retired slot but
+    /// this). Checked only in debug builds: this runs in a drop guard,
+    /// possibly while a panic unwinds, where a second panic would abort;
+    /// release builds leave a slot that is not retired alone.
     pub fn unretire(&self, key: SeatKey) {
         if let Some(slot) = self.slot(key) {
             let mut guard = slot.lock();
-            if guard.get().holder == VACANT {
+            let holder = guard.get().holder;
+            debug_assert_eq!(holder, VACANT, "unretire of a seat that is not retired");
+            if holder == VACANT {
                 guard.set(FREE, 0);
             }
         }
@@ -168,9 +179,9 @@ impl LockTable {
 
     /// The effective state of a seat at `now`.
     #[must_use]
-    pub fn state(&self, key: SeatKey, now: u64) -> SeatState {
+    pub fn state(&self, key: SeatKey, now: u64) -> LockState {
         self.slot(key)
-            .map_or(SeatState::Vacant, |s| effective(s.read(), now))
+            .map_or(LockState::Vacant, |s| effective(s.read(), now))
     }
 
     /// Takes a hold on every seat in `keys`, or on none.
@@ -196,7 +207,7 @@ impl LockTable {
             let Some(slot) = self.slot(key) else {
                 return Err(AcquireError {
                     position,
-                    state: SeatState::Vacant,
+                    state: LockState::Vacant,
                 });
             };
             let seen = slot.read();
@@ -228,7 +239,7 @@ impl LockTable {
         })
         .unwrap_or(Err(AcquireError {
             position: 0,
-            state: SeatState::Vacant,
+            state: LockState::Vacant,
         }))
     }
 
@@ -236,7 +247,7 @@ impl LockTable {
         let Some(slot) = self.slot(key) else {
             return Err(AcquireError {
                 position: 0,
-                state: SeatState::Vacant,
+                state: LockState::Vacant,
             });
         };
         let mut guard = slot.lock();
@@ -253,14 +264,31 @@ impl LockTable {
     }
 
     fn take_hold_id(&self) -> HoldId {
-        HoldId(self.next_hold.fetch_add(1, Ordering::Relaxed))
+        let hold = HoldId(self.next_hold.fetch_add(1, Ordering::Relaxed));
+        // 2^64 - 2 acquires are out of reach; checked in debug builds only
+        // (this is the winners' hot path).
+        debug_assert!(is_hold(hold), "hold ids ran into the sentinels");
+        hold
     }
 
     /// Puts back a hold recorded before a restart (unconditionally: the
     /// engine calls it only while opening, before any acquire).
+    ///
+    /// # Panics
+    /// If `hold` is not a hold id, or the seat is booked or not active:
+    /// opening restores holds only on free seats (a bug otherwise; it runs
+    /// once per hold at open, so the check stays in release builds).
     pub fn restore(&self, key: SeatKey, hold: HoldId, expires_at: u64) {
+        assert!(is_hold(hold), "restore of a non-hold id {}", hold.0);
         if let Some(slot) = self.slot(key) {
-            slot.lock().set(hold.0, expires_at);
+            let mut guard = slot.lock();
+            let holder = guard.get().holder;
+            assert!(
+                holder != BOOKED && holder != VACANT,
+                "restore of hold {} onto a booked or inactive seat",
+                hold.0
+            );
+            guard.set(hold.0, expires_at);
         }
         self.next_hold
             .fetch_max(hold.0.saturating_add(1), Ordering::Relaxed);
@@ -387,13 +415,54 @@ impl LockTable {
     }
 
     /// Undoes [`pin`](Self::pin): the hold expires at `expires_at` again.
+    ///
+    /// Every seat `hold` still holds must be pinned (only its own confirm
+    /// pins and unpins it). Checked in debug builds only: the confirm's
+    /// drop guard calls this, possibly while a panic unwinds, where a
+    /// second panic would abort.
     pub fn unpin(&self, keys: &[SeatKey], hold: HoldId, expires_at: u64) {
+        debug_assert!(
+            self.held_seats_are(keys, hold, |e| e & PIN_BIT != 0),
+            "unpin of hold {} that is not pinned",
+            hold.0
+        );
         self.rewrite_held(keys, hold, hold.0, expires_at);
     }
 
-    /// Turns a pinned hold into booked seats (after its confirm committed).
+    /// Turns a sealed hold into booked seats (after its confirm committed).
+    /// Seats `hold` no longer holds are left alone: a cancel of the
+    /// committed booking freed them first (see [`unbook`](Self::unbook)),
+    /// and another hold may have taken them since.
+    ///
+    /// # Panics
+    /// If a seat `hold` still holds is not sealed: booking a hold its
+    /// confirm did not [`seal`](Self::seal) is a bug (the seats could have
+    /// expired under the commit), never something to skip. Checked before
+    /// any seat changes, in release builds too (a few loads per seat on
+    /// the confirm path, next to a commit). The caller has disarmed its
+    /// pin guard by then, so the seats stay sealed (never acquirable) and
+    /// the C boundary turns the panic into `SEATBOOK_PANIC`.
     pub fn book(&self, keys: &[SeatKey], hold: HoldId) {
+        assert!(
+            self.held_seats_are(keys, hold, |e| e == PINNED),
+            "book of hold {} that is not sealed",
+            hold.0
+        );
         self.rewrite_held(keys, hold, BOOKED, 0);
+    }
+
+    /// Whether every seat of `keys` that `hold` holds has an `expires_at`
+    /// word satisfying `ok` (lock-free reads). Only `hold`'s own confirm
+    /// changes such a seat's word while it holds it, so the answer cannot
+    /// be made stale by others between this check and the caller's writes.
+    fn held_seats_are(&self, keys: &[SeatKey], hold: HoldId, ok: impl Fn(u64) -> bool) -> bool {
+        assert!(is_hold(hold), "{} is not a hold id", hold.0);
+        keys.iter().all(|&key| {
+            self.slot(key).is_none_or(|slot| {
+                let seen = slot.read();
+                seen.holder != hold.0 || ok(seen.expires_at)
+            })
+        })
     }
 
     /// Makes the seats of a cancelled booking free again (after the
@@ -485,6 +554,11 @@ fn check_held(guards: &[(usize, SlotGuard<'_>)], hold: HoldId, now: u64) -> Resu
     Ok(())
 }
 
+/// A real hold id: not one of the slot's sentinel holder values.
+fn is_hold(hold: HoldId) -> bool {
+    hold.0 != FREE && hold.0 != BOOKED && hold.0 != VACANT
+}
+
 fn is_live_pin(seen: Snapshot, hold: HoldId, now: u64) -> bool {
     seen.holder == hold.0 && seen.expires_at & PIN_BIT != 0 && now < ends_at(seen.expires_at)
 }
@@ -494,12 +568,12 @@ fn split(key: SeatKey) -> (usize, usize) {
     (raw >> CHUNK_BITS, raw & (CHUNK_LEN - 1))
 }
 
-fn effective(seen: Snapshot, now: u64) -> SeatState {
+fn effective(seen: Snapshot, now: u64) -> LockState {
     match seen.holder {
-        BOOKED => SeatState::Booked,
-        VACANT => SeatState::Vacant,
-        FREE => SeatState::Free,
-        holder if now < ends_at(seen.expires_at) => SeatState::Held {
+        BOOKED => LockState::Booked,
+        VACANT => LockState::Vacant,
+        FREE => LockState::Free,
+        holder if now < ends_at(seen.expires_at) => LockState::Held {
             holder: HoldId(holder),
             expires_at: if seen.expires_at & PIN_BIT == 0 {
                 seen.expires_at
@@ -507,7 +581,7 @@ fn effective(seen: Snapshot, now: u64) -> SeatState {
                 u64::MAX
             },
         },
-        _ => SeatState::Free,
+        _ => LockState::Free,
     }
 }
 
@@ -528,7 +602,7 @@ mod tests {
         let err = t.try_acquire(&k, 50, 200).unwrap_err();
         assert_eq!(
             err.state,
-            SeatState::Held {
+            LockState::Held {
                 holder: h,
                 expires_at: 100
             }
@@ -543,8 +617,8 @@ mod tests {
         t.try_acquire(&k[2..], 0, 100).unwrap();
         let err = t.try_acquire(&[k[0], k[1], k[2]], 0, 100).unwrap_err();
         assert_eq!(err.position, 2);
-        assert_eq!(t.state(k[0], 0), SeatState::Free);
-        assert_eq!(t.state(k[1], 0), SeatState::Free);
+        assert_eq!(t.state(k[0], 0), LockState::Free);
+        assert_eq!(t.state(k[1], 0), LockState::Free);
     }
 
     #[test]
@@ -572,9 +646,9 @@ mod tests {
         assert_eq!(t.release_unpinned(&k, h, 10_000), Err(PinError::Busy));
         t.seal(&k, h, 10_000).unwrap();
         t.book(&k, h);
-        assert_eq!(t.state(k[0], 10_000), SeatState::Booked);
+        assert_eq!(t.state(k[0], 10_000), LockState::Booked);
         t.unbook(&k, h);
-        assert_eq!(t.state(k[1], 10_000), SeatState::Free);
+        assert_eq!(t.state(k[1], 10_000), LockState::Free);
     }
 
     /// A booking cancelled between its commit and its confirm's `book`
@@ -589,14 +663,14 @@ mod tests {
         t.seal(&k, h, 10).unwrap();
         t.unbook(&k, h);
         t.book(&k, h);
-        assert_eq!(t.state(k[0], 20), SeatState::Free);
-        assert_eq!(t.state(k[1], 20), SeatState::Free);
+        assert_eq!(t.state(k[0], 20), LockState::Free);
+        assert_eq!(t.state(k[1], 20), LockState::Free);
         // Another hold's seats are left alone by the cancel.
         let other = t.try_acquire(&k[..1], 20, 200).unwrap();
         t.unbook(&k, h);
         assert_eq!(
             t.state(k[0], 30),
-            SeatState::Held {
+            LockState::Held {
                 holder: other,
                 expires_at: 200
             }
@@ -613,7 +687,7 @@ mod tests {
         assert_eq!(t.release(&k, old), 0);
         assert_eq!(
             t.state(k[0], 150),
-            SeatState::Held {
+            LockState::Held {
                 holder: new,
                 expires_at: 200
             }
@@ -635,12 +709,12 @@ mod tests {
         t.unpin(&k, h, 100);
         assert_eq!(
             t.state(k[0], 50),
-            SeatState::Held {
+            LockState::Held {
                 holder: h,
                 expires_at: 100
             }
         );
-        assert_eq!(t.state(k[0], 100), SeatState::Free);
+        assert_eq!(t.state(k[0], 100), LockState::Free);
     }
 
     #[test]
@@ -664,7 +738,7 @@ mod tests {
         assert!(t2.try_acquire(&k2, 1_000_000, 2_000_000).is_err());
         assert!(t2.is_pinned(&k2, h2, 1_000_000));
         assert_eq!(t.release_unpinned(&k, other, 600), Ok(1));
-        assert_eq!(t.state(k[0], 600), SeatState::Free);
+        assert_eq!(t.state(k[0], 600), LockState::Free);
     }
 
     #[test]
@@ -673,9 +747,9 @@ mod tests {
         t.remove_seat(k[0]);
         assert_eq!(
             t.try_acquire(&k, 0, 1).unwrap_err().state,
-            SeatState::Vacant
+            LockState::Vacant
         );
-        assert_eq!(t.state(SeatKey(999_999), 0), SeatState::Vacant);
+        assert_eq!(t.state(SeatKey(999_999), 0), LockState::Vacant);
     }
 
     #[test]
@@ -685,7 +759,7 @@ mod tests {
         assert!(t.next_hold_id() >= 42);
         assert_eq!(
             t.state(k[0], 0),
-            SeatState::Held {
+            LockState::Held {
                 holder: HoldId(41),
                 expires_at: 1_000
             }
@@ -696,7 +770,7 @@ mod tests {
     fn duplicate_keys_are_refused() {
         let (t, k) = table_with(1);
         assert!(t.try_acquire(&[k[0], k[0]], 0, 10).is_err());
-        assert_eq!(t.state(k[0], 0), SeatState::Free);
+        assert_eq!(t.state(k[0], 0), LockState::Free);
     }
 
     #[test]
@@ -723,5 +797,64 @@ mod tests {
             }
         });
         assert_eq!(wins.load(Ordering::Relaxed), rounds);
+    }
+
+    #[test]
+    #[should_panic(expected = "is not sealed")]
+    fn booking_a_hold_that_is_not_sealed_is_a_bug() {
+        let (t, k) = table_with(2);
+        let h = t.try_acquire(&k, 0, 100).unwrap();
+        t.pin(&k, h, 10, 50_000).unwrap();
+        t.book(&k, h);
+    }
+
+    /// The check runs before any seat changes: after the panic both seats
+    /// are still held by the pin, none booked.
+    #[test]
+    fn a_refused_book_changes_no_seat() {
+        let (t, k) = table_with(2);
+        let h = t.try_acquire(&k, 0, 100).unwrap();
+        t.pin(&k, h, 10, 50_000).unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.book(&k, h)));
+        assert!(caught.is_err());
+        for &key in &k {
+            assert!(matches!(t.state(key, 20), LockState::Held { holder, .. } if holder == h));
+        }
+        // The slots are not left locked: the hold can still be sealed and booked.
+        t.seal(&k, h, 20).unwrap();
+        t.book(&k, h);
+        assert_eq!(t.state(k[0], 20), LockState::Booked);
+    }
+
+    #[test]
+    #[should_panic(expected = "onto a booked or inactive seat")]
+    fn restoring_a_hold_onto_a_booked_seat_is_a_bug() {
+        let t = LockTable::new(1);
+        let key = t.add_seat(true).unwrap();
+        t.restore(key, HoldId(5), 1_000);
+    }
+
+    #[test]
+    #[should_panic(expected = "is not a hold id")]
+    fn the_sentinels_are_not_hold_ids() {
+        let (t, k) = table_with(1);
+        t.book(&k, HoldId(BOOKED));
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "is not pinned")]
+    fn unpinning_a_hold_that_is_not_pinned_is_a_bug_in_debug_builds() {
+        let (t, k) = table_with(1);
+        let h = t.try_acquire(&k, 0, 100).unwrap();
+        t.unpin(&k, h, 100);
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "not retired")]
+    fn unretiring_a_seat_that_is_not_retired_is_a_bug_in_debug_builds() {
+        let (t, k) = table_with(1);
+        t.unretire(k[0]);
     }
 }

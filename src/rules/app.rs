@@ -21,14 +21,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::engine::Engine;
 use crate::auth::{Busy, HashFailure, TokenKind, hash_secret, hashes_equal, normalize_origin};
 use crate::clock::{UnixMillis, millis};
-use crate::engine::{AppState, Engine, Inner};
-use crate::error::{
-    AppAuthError, AuthError, LoginError, PasswordChangeError, SignupError, StorageError,
-};
+use crate::error::{AppAuthError, AuthError, LoginError, PasswordChangeError, SignupError};
 use crate::model::UserId;
 use crate::secret::Secret;
+use crate::state::{AppState, Inner};
 use crate::storage::UserRecord;
 use crate::validate;
 
@@ -146,7 +145,7 @@ impl AppContext {
     /// This context's app id.
     #[must_use]
     pub fn app_id(&self) -> String {
-        self.app.record.read().app_id.clone()
+        self.app.record().app_id.clone()
     }
 
     /// The normalised origin this context was authenticated for.
@@ -157,8 +156,8 @@ impl AppContext {
 
     /// Checks key, active flag and origin against the app's current record.
     fn revalidate(&self) -> Result<u64, AppAuthError> {
-        let record = self.app.record.read();
-        let generation = self.app.generation.load(Ordering::Acquire);
+        let record = self.app.record();
+        let generation = self.app.generation();
         if !hashes_equal(&record.api_key_hash, &self.key_hash) {
             return Err(AppAuthError::InvalidCredentials);
         }
@@ -174,7 +173,7 @@ impl AppContext {
     /// Every operation starts here: two atomic loads when nothing changed,
     /// one re-check after the admin changed the app or the engine closed.
     pub(crate) fn check(&self) -> Result<(), AuthError> {
-        if self.app.generation.load(Ordering::Acquire) == self.validated.load(Ordering::Relaxed) {
+        if self.app.generation() == self.validated.load(Ordering::Relaxed) {
             return Ok(());
         }
         if self.inner.is_closed() {
@@ -200,11 +199,11 @@ impl AppContext {
     pub fn user(&self, token: &str) -> Result<UserSession, AuthError> {
         self.check()?;
         let now_s = self.inner.now() / 1000;
-        let verified = self.inner.signer.verify(TokenKind::User, token, now_s)?;
+        let verified = self.inner.signer().verify(TokenKind::User, token, now_s)?;
         let user_id = UserId::parse(&verified.subject).ok_or(AuthError::InvalidToken)?;
         let record = self
             .inner
-            .storage
+            .storage()
             .read()
             .and_then(|tx| tx.user(user_id))
             .map_err(|_| self.closed_or(AuthError::InvalidToken))?
@@ -218,7 +217,7 @@ impl AppContext {
             user_id,
             expires_at: verified.expires_at_s.saturating_mul(1000),
             generation: record.token_generation,
-            instance: self.inner.instance,
+            instance: self.inner.instance(),
         })
     }
 
@@ -230,7 +229,7 @@ impl AppContext {
     fn recheck_foreign(&self, session: &UserSession) -> Result<(), AuthError> {
         let record = self
             .inner
-            .storage
+            .storage()
             .read()
             .and_then(|tx| tx.user(session.user_id))
             .map_err(|_| self.closed_or(AuthError::InvalidToken))?
@@ -256,7 +255,7 @@ impl AppContext {
     /// revoked by a password change, and its expiry.
     pub(crate) fn session(&self, session: &UserSession) -> Result<UnixMillis, AuthError> {
         self.check()?;
-        if session.instance != self.inner.instance {
+        if session.instance != self.inner.instance() {
             self.recheck_foreign(session)?;
         } else if session.generation < self.inner.user_generation(session.user_id) {
             return Err(AuthError::InvalidToken);
@@ -273,20 +272,27 @@ impl AppContext {
     ///
     /// # Errors
     /// [`SignupError::EmailTaken`], [`SignupError::InvalidInput`],
-    /// [`SignupError::Storage`].
+    /// [`SignupError::Busy`], [`SignupError::HashingFailed`],
+    /// [`SignupError::RandomFailure`], [`SignupError::SigningFailed`] (the
+    /// account exists), [`SignupError::Storage`].
     pub fn signup(&self, email: &str, password: &str) -> Result<Secret, SignupError> {
         self.check()?;
         let email = validate::email(email)?;
         validate::password(password)?;
-        if self.inner.storage.read()?.user_by_email(&email)?.is_some() {
+        if self
+            .inner
+            .storage()
+            .read()?
+            .user_by_email(&email)?
+            .is_some()
+        {
             return Err(SignupError::EmailTaken);
         }
-        let password_hash = self.inner.hasher.hash(password).map_err(|e| match e {
+        let password_hash = self.inner.hasher().hash(password).map_err(|e| match e {
             HashFailure::Busy => SignupError::Busy,
-            HashFailure::Failed => StorageError("password hashing failed".into()).into(),
+            HashFailure::Failed => SignupError::HashingFailed,
         })?;
-        let user_id =
-            UserId(random_u128().map_err(|_| StorageError("random generator failed".into()))?);
+        let user_id = UserId(random_u128().map_err(|_| SignupError::RandomFailure)?);
         let now = self.inner.now();
         let rec = UserRecord {
             email: email.clone(),
@@ -294,7 +300,7 @@ impl AppContext {
             created_at: now,
             token_generation: 0,
         };
-        self.inner.storage.write(|tx| {
+        self.inner.storage().write(|tx| {
             if tx.user_by_email(&email)?.is_some() {
                 return Err(SignupError::EmailTaken);
             }
@@ -302,7 +308,7 @@ impl AppContext {
             Ok(())
         })?;
         self.issue_user_token(user_id, 0, now)
-            .map_err(|_| SignupError::Storage(StorageError("token signing failed".into())))
+            .map_err(|_| SignupError::SigningFailed)
     }
 
     /// Logs a user in. Unknown email and wrong password give the same
@@ -316,41 +322,41 @@ impl AppContext {
     /// # Errors
     /// [`LoginError::InvalidCredentials`], [`LoginError::Busy`],
     /// [`LoginError::InvalidInput`], [`LoginError::Auth`] (context revoked,
-    /// engine closed), [`LoginError::Storage`].
+    /// engine closed), [`LoginError::SigningFailed`], [`LoginError::Storage`].
     pub fn login(&self, email: &str, password: &str) -> Result<Secret, LoginError> {
         self.check()?;
         let email = validate::email(email)?;
         validate::password(password).map_err(|_| LoginError::InvalidCredentials)?;
-        let found = self.inner.storage.read()?.user_by_email(&email)?;
+        let found = self.inner.storage().read()?.user_by_email(&email)?;
         let Some((user_id, rec)) = found else {
             self.inner
-                .hasher
+                .hasher()
                 .verify_dummy(password)
                 .map_err(|Busy| LoginError::Busy)?;
             return Err(LoginError::InvalidCredentials);
         };
         if !self
             .inner
-            .hasher
+            .hasher()
             .verify(password, &rec.password_hash)
             .map_err(|Busy| LoginError::Busy)?
         {
             return Err(LoginError::InvalidCredentials);
         }
-        if self.inner.hasher.needs_rehash(&rec.password_hash) {
+        if self.inner.hasher().needs_rehash(&rec.password_hash) {
             self.rehash(user_id, &rec, password);
         }
         self.issue_user_token(user_id, rec.token_generation, self.inner.now())
-            .map_err(|_| LoginError::Storage(StorageError("token signing failed".into())))
+            .map_err(|_| LoginError::SigningFailed)
     }
 
     /// Stores a hash of `password` made with the configured parameters in
     /// place of `rec`'s, unless the record changed meanwhile. Best effort.
     fn rehash(&self, user_id: UserId, rec: &UserRecord, password: &str) {
-        let Ok(fresh) = self.inner.hasher.hash(password) else {
+        let Ok(fresh) = self.inner.hasher().hash(password) else {
             return;
         };
-        let _ = self.inner.storage.write(|tx| match tx.user(user_id)? {
+        let _ = self.inner.storage().write(|tx| match tx.user(user_id)? {
             Some(mut current) if current.password_hash == rec.password_hash => {
                 current.password_hash = fresh;
                 tx.put_user(user_id, &current)
@@ -369,7 +375,9 @@ impl AppContext {
     /// [`PasswordChangeError::InvalidInput`] (new password not 8..=128
     /// characters), [`PasswordChangeError::Auth`] (session expired or
     /// revoked, context revoked, engine closed),
-    /// [`PasswordChangeError::Storage`]. Nothing changes on error.
+    /// [`PasswordChangeError::HashingFailed`], [`PasswordChangeError::Storage`]:
+    /// nothing changes. [`PasswordChangeError::SigningFailed`]: the password
+    /// was changed, only the new token is missing.
     pub fn change_password(
         &self,
         session: &UserSession,
@@ -382,7 +390,7 @@ impl AppContext {
         let user_id = session.user_id;
         let rec = self
             .inner
-            .storage
+            .storage()
             .read()?
             .user(user_id)?
             .ok_or(AuthError::InvalidToken)?;
@@ -392,17 +400,17 @@ impl AppContext {
         let busy = |Busy| PasswordChangeError::Busy;
         if !self
             .inner
-            .hasher
+            .hasher()
             .verify(current, &rec.password_hash)
             .map_err(busy)?
         {
             return Err(PasswordChangeError::InvalidCredentials);
         }
-        let password_hash = self.inner.hasher.hash(new).map_err(|e| match e {
+        let password_hash = self.inner.hasher().hash(new).map_err(|e| match e {
             HashFailure::Busy => PasswordChangeError::Busy,
-            HashFailure::Failed => StorageError("password hashing failed".into()).into(),
+            HashFailure::Failed => PasswordChangeError::HashingFailed,
         })?;
-        let generation = self.inner.storage.write(|tx| {
+        let generation = self.inner.storage().write(|tx| {
             let mut now = tx.user(user_id)?.ok_or(AuthError::InvalidToken)?;
             if now.password_hash != rec.password_hash {
                 return Err(PasswordChangeError::InvalidCredentials);
@@ -414,7 +422,7 @@ impl AppContext {
         })?;
         self.inner.raise_user_generation(user_id, generation);
         self.issue_user_token(user_id, generation, self.inner.now())
-            .map_err(|_| StorageError("token signing failed".into()).into())
+            .map_err(|_| PasswordChangeError::SigningFailed)
     }
 
     fn issue_user_token(
@@ -423,8 +431,8 @@ impl AppContext {
         generation: u32,
         now: UnixMillis,
     ) -> Result<Secret, AuthError> {
-        let ttl_s = millis(self.inner.config.user_token_ttl) / 1000;
-        let token = self.inner.signer.issue_versioned(
+        let ttl_s = millis(self.inner.config().user_token_ttl) / 1000;
+        let token = self.inner.signer().issue_versioned(
             TokenKind::User,
             &user.to_string(),
             u64::from(generation),
@@ -482,9 +490,9 @@ mod tests {
 
     /// The argon2 runs (as `(m, t, p)`) that `f` caused.
     fn runs_of(engine: &Engine, f: impl FnOnce()) -> Vec<(u32, u32, u32)> {
-        let before = engine.inner.hasher.runs().len();
+        let before = engine.inner.hasher().runs().len();
         f();
-        engine.inner.hasher.runs()[before..].to_vec()
+        engine.inner.hasher().runs()[before..].to_vec()
     }
 
     #[test]
@@ -548,7 +556,7 @@ mod tests {
         let session = app.user(token.expose()).unwrap();
         // Every turn is taken: password work is refused with Busy, and
         // nothing changes.
-        let turn = engine.inner.hasher.take_turn_for_tests();
+        let turn = engine.inner.hasher().take_turn_for_tests();
         assert!(matches!(
             app.signup("bob@x.io", "bob-password"),
             Err(crate::SignupError::Busy)

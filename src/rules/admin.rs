@@ -2,20 +2,24 @@
 //!
 //! Owns [`Admin`] (a verified admin token) and its operations on apps and
 //! seats. The admin account lives in the configuration, never in the
-//! database. It must never hand out an API key except on create/rotate,
-//! and never remove a seat that is held or booked.
+//! database. It checks who may act and whether the input is well formed,
+//! then applies the rules: seat removal is `retire`'s, booking
+//! cancellation and refunds `booking`'s. It must never hand out an API
+//! key except on create/rotate, and never change state but through the
+//! state's API.
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
+use super::engine::Engine;
+use super::retire;
 use crate::auth::{Busy, TokenKind, fingerprint, generate_api_key, hash_secret, normalize_origin};
 use crate::clock::{UnixMillis, millis};
-use crate::engine::{AppState, Engine, Inner, SeatEntry};
-use crate::error::{AdminError, AuthError, CancelError, LoginError, StorageError};
+use crate::error::{AdminError, AuthError, CancelError, LoginError};
 use crate::locks::LockTable;
 use crate::model::{AppInfo, AppUpdate, Booking, CreatedApp, NewApp, NewSeat, UserHolds};
 use crate::secret::Secret;
+use crate::state::{AppState, Inner, SeatEntry};
 use crate::storage::{AppRecord, SeatRecord, SeatStatus};
 use crate::validate::{self, InvalidInput};
 
@@ -49,7 +53,8 @@ impl Engine {
     /// # Errors
     /// [`LoginError::InvalidCredentials`], [`LoginError::InvalidInput`] for
     /// an over-long email or password, [`LoginError::Busy`],
-    /// [`LoginError::Auth`] with [`AuthError::EngineClosed`].
+    /// [`LoginError::SigningFailed`], [`LoginError::Auth`] with
+    /// [`AuthError::EngineClosed`].
     pub fn admin_login(&self, email: &str, password: &str) -> Result<Secret, LoginError> {
         if self.inner.is_closed() {
             return Err(AuthError::EngineClosed.into());
@@ -57,11 +62,11 @@ impl Engine {
         if email.len() > 254 || password.len() > 512 {
             return Err(InvalidInput::new("credentials", "too long").into());
         }
-        let cfg = &self.inner.config;
+        let cfg = self.inner.config();
         // Always pay the verify, so a wrong email takes as long as a wrong password.
         let password_ok = self
             .inner
-            .hasher
+            .hasher()
             .verify(password, cfg.admin_password_hash.expose())
             .map_err(|Busy| LoginError::Busy)?;
         let email_ok = email.trim().eq_ignore_ascii_case(cfg.admin_email.trim());
@@ -71,7 +76,7 @@ impl Engine {
         let now = self.inner.now();
         let token = self
             .inner
-            .signer
+            .signer()
             .issue_versioned(
                 TokenKind::Admin,
                 &cfg.admin_email.trim().to_ascii_lowercase(),
@@ -79,7 +84,7 @@ impl Engine {
                 now / 1000,
                 millis(cfg.admin_token_ttl) / 1000,
             )
-            .map_err(|_| LoginError::Storage(StorageError("token signing failed".into())))?;
+            .map_err(|_| LoginError::SigningFailed)?;
         Ok(Secret::new(token))
     }
 
@@ -94,10 +99,10 @@ impl Engine {
             return Err(AuthError::EngineClosed);
         }
         let now_s = self.inner.now() / 1000;
-        let verified = self.inner.signer.verify(TokenKind::Admin, token, now_s)?;
+        let verified = self.inner.signer().verify(TokenKind::Admin, token, now_s)?;
         if !verified
             .subject
-            .eq_ignore_ascii_case(self.inner.config.admin_email.trim())
+            .eq_ignore_ascii_case(self.inner.config().admin_email.trim())
             || verified.version != admin_fingerprint(&self.inner)
         {
             return Err(AuthError::InvalidToken);
@@ -113,7 +118,7 @@ impl Engine {
 /// password hash, keyed with the admin JWT secret (so the claim reveals
 /// nothing about the hash). Changing the hash invalidates older tokens.
 fn admin_fingerprint(inner: &Inner) -> u64 {
-    let cfg = &inner.config;
+    let cfg = inner.config();
     fingerprint(
         cfg.admin_jwt_secret.expose().as_bytes(),
         cfg.admin_password_hash.expose().as_bytes(),
@@ -185,8 +190,8 @@ impl Admin {
             created_at: now,
             updated_at: now,
         };
-        let _guard = self.inner.admin_lock.lock();
-        self.inner.storage.write(|tx| {
+        let _guard = self.inner.admin_lock();
+        self.inner.storage().write(|tx| {
             if tx.app(&rec.app_id)?.is_some() {
                 return Err(AdminError::AppAlreadyExists);
             }
@@ -194,10 +199,7 @@ impl Admin {
             Ok(())
         })?;
         let app = info(&rec);
-        self.inner.apps.insert(
-            rec.app_id.clone().into_boxed_str(),
-            Arc::new(AppState::new(rec)),
-        );
+        self.inner.add_app(AppState::new(rec));
         Ok(CreatedApp { app, api_key })
     }
 
@@ -209,7 +211,7 @@ impl Admin {
         self.check()?;
         Ok(self
             .inner
-            .storage
+            .storage()
             .read()?
             .apps()?
             .iter()
@@ -223,7 +225,7 @@ impl Admin {
     /// [`AdminError::AppNotFound`], [`AdminError::Auth`].
     pub fn get_app(&self, app_id: &str) -> Result<AppInfo, AdminError> {
         self.check()?;
-        Ok(info(&self.app_state(app_id)?.record.read()))
+        Ok(info(&self.app_state(app_id)?.record()))
     }
 
     /// Changes an app's name and/or allowed origins. Contexts authenticated
@@ -280,14 +282,13 @@ impl Admin {
     ) -> Result<AppInfo, AdminError> {
         let now = self.check()?;
         let app = self.app_state(app_id)?;
-        let _guard = self.inner.admin_lock.lock();
-        let mut rec = app.record.read().clone();
+        let _guard = self.inner.admin_lock();
+        let mut rec = app.record().clone();
         change(&mut rec)?;
         rec.updated_at = now;
-        self.inner.storage.write(|tx| tx.put_app(&rec))?;
+        self.inner.storage().write(|tx| tx.put_app(&rec))?;
         let out = info(&rec);
-        *app.record.write() = rec;
-        app.generation.fetch_add(1, Ordering::AcqRel);
+        app.replace_record(rec);
         Ok(out)
     }
 
@@ -308,7 +309,7 @@ impl Admin {
         self.check()?;
         let app = self.app_state(app_id)?;
         validate::id("entity_id", entity_id)?;
-        if seats.is_empty() || seats.len() > self.inner.config.max_seats_per_bulk {
+        if seats.is_empty() || seats.len() > self.inner.config().max_seats_per_bulk {
             return Err(InvalidInput::new("seats", "count must be 1..=max_seats_per_bulk").into());
         }
         let mut records = Vec::with_capacity(seats.len());
@@ -341,11 +342,11 @@ impl Admin {
                 booking_id: None,
             });
         }
-        let _guard = self.inner.admin_lock.lock();
-        if self.inner.locks.seat_count() + seats.len() > LockTable::CAPACITY - 1 {
+        let _guard = self.inner.admin_lock();
+        if self.inner.locks().seat_count() + seats.len() > LockTable::CAPACITY - 1 {
             return Err(AdminError::CapacityExceeded);
         }
-        self.inner.storage.write(|tx| {
+        self.inner.storage().write(|tx| {
             for (s, rec) in seats.iter().zip(&records) {
                 if tx.seat(app_id, &s.seat_id)?.is_some() {
                     return Err(AdminError::SeatAlreadyExists(s.seat_id.clone()));
@@ -354,14 +355,14 @@ impl Admin {
             }
             Ok(())
         })?;
-        let entity = app.entities.write().intern(entity_id);
+        let entity = app.intern_entity(entity_id);
         for (s, rec) in seats.iter().zip(&records) {
             let key = self
                 .inner
-                .locks
+                .locks()
                 .add_seat(false)
                 .ok_or(AdminError::CapacityExceeded)?;
-            app.seats.insert(
+            app.add_seat(
                 s.seat_id.clone().into_boxed_str(),
                 SeatEntry {
                     key,
@@ -394,7 +395,7 @@ impl Admin {
     pub fn remove_seats(&self, app_id: &str, seat_ids: &[&str]) -> Result<usize, AdminError> {
         let now = self.check()?;
         let app = self.app_state(app_id)?;
-        if seat_ids.is_empty() || seat_ids.len() > self.inner.config.max_seats_per_bulk {
+        if seat_ids.is_empty() || seat_ids.len() > self.inner.config().max_seats_per_bulk {
             return Err(
                 InvalidInput::new("seat_ids", "count must be 1..=max_seats_per_bulk").into(),
             );
@@ -406,40 +407,7 @@ impl Admin {
                 return Err(InvalidInput::new("seat_ids", "duplicate in request").into());
             }
         }
-        let _guard = self.inner.admin_lock.lock();
-        let mut keys = Vec::with_capacity(seat_ids.len());
-        for &seat in seat_ids {
-            let key = app
-                .seats
-                .get(seat)
-                .map(|e| e.key)
-                .ok_or_else(|| AdminError::SeatNotFound(seat.to_owned()))?;
-            keys.push(key);
-        }
-        let mut retired = Retired {
-            locks: &self.inner.locks,
-            keys: Vec::with_capacity(keys.len()),
-        };
-        for (&seat, &key) in seat_ids.iter().zip(&keys) {
-            if !self.inner.locks.try_retire(key, now) {
-                return Err(AdminError::SeatInUse(seat.to_owned()));
-            }
-            retired.keys.push(key);
-        }
-        self.inner.storage.write(|tx| {
-            for &seat in seat_ids {
-                if tx.seat(app_id, seat)?.is_none() {
-                    return Err(AdminError::SeatNotFound(seat.to_owned()));
-                }
-                tx.delete_seat(app_id, seat)?;
-            }
-            Ok(())
-        })?;
-        retired.keys.clear();
-        for &seat in seat_ids {
-            app.seats.remove(seat);
-        }
-        Ok(seat_ids.len())
+        retire::remove_seats(&self.inner, &app, app_id, seat_ids, now)
     }
 
     /// How much each user of an app holds right now: live reservations
@@ -453,7 +421,7 @@ impl Admin {
     pub fn user_holds(&self, app_id: &str) -> Result<Vec<UserHolds>, AdminError> {
         let now = self.check()?;
         let app = self.app_state(app_id)?;
-        Ok(app.holds.counts(&self.inner.locks, now))
+        Ok(app.holds().counts(self.inner.locks(), now))
     }
 
     /// Cancels (refunds) a successful booking: status CANCELLED, its seats
@@ -464,7 +432,7 @@ impl Admin {
     /// [`AdminError::Auth`], [`AdminError::Storage`].
     pub fn cancel_booking(&self, booking_id: &str) -> Result<Booking, AdminError> {
         self.check()?;
-        crate::booking::cancel(&self.inner, None, booking_id).map_err(|e: CancelError| e.into())
+        super::booking::cancel(&self.inner, None, booking_id).map_err(|e: CancelError| e.into())
     }
 
     /// An app's REFUND_DUE records: payments the verifier approved (or
@@ -480,7 +448,7 @@ impl Admin {
         if self.inner.app_state(app_id).is_none() {
             return Err(AdminError::AppNotFound);
         }
-        Ok(crate::booking::refunds_due(&self.inner, app_id)?)
+        Ok(super::booking::refunds_due(&self.inner, app_id)?)
     }
 
     /// Marks a REFUND_DUE record as refunded (the operator refunded the
@@ -493,22 +461,7 @@ impl Admin {
     /// [`AdminError::Storage`].
     pub fn settle_refund(&self, booking_id: &str) -> Result<Booking, AdminError> {
         self.check()?;
-        crate::booking::settle_refund(&self.inner, booking_id)
-    }
-}
-
-/// Seats retired by a removal that has not committed yet; dropping it
-/// (on any error, or a panic) makes them free again.
-struct Retired<'a> {
-    locks: &'a LockTable,
-    keys: Vec<crate::locks::SeatKey>,
-}
-
-impl Drop for Retired<'_> {
-    fn drop(&mut self) {
-        for &key in &self.keys {
-            self.locks.unretire(key);
-        }
+        super::booking::settle_refund(&self.inner, booking_id)
     }
 }
 

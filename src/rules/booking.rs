@@ -1,7 +1,9 @@
 //! The booking rules: list, reserve, extend, release, confirm, cancel.
 //!
 //! Owns every operation a buyer's app performs on seats, and the order in
-//! which memory and storage change. It must never write to storage for a
+//! which memory and storage change. What ACTIVE means and how a hold
+//! expires are `expiry`'s (a confirm that finds its hold lost asks it to
+//! record the expiry). It must never write to storage for a
 //! reserve that lost in the lock table or that its user's hold quota
 //! refused (see `quota`), never book a seat whose hold it does not hold at
 //! commit, and never act outside its context's app.
@@ -36,22 +38,23 @@
 //! [`AppContext::confirm`]. This module must never let anything fallible
 //! but a commit run between the verifier's answer and its record.
 
-use crate::app::{AppContext, UserSession, random_u128};
+use super::app::{AppContext, UserSession, random_u128};
+use super::expiry::{self, is_active};
+use super::quota::{self, Refusal};
 use crate::auth::{hash_secret, hashes_equal, random_token};
 use crate::clock::{UnixMillis, millis};
-use crate::engine::Inner;
 use crate::error::{
     AdminError, CancelError, ConfirmError, HoldError, QueryError, ReserveError, StorageError,
 };
-use crate::locks::{HoldId, MAX_SEATS_PER_HOLD, PinError, SeatKey, SeatState as LockState};
+use crate::locks::{HoldId, LockState, MAX_SEATS_PER_HOLD, PinError, SeatKey};
 use crate::model::{
     Booking, BookingStatus, Reservation, ReservationInfo, ReservationStatus, SeatCounts,
     SeatFilter, SeatState, SeatView, UserId,
 };
 use crate::payment::{PaymentOutcome, PaymentRequest};
-use crate::quota::Refusal;
 use crate::secret::Secret;
-use crate::stats::Counter;
+use crate::state::Inner;
+use crate::state::stats::Counter;
 use crate::storage::{BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatStatus};
 use crate::validate::{self, InvalidInput};
 
@@ -141,7 +144,7 @@ impl AppContext {
         let now = self.inner.now();
         let rows = self
             .inner
-            .storage
+            .storage()
             .read()?
             .entity_seats(&app_id, entity_id)?;
         let mut out = Vec::with_capacity(rows.len());
@@ -182,8 +185,8 @@ impl AppContext {
         if stored == SeatStatus::Booked {
             return SeatState::Booked;
         }
-        let key = self.app.seats.get(seat_id).map(|e| e.key);
-        match key.map(|k| self.inner.locks.state(k, now)) {
+        let key = self.app.seat(seat_id).map(|e| e.key);
+        match key.map(|k| self.inner.locks().state(k, now)) {
             Some(LockState::Held { expires_at, .. }) => SeatState::Held { expires_at },
             _ => SeatState::Available,
         }
@@ -216,7 +219,7 @@ impl AppContext {
         ttl: Option<std::time::Duration>,
     ) -> Result<Reservation, ReserveError> {
         let now = self.session(session)?;
-        let policy = &self.inner.config.holds;
+        let policy = &self.inner.config().holds;
         if seat_ids.is_empty() || seat_ids.len() > policy.max_seats {
             return Err(InvalidInput::new("seat_ids", "count must be 1..=holds.max_seats").into());
         }
@@ -229,7 +232,7 @@ impl AppContext {
         let mut currency: Option<[u8; 3]> = None;
         for (i, &seat) in seat_ids.iter().enumerate() {
             validate::id("seat_id", seat)?;
-            let Some(entry) = self.app.seats.get(seat).map(|e| *e) else {
+            let Some(entry) = self.app.seat(seat) else {
                 return Err(ReserveError::SeatNotFound(seat.to_owned()));
             };
             if keys[..i].contains(&entry.key) {
@@ -247,18 +250,18 @@ impl AppContext {
         }
         let keys = &keys[..seat_ids.len()];
         let expires_at = now.saturating_add(millis(ttl));
-        self.inner.counters.bump(Counter::ReserveAttempts);
-        let hold = match self.inner.locks.try_acquire(keys, now, expires_at) {
+        self.inner.counters().bump(Counter::ReserveAttempts);
+        let hold = match self.inner.locks().try_acquire(keys, now, expires_at) {
             Ok(hold) => hold,
             Err(e) => {
                 let seat = seat_ids[e.position].to_owned();
                 return Err(match e.state {
                     LockState::Booked => {
-                        self.inner.counters.bump(Counter::ContentionRejections);
+                        self.inner.counters().bump(Counter::ContentionRejections);
                         ReserveError::SeatBooked(seat)
                     }
                     LockState::Held { .. } => {
-                        self.inner.counters.bump(Counter::ContentionRejections);
+                        self.inner.counters().bump(Counter::ContentionRejections);
                         ReserveError::SeatHeld(seat)
                     }
                     LockState::Vacant | LockState::Free => ReserveError::SeatNotFound(seat),
@@ -268,12 +271,13 @@ impl AppContext {
         // Only a winner gets here: the quota check (and looking up the
         // seats' entities for it) costs losers nothing.
         let mut entities = [0u32; MAX_SEATS_PER_HOLD];
-        for (slot, seat) in entities.iter_mut().zip(seat_ids) {
-            *slot = self.app.seats.get(*seat).map_or(u32::MAX, |e| e.entity);
+        for (entity, seat) in entities.iter_mut().zip(seat_ids) {
+            *entity = self.app.seat(seat).map_or(u32::MAX, |e| e.entity);
         }
         let entities = &entities[..seat_ids.len()];
-        if let Err(refusal) = self.app.holds.admit(
-            &self.inner.locks,
+        if let Err(refusal) = quota::admit(
+            self.app.holds(),
+            self.inner.locks(),
             now,
             session.user_id,
             hold,
@@ -281,13 +285,13 @@ impl AppContext {
             entities,
             policy,
         ) {
-            self.inner.locks.release(keys, hold);
+            self.inner.locks().release(keys, hold);
             return Err(match refusal {
                 Refusal::Reservations => ReserveError::TooManyReservations {
                     limit: policy.max_active_per_user,
                 },
                 Refusal::Seats { entity } => ReserveError::TooManySeatsHeld {
-                    entity_id: self.app.entities.read().name(entity).to_owned(),
+                    entity_id: self.app.entity_name(entity),
                     limit: policy.max_held_seats_per_entity,
                 },
             });
@@ -302,12 +306,12 @@ impl AppContext {
             expires_at,
         ) {
             Ok(reservation) => {
-                self.inner.counters.bump(Counter::HoldsTaken);
+                self.inner.counters().bump(Counter::HoldsTaken);
                 Ok(reservation)
             }
             Err(e) => {
-                self.inner.locks.release(keys, hold);
-                self.app.holds.forget(session.user_id, hold);
+                self.inner.locks().release(keys, hold);
+                self.app.holds().forget(session.user_id, hold);
                 Err(e)
             }
         }
@@ -339,7 +343,7 @@ impl AppContext {
             payment_id: None,
         };
         self.inner
-            .storage
+            .storage()
             .write(|tx| tx.put_reservation(hold.0, &rec))?;
         Ok(Reservation {
             info: reservation_view(hold.0, rec),
@@ -358,12 +362,12 @@ impl AppContext {
         let Some((id, secret)) = parse_token(token) else {
             return Ok(None);
         };
-        let Some(rec) = self.inner.storage.read()?.reservation(id)? else {
+        let Some(rec) = self.inner.storage().read()?.reservation(id)? else {
             return Ok(None);
         };
         let owned = hashes_equal(&rec.token_hash, &hash_secret(secret))
             && rec.user_id == user
-            && rec.app_id == self.app.record.read().app_id;
+            && rec.app_id == self.app.record().app_id;
         Ok(owned.then_some((id, rec)))
     }
 
@@ -398,14 +402,14 @@ impl AppContext {
         ttl: std::time::Duration,
     ) -> Result<ReservationInfo, HoldError> {
         let now = self.session(session)?;
-        let policy = &self.inner.config.holds;
+        let policy = &self.inner.config().holds;
         if ttl < policy.min_ttl || ttl > policy.max_ttl {
             return Err(InvalidInput::new("ttl", "outside the configured hold bounds").into());
         }
         let (id, rec) = self
             .owned_reservation(session.user_id, token)?
             .ok_or(HoldError::ReservationNotFound)?;
-        if rec.status != ReservationStatus::Active {
+        if !is_active(&rec) {
             return Err(HoldError::ReservationNotActive);
         }
         let new_expiry = now.saturating_add(millis(ttl));
@@ -419,14 +423,14 @@ impl AppContext {
         // the old expiry stays behind; the sweep drops it, since it no
         // longer matches the reservation.
         let mut undo_to = None;
-        let written = self.inner.storage.write(|tx| {
+        let written = self.inner.storage().write(|tx| {
             let mut current = tx.reservation(id)?.ok_or(HoldError::ReservationNotFound)?;
-            if current.status != ReservationStatus::Active {
+            if !is_active(&current) {
                 return Err(HoldError::ReservationNotActive);
             }
             let previous = current.expires_at;
             self.inner
-                .locks
+                .locks()
                 .extend(&keys, hold, now, new_expiry)
                 .map_err(|e| match e {
                     PinError::Lost => HoldError::HoldExpired,
@@ -442,7 +446,7 @@ impl AppContext {
             Err(e) => {
                 // Put the old expiry back, if the hold is still ours.
                 if let Some(previous) = undo_to {
-                    let _ = self.inner.locks.extend(&keys, hold, now, previous);
+                    let _ = self.inner.locks().extend(&keys, hold, now, previous);
                 }
                 Err(e)
             }
@@ -459,13 +463,13 @@ impl AppContext {
         let (id, rec) = self
             .owned_reservation(session.user_id, token)?
             .ok_or(HoldError::ReservationNotFound)?;
-        if rec.status != ReservationStatus::Active {
+        if !is_active(&rec) {
             return Err(HoldError::ReservationNotActive);
         }
         let keys = self.app.keys(&rec.seat_ids);
-        self.inner.storage.write(|tx| {
+        self.inner.storage().write(|tx| {
             let mut current = tx.reservation(id)?.ok_or(HoldError::ReservationNotFound)?;
-            if current.status != ReservationStatus::Active {
+            if !is_active(&current) {
                 return Err(HoldError::ReservationNotActive);
             }
             // The seats are freed together with the pin check, so a
@@ -475,15 +479,15 @@ impl AppContext {
             // and the sweep expires it.
             let now = self.inner.now();
             self.inner
-                .locks
+                .locks()
                 .release_unpinned(&keys, HoldId(id), now)
                 .map_err(|_| HoldError::ConfirmInProgress)?;
             current.status = ReservationStatus::Released;
             tx.put_reservation(id, &current)?;
             Ok(())
         })?;
-        self.app.holds.forget(rec.user_id, HoldId(id));
-        self.inner.counters.bump(Counter::Releases);
+        self.app.holds().forget(rec.user_id, HoldId(id));
+        self.inner.counters().bump(Counter::Releases);
         Ok(())
     }
 
@@ -571,13 +575,13 @@ impl AppContext {
         }
         let deadline = rec
             .expires_at
-            .max(now.saturating_add(millis(self.inner.config.holds.confirm_deadline)));
-        match self.inner.locks.pin(&keys, hold, now, deadline) {
+            .max(now.saturating_add(millis(self.inner.config().holds.confirm_deadline)));
+        match self.inner.locks().pin(&keys, hold, now, deadline) {
             Ok(()) => {}
             Err(PinError::Busy) => return Err(ConfirmError::ConfirmInProgress),
             Err(PinError::Lost) => return self.lost_hold(id, rec.expires_at, payment_id, now),
         }
-        self.inner.confirming.insert(id, ());
+        self.inner.confirm_started(id);
         let pin = PinGuard {
             inner: &self.inner,
             keys: &keys,
@@ -587,7 +591,7 @@ impl AppContext {
         };
         let booking_id = self.bind_payment(id, &rec, payment_id, now)?;
         let currency = currency_str(rec.currency);
-        let outcome = self.inner.payments.verify(&PaymentRequest {
+        let outcome = self.inner.payments().verify(&PaymentRequest {
             app_id: &rec.app_id,
             user_id: rec.user_id,
             reservation_id: id,
@@ -618,21 +622,21 @@ impl AppContext {
                 PaymentState::Declined,
             )?;
             pin.disarm();
-            self.inner.locks.release(&keys, hold);
-            self.app.holds.forget(rec.user_id, hold);
-            self.inner.counters.bump(Counter::PaymentFailures);
+            self.inner.locks().release(&keys, hold);
+            self.app.holds().forget(rec.user_id, hold);
+            self.inner.counters().bump(Counter::PaymentFailures);
             return Err(ConfirmError::PaymentDeclined { reason, booking_id });
         }
-        let sealed = self.inner.locks.seal(&keys, hold, self.inner.now());
+        let sealed = self.inner.locks().seal(&keys, hold, self.inner.now());
         let booked = match sealed {
             Ok(()) => self.commit_booking(id, &rec, payment_id, &booking_id, &booking),
             Err(_) => Err(ConfirmError::HoldExpired),
         };
         if booked.is_ok() {
             pin.disarm();
-            self.inner.locks.book(&keys, hold);
-            self.app.holds.forget(rec.user_id, hold);
-            self.inner.counters.bump(Counter::Confirms);
+            self.inner.locks().book(&keys, hold);
+            self.app.holds().forget(rec.user_id, hold);
+            self.inner.counters().bump(Counter::Confirms);
             return Ok(booking_view(booking_id, booking));
         }
         // Approved, not booked: record the refund due.
@@ -646,8 +650,8 @@ impl AppContext {
         ) {
             Ok(()) => {
                 pin.disarm();
-                self.inner.locks.release(&keys, hold);
-                self.app.holds.forget(rec.user_id, hold);
+                self.inner.locks().release(&keys, hold);
+                self.app.holds().forget(rec.user_id, hold);
                 Err(ConfirmError::RefundDue { booking_id })
             }
             Err(_) => Err(ConfirmError::RefundDueUnrecorded { booking_id }),
@@ -665,11 +669,11 @@ impl AppContext {
         booking_id: &str,
         booking: &BookingRecord,
     ) -> Result<(), ConfirmError> {
-        self.inner.storage.write(|tx| {
+        self.inner.storage().write(|tx| {
             let mut current = tx
                 .reservation(id)?
                 .ok_or(ConfirmError::ReservationNotFound)?;
-            if current.status != ReservationStatus::Active {
+            if !is_active(&current) {
                 return Err(ConfirmError::ReservationNotActive);
             }
             for seat_id in &rec.seat_ids {
@@ -711,7 +715,7 @@ impl AppContext {
         rec: &ReservationRecord,
         payment_id: &str,
     ) -> Result<Option<Result<Booking, ConfirmError>>, StorageError> {
-        let active = rec.status == ReservationStatus::Active;
+        let active = is_active(rec);
         match rec.payment_id.as_deref() {
             Some(bound) if bound != payment_id => {
                 return Ok(Some(Err(ConfirmError::PaymentConflict)));
@@ -720,7 +724,7 @@ impl AppContext {
             None if active => return Ok(None),
             None => return Ok(Some(Err(ConfirmError::ReservationNotActive))),
         }
-        let tx = self.inner.storage.read()?;
+        let tx = self.inner.storage().read()?;
         let Some(binding) = tx.payment(&rec.app_id, payment_id)? else {
             // Confirmed before payment bindings existed.
             let booking = match rec.booking_id.as_deref() {
@@ -761,14 +765,14 @@ impl AppContext {
         payment_id: &str,
         now: UnixMillis,
     ) -> Result<Booking, ConfirmError> {
-        if let Some(current) = self.inner.storage.read()?.reservation(id)?
-            && current.status != ReservationStatus::Active
+        if let Some(current) = self.inner.storage().read()?.reservation(id)?
+            && !is_active(&current)
             && let Some(answer) = self.settled(&current, payment_id)?
         {
             return answer;
         }
         // Make the record say so (best effort: a sweep does it later otherwise).
-        let _ = self.inner.expire(&[(expires_at, id)], now);
+        let _ = expiry::expire(&self.inner, &[(expires_at, id)], now);
         Err(ConfirmError::HoldExpired)
     }
 
@@ -784,11 +788,11 @@ impl AppContext {
     ) -> Result<String, ConfirmError> {
         let fresh = new_booking_id(id).map_err(|_| ConfirmError::RandomFailure)?;
         let app = rec.app_id.as_str();
-        self.inner.storage.write(|tx| {
+        self.inner.storage().write(|tx| {
             let mut current = tx
                 .reservation(id)?
                 .ok_or(ConfirmError::ReservationNotFound)?;
-            if current.status != ReservationStatus::Active {
+            if !is_active(&current) {
                 return Err(ConfirmError::ReservationNotActive);
             }
             if current
@@ -859,11 +863,11 @@ impl AppContext {
         booking: &BookingRecord,
         state: PaymentState,
     ) -> Result<(), ConfirmError> {
-        self.inner.storage.write(|tx| {
+        self.inner.storage().write(|tx| {
             let mut current = tx
                 .reservation(id)?
                 .ok_or(ConfirmError::ReservationNotFound)?;
-            if current.status == ReservationStatus::Active {
+            if is_active(&current) {
                 current.status = ReservationStatus::Released;
                 current.payment_id = Some(payment_id.to_owned());
                 tx.put_reservation(id, &current)?;
@@ -903,11 +907,11 @@ impl AppContext {
         }
         let rec = self
             .inner
-            .storage
+            .storage()
             .read()?
             .booking(booking_id)?
             .ok_or(QueryError::BookingNotFound)?;
-        if rec.app_id != self.app.record.read().app_id {
+        if rec.app_id != self.app.record().app_id {
             return Err(QueryError::BookingNotFound);
         }
         Ok(booking_view(booking_id.to_owned(), rec))
@@ -921,7 +925,7 @@ impl AppContext {
     pub fn user_bookings(&self, session: &UserSession) -> Result<Vec<Booking>, QueryError> {
         self.session(session)?;
         let app_id = self.app_id();
-        let tx = self.inner.storage.read()?;
+        let tx = self.inner.storage().read()?;
         let mut out = Vec::new();
         for id in tx.user_booking_ids(&app_id, session.user_id)? {
             if let Some(rec) = tx.booking(&id)? {
@@ -965,10 +969,10 @@ impl PinGuard<'_> {
 
 impl Drop for PinGuard<'_> {
     fn drop(&mut self) {
-        self.inner.confirming.remove(&self.hold.0);
+        self.inner.confirm_ended(self.hold.0);
         if self.armed {
             self.inner
-                .locks
+                .locks()
                 .unpin(self.keys, self.hold, self.expires_at);
         }
     }
@@ -976,7 +980,7 @@ impl Drop for PinGuard<'_> {
 
 /// An app's REFUND_DUE records, in booking-id order.
 pub(crate) fn refunds_due(inner: &Inner, app_id: &str) -> Result<Vec<Booking>, StorageError> {
-    let tx = inner.storage.read()?;
+    let tx = inner.storage().read()?;
     let mut out = Vec::new();
     for id in tx.refund_due_ids(app_id)? {
         if let Some(rec) = tx.booking(&id)? {
@@ -991,7 +995,7 @@ pub(crate) fn settle_refund(inner: &Inner, booking_id: &str) -> Result<Booking, 
     if booking_id.len() > 64 {
         return Err(AdminError::BookingNotFound);
     }
-    let rec = inner.storage.write(|tx| {
+    let rec = inner.storage().write(|tx| {
         let mut rec = tx.booking(booking_id)?.ok_or(AdminError::BookingNotFound)?;
         if rec.status != BookingStatus::RefundDue {
             return Err(AdminError::RefundNotDue);
@@ -1015,7 +1019,7 @@ pub(crate) fn cancel(
         return Err(CancelError::BookingNotFound);
     }
     let now = inner.now();
-    let rec = inner.storage.write(|tx| {
+    let rec = inner.storage().write(|tx| {
         let mut rec = tx
             .booking(booking_id)?
             .ok_or(CancelError::BookingNotFound)?;
@@ -1042,10 +1046,10 @@ pub(crate) fn cancel(
     })?;
     if let Some(app) = inner.app_state(&rec.app_id) {
         inner
-            .locks
+            .locks()
             .unbook(&app.keys(&rec.seat_ids), HoldId(rec.reservation_id));
     }
-    inner.counters.bump(Counter::Cancellations);
+    inner.counters().bump(Counter::Cancellations);
     Ok(booking_view(booking_id.to_owned(), rec))
 }
 
@@ -1055,7 +1059,7 @@ mod tests {
     use std::sync::{Arc, OnceLock, Weak};
     use std::time::Duration;
 
-    use crate::engine::Inner;
+    use crate::state::Inner;
     use crate::storage::Storage;
     use crate::{
         Argon2Params, Config, ConfirmError, Durability, Engine, ErrorCode, HasErrorCode,
@@ -1073,7 +1077,7 @@ mod tests {
     impl PaymentVerifier for PoisoningBank {
         fn verify(&self, _request: &PaymentRequest<'_>) -> PaymentOutcome {
             if let Some(inner) = self.engine.get().and_then(Weak::upgrade) {
-                let _ = inner.storage.with(Storage::fail_for_tests);
+                let _ = inner.storage().with(Storage::fail_for_tests);
             }
             PaymentOutcome::Approved
         }

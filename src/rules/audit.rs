@@ -1,14 +1,16 @@
 //! Reads the database back and checks the booking invariants.
 //!
-//! Owns [`AuditReport`]. It only reads; it must never repair anything (a
+//! Owns [`AuditReport`] and the invariant checks (SPEC section 4). It
+//! only reads; it must never repair anything (a
 //! violation is a bug to report, not to paper over). Costs a full scan.
 
 use std::collections::{HashMap, HashSet};
 
-use crate::engine::Inner;
+use super::expiry::{holds_at, is_active};
 use crate::error::StorageError;
-use crate::locks::SeatState as LockState;
+use crate::locks::LockState;
 use crate::model::{BookingStatus, ReservationStatus};
+use crate::state::Inner;
 use crate::storage::SeatStatus;
 
 /// What an audit found. `violations` is empty when every invariant holds.
@@ -40,7 +42,7 @@ impl AuditReport {
 
 #[allow(clippy::too_many_lines)] // one invariant per block, read top to bottom
 pub(crate) fn run(inner: &Inner) -> Result<AuditReport, StorageError> {
-    let tx = inner.storage.read()?;
+    let tx = inner.storage().read()?;
     let seats = tx.all_seats()?;
     let bookings = tx.all_bookings()?;
     let reservations: HashMap<u64, _> = tx.all_reservations()?.into_iter().collect();
@@ -125,8 +127,8 @@ pub(crate) fn run(inner: &Inner) -> Result<AuditReport, StorageError> {
         let claimed = claims.get(&(app.as_str(), seat.as_str()));
         let in_memory = inner
             .app_state(app)
-            .and_then(|a| a.seats.get(seat.as_str()).map(|e| e.key))
-            .map(|k| inner.locks.state(k, now));
+            .and_then(|a| a.seat(seat).map(|e| e.key))
+            .map(|k| inner.locks().state(k, now));
         if rec.status == SeatStatus::Booked {
             r.booked_seats += 1;
             let ok = rec
@@ -166,11 +168,11 @@ pub(crate) fn run(inner: &Inner) -> Result<AuditReport, StorageError> {
     // Invariant 2, durable side: no two unexpired ACTIVE reservations share a seat.
     let mut live_seats: HashSet<(&str, &str)> = HashSet::new();
     for (id, res) in &reservations {
-        if res.status != ReservationStatus::Active {
+        if !is_active(res) {
             continue;
         }
         r.active_reservations += 1;
-        if res.expires_at <= now {
+        if !holds_at(res, now) {
             continue;
         }
         for seat in &res.seat_ids {

@@ -1,12 +1,10 @@
-//! Hold quotas: how much one user may hold at once in one app.
+//! Each app's per-user ledger of holds and its interned entity names.
 //!
-//! Owns each app's per-user ledger of holds ([`Ledger`]) and the interned
-//! entity names its seats belong to ([`Entities`]). It decides whether a
-//! hold the lock table just granted may be kept (SPEC issue 14, point 5:
-//! at most `holds.max_active_per_user` live reservations per user and app,
-//! at most `holds.max_held_seats_per_entity` held seats per user and
-//! entity). It never touches storage and never decides a seat's state: the
-//! lock table does that.
+//! Owns [`Ledger`] and [`Entities`]: the data the hold quotas count. It
+//! records, forgets and counts holds; whether a hold may be kept is the
+//! quota rule's decision (`rules::quota`), passed in to
+//! [`Ledger::admit`]. It never touches storage and never decides a seat's
+//! state: the lock table does that.
 //!
 //! # The lock table is the truth
 //!
@@ -22,25 +20,11 @@
 //! to keep the ledger small; a missed forget can never make a user's
 //! count wrong, only leave a dead entry until that user's list is next
 //! pruned (when a limit would refuse, or the list doubled).
-//!
-//! # Concurrency
-//!
-//! A reserve first wins its seats in the lock table (losers never get
-//! here, so the rejection path is unchanged: no lock, no write), then
-//! [`admit`](Ledger::admit)s the hold under its user's map entry: dropping
-//! the entries that no longer count, checking the limits with the new
-//! hold included and recording it is one step under that entry's shard
-//! lock. Concurrent reserves of one user are therefore admitted one after
-//! the other and can never exceed the limits together; reserves of other
-//! users take other shards (no engine-wide lock). A refused hold is given
-//! back by the caller before anything is written, so its seats were held
-//! for a few microseconds and never durably.
 
 use std::collections::HashMap;
 
-use crate::config::HoldPolicy;
-use crate::engine::FastMap;
-use crate::locks::{HoldId, LockTable, SeatKey, SeatState};
+use super::FastMap;
+use crate::locks::{HoldId, LockState, LockTable, SeatKey};
 use crate::model::{UserHolds, UserId};
 
 /// One recorded hold of a user.
@@ -94,7 +78,7 @@ impl Seats {
 
 impl Entry {
     fn counts(&self, locks: &LockTable, now: u64) -> bool {
-        matches!(locks.state(self.probe, now), SeatState::Held { holder, .. } if holder == self.hold)
+        matches!(locks.state(self.probe, now), LockState::Held { holder, .. } if holder == self.hold)
     }
 }
 
@@ -103,7 +87,7 @@ impl Entry {
 /// otherwise refuse, and when it has doubled since the last prune, so a
 /// reserve costs O(1) amortised reads even when the limits are huge.
 #[derive(Debug, Default)]
-struct UserLedger {
+pub(crate) struct UserLedger {
     entries: Vec<Entry>,
     prune_at: usize,
 }
@@ -113,38 +97,17 @@ impl UserLedger {
         self.entries.retain(|e| e.counts(locks, now));
         self.prune_at = (self.entries.len() * 2).max(8);
     }
-
-    /// The first limit the new hold would pass, counting every entry
-    /// (live or not: an upper bound of the live count).
-    fn refusal(&self, entities: &[u32], policy: &HoldPolicy) -> Option<Refusal> {
-        if self.entries.len() >= policy.max_active_per_user {
-            return Some(Refusal::Reservations);
-        }
-        if policy.max_held_seats_per_entity == usize::MAX {
-            return None;
-        }
-        for (i, &entity) in entities.iter().enumerate() {
-            if entities[..i].contains(&entity) {
-                continue;
-            }
-            let wanted = entities.iter().filter(|&&e| e == entity).count();
-            let already: usize = self.entries.iter().map(|e| e.seats.of(entity)).sum();
-            if already.saturating_add(wanted) > policy.max_held_seats_per_entity {
-                return Some(Refusal::Seats { entity });
-            }
-        }
-        None
+    /// How many holds are recorded (live or not: an upper bound of the
+    /// live count).
+    pub(crate) fn reservations(&self) -> usize {
+        self.entries.len()
     }
-}
 
-/// Why a hold was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// The user already has `holds.max_active_per_user` live reservations.
-    Reservations,
-    /// The user would hold more than `holds.max_held_seats_per_entity`
-    /// seats of this entity.
-    Seats { entity: u32 },
+    /// How many seats of `entity` the recorded holds cover (an upper
+    /// bound of the live count).
+    pub(crate) fn seats_of(&self, entity: u32) -> usize {
+        self.entries.iter().map(|e| e.seats.of(entity)).sum()
+    }
 }
 
 /// One app's holds per user.
@@ -155,13 +118,15 @@ pub(crate) struct Ledger {
 
 impl Ledger {
     /// Records `hold` (just acquired in `locks` on `keys`, whose entities
-    /// are `entities`) for `user` if the user stays within `policy` with
-    /// it, counting only the user's holds that are live at `now`.
+    /// are `entities`) for `user` unless `refuse` objects, all under the
+    /// user's entry lock. `refuse` sees the user's recorded holds and is
+    /// asked again after dropping those no longer live at `now` (the
+    /// decision is the quota rule's, `rules::quota`; this only counts).
     ///
     /// # Errors
-    /// [`Refusal`] says which limit the hold would pass; nothing recorded.
+    /// What `refuse` answered after the prune; nothing recorded.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn admit(
+    pub(crate) fn admit<E>(
         &self,
         locks: &LockTable,
         now: u64,
@@ -169,12 +134,12 @@ impl Ledger {
         hold: HoldId,
         keys: &[SeatKey],
         entities: &[u32],
-        policy: &HoldPolicy,
-    ) -> Result<(), Refusal> {
+        refuse: impl Fn(&UserLedger, &[u32]) -> Option<E>,
+    ) -> Result<(), E> {
         let mut ledger = self.users.entry(user).or_default();
-        if ledger.entries.len() >= ledger.prune_at || ledger.refusal(entities, policy).is_some() {
+        if ledger.entries.len() >= ledger.prune_at || refuse(&ledger, entities).is_some() {
             ledger.prune(locks, now);
-            if let Some(refusal) = ledger.refusal(entities, policy) {
+            if let Some(refusal) = refuse(&ledger, entities) {
                 return Err(refusal);
             }
         }
@@ -266,72 +231,5 @@ impl Entities {
     /// The name of entity `id`.
     pub(crate) fn name(&self, id: u32) -> &str {
         self.names.get(id as usize).map_or("", |n| n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn policy(reservations: usize, seats: usize) -> HoldPolicy {
-        HoldPolicy {
-            max_active_per_user: reservations,
-            max_held_seats_per_entity: seats,
-            ..HoldPolicy::default()
-        }
-    }
-
-    #[test]
-    fn a_hold_stops_counting_when_its_seat_is_no_longer_held_by_it() {
-        let locks = LockTable::new(1);
-        let keys: Vec<SeatKey> = (0..4).map(|_| locks.add_seat(false).unwrap()).collect();
-        let ledger = Ledger::default();
-        let user = UserId(7);
-        let p = policy(1, 10);
-        let a = locks.try_acquire(&keys[..1], 0, 100).unwrap();
-        ledger
-            .admit(&locks, 0, user, a, &keys[..1], &[0], &p)
-            .unwrap();
-        let b = locks.try_acquire(&keys[1..2], 0, 100).unwrap();
-        assert_eq!(
-            ledger.admit(&locks, 0, user, b, &keys[1..2], &[0], &p),
-            Err(Refusal::Reservations)
-        );
-        locks.release(&keys[1..2], b);
-        // Expiry alone (no forget) frees the quota.
-        let c = locks.try_acquire(&keys[2..3], 100, 200).unwrap();
-        ledger
-            .admit(&locks, 100, user, c, &keys[2..3], &[0], &p)
-            .unwrap();
-        assert_eq!(ledger.counts(&locks, 100)[0].reservations, 1);
-        ledger.forget(user, c);
-        assert!(ledger.counts(&locks, 100).is_empty());
-    }
-
-    #[test]
-    fn seats_count_per_entity() {
-        let locks = LockTable::new(1);
-        let keys: Vec<SeatKey> = (0..6).map(|_| locks.add_seat(false).unwrap()).collect();
-        let ledger = Ledger::default();
-        let user = UserId(7);
-        let p = policy(5, 2);
-        let a = locks.try_acquire(&keys[..2], 0, 100).unwrap();
-        ledger
-            .admit(&locks, 0, user, a, &keys[..2], &[0, 1], &p)
-            .unwrap();
-        let b = locks.try_acquire(&keys[2..4], 0, 100).unwrap();
-        assert_eq!(
-            ledger.admit(&locks, 0, user, b, &keys[2..4], &[2, 1], &p),
-            Ok(())
-        );
-        let c = locks.try_acquire(&keys[4..5], 0, 100).unwrap();
-        assert_eq!(
-            ledger.admit(&locks, 0, user, c, &keys[4..5], &[1], &p),
-            Err(Refusal::Seats { entity: 1 })
-        );
-        // Another user is not affected.
-        ledger
-            .admit(&locks, 0, UserId(8), c, &keys[4..5], &[1], &p)
-            .unwrap();
     }
 }
