@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use seatbook::locks::{HoldId, LockTable, PinError, SeatKey, SeatState};
+use seatbook::locks::{HoldId, LockState, LockTable, PinError, SeatKey};
 
 /// Explores every interleaving of `f` within the preemption bound of
 /// `LOOM_MAX_PREEMPTIONS` (2 when unset).
@@ -95,7 +95,7 @@ fn loom_one_live_hold_per_seat_and_fencing_numbers_increase() {
         for thread in threads {
             thread.join().unwrap();
         }
-        assert_eq!(table.state(keys[0], 0), SeatState::Free);
+        assert_eq!(table.state(keys[0], 0), LockState::Free);
     });
 }
 
@@ -131,12 +131,12 @@ fn loom_a_pinned_hold_can_be_neither_taken_over_nor_expired() {
         let seen = table.state(keys[0], 5);
         let whole = matches!(
             seen,
-            SeatState::Booked
-                | SeatState::Held {
+            LockState::Booked
+                | LockState::Held {
                     holder: HoldId(1),
                     expires_at: 10 | u64::MAX
                 }
-                | SeatState::Held {
+                | LockState::Held {
                     holder: HoldId(2),
                     expires_at: 100
                 }
@@ -145,12 +145,12 @@ fn loom_a_pinned_hold_can_be_neither_taken_over_nor_expired() {
         let pinned = holder.join().unwrap();
         let taken = taker.join().unwrap();
         match (pinned, taken) {
-            (Ok(()), Err(_)) => assert_eq!(table.state(keys[0], 1_000), SeatState::Booked),
+            (Ok(()), Err(_)) => assert_eq!(table.state(keys[0], 1_000), LockState::Booked),
             (Err(PinError::Lost), Ok(second)) => {
                 assert!(second > first, "fencing number did not increase");
                 assert_eq!(
                     table.state(keys[0], 50),
-                    SeatState::Held {
+                    LockState::Held {
                         holder: second,
                         expires_at: 100
                     }
@@ -211,7 +211,7 @@ fn loom_multi_seat_acquires_are_all_or_nothing_without_deadlock() {
         for &key in &keys {
             assert_eq!(
                 table.state(key, 0),
-                SeatState::Held {
+                LockState::Held {
                     holder: won[0],
                     expires_at: 100
                 }

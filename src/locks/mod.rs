@@ -63,9 +63,3 @@ mod table;
 pub use table::{
     AcquireError, HoldId, LockState, LockTable, MAX_SEATS_PER_HOLD, PinError, SeatKey,
 };
-
-/// The former name of [`LockState`], kept for the loom model tests
-/// (`tests/loom_locks.rs`). `crate::SeatState` is the public, buyer-facing
-/// state of a seat; this one is the lock table's view of it.
-#[doc(hidden)]
-pub use table::LockState as SeatState;
