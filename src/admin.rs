@@ -16,7 +16,7 @@ use crate::error::{AdminError, AuthError, CancelError, LoginError, StorageError}
 use crate::locks::LockTable;
 use crate::model::{AppInfo, AppUpdate, Booking, CreatedApp, NewApp, NewSeat, UserHolds};
 use crate::secret::Secret;
-use crate::storage::{AppRecord, SeatRecord, SeatStatus};
+use crate::store::{AppRecord, SeatRecord, SeatStatus};
 use crate::validate::{self, InvalidInput};
 
 /// Most allowed origins per app.

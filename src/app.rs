@@ -29,7 +29,7 @@ use crate::error::{
 };
 use crate::model::UserId;
 use crate::secret::Secret;
-use crate::storage::UserRecord;
+use crate::store::UserRecord;
 use crate::validate;
 
 /// An authenticated app: `(app_id, api_key, origin)` checked once.

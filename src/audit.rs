@@ -9,7 +9,7 @@ use crate::engine::Inner;
 use crate::error::StorageError;
 use crate::locks::SeatState as LockState;
 use crate::model::{BookingStatus, ReservationStatus};
-use crate::storage::SeatStatus;
+use crate::store::SeatStatus;
 
 /// What an audit found. `violations` is empty when every invariant holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -52,7 +52,7 @@ use crate::payment::{PaymentOutcome, PaymentRequest};
 use crate::quota::Refusal;
 use crate::secret::Secret;
 use crate::stats::Counter;
-use crate::storage::{BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatStatus};
+use crate::store::{BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatStatus};
 use crate::validate::{self, InvalidInput};
 
 const TOKEN_PREFIX: &str = "rsv_";
@@ -824,7 +824,7 @@ impl AppContext {
     }
 
     fn put_outcome(
-        tx: &mut crate::storage::WriteTx<'_>,
+        tx: &mut crate::store::WriteTx<'_>,
         app: &str,
         payment_id: &str,
         id: u64,
@@ -1056,7 +1056,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::engine::Inner;
-    use crate::storage::Storage;
+    use crate::store::Storage;
     use crate::{
         Argon2Params, Config, ConfirmError, Durability, Engine, ErrorCode, HasErrorCode,
         ManualClock, NewApp, NewSeat, PaymentOutcome, PaymentRequest, PaymentVerifier,

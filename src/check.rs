@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{CheckError, OpenError, StorageError};
 use crate::payment::{PaymentOutcome, PaymentRequest, PaymentVerifier};
-use crate::storage::{
+use crate::store::{
     Durability, OpenOptions as StorageOpenOptions, Storage, content_digest, journal_path,
 };
 

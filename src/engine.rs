@@ -25,8 +25,8 @@ use crate::model::{BookingStatus, ReservationStatus, Stats, UserId};
 use crate::payment::PaymentVerifier;
 use crate::quota::{Entities, Ledger};
 use crate::stats::{Counter, Counters};
-use crate::storage::fs::Vfs;
-use crate::storage::{
+use crate::store::fs::Vfs;
+use crate::store::{
     AppRecord, BookingRecord, LoadedSeat, OpenOptions, PaymentState, ReadTx, ReservationRecord,
     Storage, WriteTx,
 };
@@ -298,7 +298,7 @@ impl Inner {
     /// frees whatever they still hold. Drops the
     /// index rows of those it expired and of those that no longer match
     /// their reservation (confirmed, released, extended: see
-    /// [`WriteTx::put_reservation`](crate::storage::WriteTx::put_reservation)).
+    /// [`WriteTx::put_reservation`](crate::store::WriteTx::put_reservation)).
     pub(crate) fn expire(
         &self,
         due: &[(u64, u64)],

@@ -76,7 +76,7 @@ mod payment;
 mod quota;
 mod secret;
 mod stats;
-mod storage;
+mod store;
 mod sync;
 mod validate;
 
@@ -103,9 +103,9 @@ pub use model::{
 };
 pub use payment::{PaymentOutcome, PaymentRequest, PaymentVerifier, SimulatedPayments};
 pub use secret::Secret;
-pub use storage::Durability;
+pub use store::Durability;
 #[doc(hidden)]
-pub use storage::fs::{RealFs, Vfs, VfsFile};
+pub use store::fs::{RealFs, Vfs, VfsFile};
 pub use validate::InvalidInput;
 
 /// The library version (`CARGO_PKG_VERSION`).

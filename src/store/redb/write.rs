@@ -3,7 +3,7 @@
 //! Owns how rows are written inside one redb write transaction, the undo
 //! log that takes one closure's writes back, and the *redo* log that the
 //! journal stores (and that [`WriteTx::replay`] applies on open). It must
-//! never commit (that is [`Storage::write`](super::Storage::write)'s and
+//! never commit (that is [`RedbStore::write`](super::RedbStore::write)'s and
 //! the combiner's job) and never decide booking rules.
 //!
 //! # Redo records
@@ -22,15 +22,21 @@
 
 use redb::{ReadableTable, ReadableTableMetadata, Table};
 
-use super::{
-    ACTIVE_HOLDS, APPS, AppRecord, BOOKINGS, BookingRecord, ENTITY_SEATS, META, PAYMENTS,
-    PENDING_PAYMENTS, PENDING_USER_BOOKINGS, PENDING_USER_BOOKINGS_MAX, PaymentRecord,
-    PaymentState, REFUNDS_DUE, RESERVATIONS, ReservationRecord, SCHEMA_VERSION, SEATS, SeatRecord,
-    USER_BOOKINGS, USER_EMAILS, USERS, UserRecord, app_key, decode, decode_user, encode,
-    entity_prefix, pending_user_booking_key, seat_key, user_booking_key_of_pending,
+use super::records::{
+    app_key, decode, decode_user, encode, entity_prefix, pending_user_booking_key, seat_key,
+    user_booking_key_of_pending,
+};
+use super::schema::{
+    ACTIVE_HOLDS, APPS, BOOKINGS, ENTITY_SEATS, META, PAYMENTS, PENDING_PAYMENTS,
+    PENDING_USER_BOOKINGS, PENDING_USER_BOOKINGS_MAX, REFUNDS_DUE, RESERVATIONS, SCHEMA_VERSION,
+    SEATS, USER_BOOKINGS, USER_EMAILS, USERS,
 };
 use crate::error::StorageError;
 use crate::model::{BookingStatus, ReservationStatus, UserId};
+use crate::store::{
+    AppRecord, BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatRecord,
+    UserRecord,
+};
 
 type StrBytes<'t> = Table<'t, &'static str, &'static [u8]>;
 type StrUnit<'t> = Table<'t, &'static str, ()>;

@@ -32,7 +32,7 @@ use loom::sync::atomic::AtomicBool;
 use super::Combiner;
 use crate::error::StorageError;
 use crate::model::ReservationStatus;
-use crate::storage::tests::reservation;
+use crate::store::redb::tests::reservation;
 use crate::sync::Ordering;
 
 /// One write of a model writer.

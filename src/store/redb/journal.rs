@@ -34,7 +34,7 @@
 //!
 //! Journals of the earlier formats (`SBJRNL02`, no database id) are never
 //! read: their databases are refused before (see
-//! [`Storage`](super::Storage) on schema versions).
+//! [`RedbStore`](super::RedbStore) on schema versions).
 //!
 //! # Generations and pairing
 //!
@@ -395,7 +395,7 @@ impl Journal {
     /// read now, claims it) but the journal never moved on. Either the
     /// process died between the checkpoint's sync and the new header, or
     /// that sync failed, in which case the file as read may hold pages the
-    /// disk lacks (see `Storage::open`, which then rewrites the database).
+    /// disk lacks (see `RedbStore::open`, which then rewrites the database).
     pub(crate) fn checkpoint_unfinished(&self) -> bool {
         self.checkpoint_unfinished
     }

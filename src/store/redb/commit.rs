@@ -1,7 +1,7 @@
 //! Group commit by flat combining: concurrent writers share one redb commit
 //! (one fsync), and one thread runs the whole batch.
 //!
-//! Owns the batching of [`Storage::write`](super::Storage::write) calls and
+//! Owns the batching of [`RedbStore::write`](super::RedbStore::write) calls and
 //! nothing else: which rows change is the closures' business.
 //!
 //! # Protocol
@@ -69,7 +69,7 @@
 //! closure runs, the caller gets its own error when its batch is woken, and
 //! the others commit. A closure that panics is undone the same way and its
 //! caller gets the panic, but the panic has poisoned the storage
-//! ([`Storage::write`](super::Storage::write)), whose commit then refuses
+//! ([`RedbStore::write`](super::RedbStore::write)), whose commit then refuses
 //! the whole batch. If redb itself fails
 //! mid-write (or undoing fails), the transaction is aborted and every
 //! closure already in it gets the storage error: nothing of theirs was
@@ -259,7 +259,7 @@ impl Default for Combiner {
 type CommitFn<'a> = &'a dyn Fn(redb::WriteTransaction, &[u8]) -> Result<(), StorageError>;
 
 /// How the combiner opens and commits its transactions (the storage's
-/// begin and commit, see [`Storage::write`](super::Storage::write)).
+/// begin and commit, see [`RedbStore::write`](super::RedbStore::write)).
 struct Backend<'a> {
     begin: &'a dyn Fn() -> Result<redb::WriteTransaction, StorageError>,
     /// Commits with the transaction's redo records.
@@ -588,14 +588,15 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
+    use super::super::RedbStore;
     use super::super::tests::{reservation, seat};
-    use super::super::{Durability, SeatStatus, Storage};
     use crate::error::StorageError;
     use crate::model::ReservationStatus;
+    use crate::store::{Durability, SeatStatus};
 
-    fn storage(group_commit: bool) -> (tempfile::TempDir, Storage) {
+    fn storage(group_commit: bool) -> (tempfile::TempDir, RedbStore) {
         let dir = tempfile::tempdir().unwrap();
-        let s = Storage::open_with(&dir.path().join("t.redb"), Durability::None, group_commit)
+        let s = RedbStore::open_with(&dir.path().join("t.redb"), Durability::None, group_commit)
             .unwrap_or_else(|_| panic!("open"));
         (dir, s)
     }
@@ -614,7 +615,7 @@ mod tests {
     /// `second` is queued, and the combiner then runs `second` before the
     /// commit.
     fn in_one_batch<A: Send, B: Send>(
-        s: &Storage,
+        s: &RedbStore,
         first: impl FnOnce(&mut super::WriteTx<'_>) -> Result<A, Refused> + Send,
         second: impl FnOnce(&mut super::WriteTx<'_>) -> Result<B, Refused> + Send,
     ) -> (Result<A, Refused>, Result<B, Refused>) {
@@ -640,7 +641,7 @@ mod tests {
 
     /// A storage whose rounds wait `wait` for returning writers, after
     /// one round of two writers (so two are expected back).
-    fn after_a_round_of_two(wait: Duration) -> (tempfile::TempDir, Storage) {
+    fn after_a_round_of_two(wait: Duration) -> (tempfile::TempDir, RedbStore) {
         let (dir, mut s) = storage(true);
         s.combiner.as_mut().unwrap().straggler_wait = wait;
         let (a, b) = in_one_batch(
@@ -722,17 +723,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.redb");
         let s =
-            Storage::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
+            RedbStore::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
         let at_open = std::fs::read(&path).unwrap();
         failing_closure_in_a_batch(&s);
         s.drop_as_if_crashed();
         std::fs::write(&path, at_open).unwrap();
         let s =
-            Storage::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
+            RedbStore::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
         check_after_failing_closure(&s);
     }
 
-    fn failing_closure_in_a_batch(s: &Storage) {
+    fn failing_closure_in_a_batch(s: &RedbStore) {
         // Reservation 5 exists and is ACTIVE before the batch.
         s.write(|tx| tx.put_reservation(5, &reservation(500, ReservationStatus::Active)))
             .unwrap();
@@ -759,7 +760,7 @@ mod tests {
         check_after_failing_closure(s);
     }
 
-    fn check_after_failing_closure(s: &Storage) {
+    fn check_after_failing_closure(s: &RedbStore) {
         let r = s.read().unwrap();
         assert!(r.reservation(1).unwrap().is_some());
         assert!(r.reservation(2).unwrap().is_none());
@@ -778,7 +779,7 @@ mod tests {
         assert_eq!(due, [1, 5]);
     }
 
-    /// A panic poisons the storage (see `Storage::write`): the panicking
+    /// A panic poisons the storage (see `RedbStore::write`): the panicking
     /// closure's batch mate is not committed either (it gets an error, not
     /// an acknowledgement), and every later write is refused.
     #[test]
