@@ -117,3 +117,94 @@ pub(super) struct AttributesRef<'a> {
     #[serde(borrow)]
     _category: Option<&'a str>,
 }
+
+/// How a key or value of a journaled table is written in redo (and undo)
+/// records: a `u32` length, then the bytes (UTF-8 for strings,
+/// little-endian integers, `expires_at` then `id` for an active-holds key,
+/// nothing for a unit value). Stored in journals: never change a layout.
+pub(super) trait Field: redb::Value + 'static {
+    /// Appends `value`'s length and bytes to `out`.
+    fn encode(value: &Self::SelfType<'_>, out: &mut Vec<u8>);
+    /// The value of `bytes`; `None` if they are not one.
+    fn decode(bytes: &[u8]) -> Option<Self::SelfType<'_>>;
+}
+
+impl Field for &'static str {
+    fn encode(value: &&str, out: &mut Vec<u8>) {
+        push_bytes(out, value.as_bytes());
+    }
+    fn decode(bytes: &[u8]) -> Option<&str> {
+        std::str::from_utf8(bytes).ok()
+    }
+}
+
+impl Field for &'static [u8] {
+    fn encode(value: &&[u8], out: &mut Vec<u8>) {
+        push_bytes(out, value);
+    }
+    fn decode(bytes: &[u8]) -> Option<&[u8]> {
+        Some(bytes)
+    }
+}
+
+impl Field for () {
+    fn encode((): &(), out: &mut Vec<u8>) {
+        push_bytes(out, &[]);
+    }
+    /// Whatever the bytes (they are always empty): replay never refused a
+    /// unit value.
+    fn decode(_: &[u8]) -> Option<()> {
+        Some(())
+    }
+}
+
+impl Field for u64 {
+    fn encode(value: &u64, out: &mut Vec<u8>) {
+        push_bytes(out, &value.to_le_bytes());
+    }
+    fn decode(bytes: &[u8]) -> Option<u64> {
+        bytes.try_into().ok().map(u64::from_le_bytes)
+    }
+}
+
+impl Field for u128 {
+    fn encode(value: &u128, out: &mut Vec<u8>) {
+        push_bytes(out, &value.to_le_bytes());
+    }
+    fn decode(bytes: &[u8]) -> Option<u128> {
+        bytes.try_into().ok().map(u128::from_le_bytes)
+    }
+}
+
+impl Field for (u64, u64) {
+    fn encode(&(expires_at, id): &(u64, u64), out: &mut Vec<u8>) {
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&expires_at.to_le_bytes());
+        key[8..].copy_from_slice(&id.to_le_bytes());
+        push_bytes(out, &key);
+    }
+    fn decode(bytes: &[u8]) -> Option<(u64, u64)> {
+        let (expires_at, id) = bytes.split_at_checked(8)?;
+        Some((
+            u64::from_le_bytes(expires_at.try_into().ok()?),
+            u64::from_le_bytes(id.try_into().ok()?),
+        ))
+    }
+}
+
+/// Appends a redo field: its `u32` length, then its bytes.
+pub(super) fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Keys and values are bounded far below 4 GiB (validated ids, records
+    // of a few hundred bytes), so the length always fits.
+    debug_assert!(u32::try_from(bytes.len()).is_ok(), "redo field over 4 GiB");
+    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Splits a redo field off the front of `input`: `(field, rest)`.
+pub(super) fn take_bytes(input: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = input.split_at_checked(4)?;
+    let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+    rest.split_at_checked(len)
+}

@@ -5,7 +5,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use redb::{Database, ReadableDatabase, ReadableTableMetadata};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use serde::Serialize;
 
 use super::open::CRASH_AT;
@@ -479,4 +479,127 @@ fn user_records_of_the_first_layout_decode_with_generation_zero() {
         ("old@b.example", 9, 0)
     );
     assert!(decode_user(&bytes[..bytes.len() - 1]).is_err());
+}
+
+/// The redo records of every kind of change, byte for byte as the
+/// journal format says (and as journals written before the one-primitive
+/// write path hold them): tag, `u32` key length, key, and for a put `u32`
+/// value length, value; tag `| 0x80` and no value for a removal.
+#[test]
+fn redo_records_keep_their_byte_format() {
+    fn rec(out: &mut Vec<u8>, tag: u8, key: &[u8], value: Option<&[u8]>) {
+        out.push(if value.is_some() { tag } else { tag | 0x80 });
+        out.extend_from_slice(&u32::try_from(key.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(key);
+        if let Some(value) = value {
+            out.extend_from_slice(&u32::try_from(value.len()).unwrap().to_le_bytes());
+            out.extend_from_slice(value);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::create(dir.path().join("t.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    let user = UserRecord {
+        email: "a@b.example".into(),
+        password_hash: "$argon2id$stub".into(),
+        created_at: 3,
+        token_generation: 0,
+    };
+    let active = reservation(500, ReservationStatus::Active);
+    let seat_rec = seat("E1", SeatStatus::Available);
+    let mut tx = super::WriteTx::new(&txn, true);
+    tx.ensure_schema().unwrap();
+    tx.insert_user(UserId(7), &user).unwrap();
+    tx.put_seat("app", "S1", &seat_rec).unwrap();
+    tx.put_reservation(9, &active).unwrap();
+    tx.drop_holds(&[(500, 9)]).unwrap();
+    tx.delete_seat("app", "S1").unwrap();
+    tx.delete_seat("app", "S1").unwrap(); // absent: nothing recorded
+    let redo = tx.take_redo();
+    drop(tx);
+
+    let mut want = Vec::new();
+    rec(
+        &mut want,
+        2,
+        &7u128.to_le_bytes(),
+        Some(&encode(&user).unwrap()),
+    );
+    rec(&mut want, 3, b"a@b.example", Some(&7u128.to_le_bytes()));
+    rec(
+        &mut want,
+        4,
+        b"app\x1fS1",
+        Some(&encode(&seat_rec).unwrap()),
+    );
+    rec(&mut want, 5, b"app\x1fE1\x1fS1", Some(&[]));
+    rec(
+        &mut want,
+        6,
+        &9u64.to_le_bytes(),
+        Some(&encode(&active).unwrap()),
+    );
+    let mut hold = 500u64.to_le_bytes().to_vec();
+    hold.extend_from_slice(&9u64.to_le_bytes());
+    rec(&mut want, 7, &hold, Some(&[]));
+    rec(&mut want, 7, &hold, None);
+    rec(&mut want, 4, b"app\x1fS1", None);
+    rec(&mut want, 5, b"app\x1fE1\x1fS1", None);
+    assert_eq!(redo, want);
+}
+
+/// A closure's changes are undone from the undo log: every row is back
+/// as it was (puts over existing rows, new rows, removals, bulk
+/// removals), and its redo records are dropped.
+#[test]
+fn undo_puts_back_every_row_a_closure_changed_and_drops_its_redo() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::create(dir.path().join("t.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    let mut tx = super::WriteTx::new(&txn, true);
+    tx.ensure_schema().unwrap();
+    tx.put_seat("app", "S1", &seat("E1", SeatStatus::Available))
+        .unwrap();
+    tx.put_reservation(1, &reservation(500, ReservationStatus::Active))
+        .unwrap();
+    let kept = tx.take_redo();
+    tx.track_undo(true);
+    tx.update_seat("app", "S1", &seat("E1", SeatStatus::Booked))
+        .unwrap();
+    tx.put_seat("app", "S2", &seat("E1", SeatStatus::Available))
+        .unwrap();
+    tx.put_reservation(1, &reservation(900, ReservationStatus::Active))
+        .unwrap();
+    tx.drop_holds(&[(500, 1), (900, 1)]).unwrap();
+    tx.delete_seat("app", "S1").unwrap();
+    tx.undo().unwrap();
+    tx.track_undo(false);
+    assert!(
+        tx.take_redo().is_empty(),
+        "the undone closure's redo is kept"
+    );
+    assert_eq!(
+        tx.seat("app", "S1").unwrap().unwrap().status,
+        SeatStatus::Available
+    );
+    assert!(tx.seat("app", "S2").unwrap().is_none());
+    assert_eq!(tx.reservation(1).unwrap().unwrap().expires_at, 500);
+    drop(tx);
+    txn.commit().unwrap();
+    let r = db.begin_read().unwrap();
+    let holds: Vec<(u64, u64)> = r
+        .open_table(super::schema::ACTIVE_HOLDS)
+        .unwrap()
+        .iter()
+        .unwrap()
+        .map(|row| row.unwrap().0.value())
+        .collect();
+    assert_eq!(holds, [(500, 1)]);
+    let entity_rows = r
+        .open_table(super::schema::ENTITY_SEATS)
+        .unwrap()
+        .len()
+        .unwrap();
+    assert_eq!(entity_rows, 1);
+    assert!(!kept.is_empty());
 }

@@ -6,30 +6,48 @@
 //! never commit (that is [`RedbStore::write`](super::RedbStore::write)'s and
 //! the combiner's job) and never decide booking rules.
 //!
+//! # A change is recorded once
+//!
+//! Every row changes through one primitive, [`WriteTx::put`] or
+//! [`WriteTx::remove`] (and [`WriteTx::remove_in`] for bulk removals),
+//! generic over the table ([`Journaled`]). The same call applies the row,
+//! appends its redo record (the new value) and, while a closure's writes
+//! are tracked, its undo record (the old value). Undo records have the
+//! redo records' format and are applied by the same code as a replay
+//! ([`WriteTx::apply`]), newest first. So the typed methods below only
+//! say which rows a record touches; a new table is one line of
+//! [`journaled_tables!`](super::schema) and needs nothing here.
+//!
 //! # Redo records
 //!
-//! Every mutation appends one record: a tag (the table's code, with
+//! Every change appends one record: a tag (the table's code, with
 //! [`DELETE`] set for a removal), the key as a `u32` length and bytes, and
-//! for a put the value likewise. Keys are the table's key bytes (UTF-8 for
-//! strings, little-endian integers). A record carries the row's whole new
-//! value, never a delta, so replaying a generation's groups in order over
-//! a database that already holds some or all of them (and nothing newer)
-//! ends in the same state as replaying them over one that holds none.
+//! for a put the value likewise (see [`Field`] for each type's bytes). A
+//! removal is recorded only when it removed a row. A record carries the
+//! row's whole new value, never a delta, so replaying a generation's groups
+//! in order over a database that already holds some or all of them (and
+//! nothing newer) ends in the same state as replaying them over one that
+//! holds none.
 //!
-//! Tables are opened lazily, once per transaction, and kept open: a
-//! commit batch runs dozens of closures in one transaction, and reopening
-//! a table per row cost as much as the row itself.
+//! Tables are opened lazily, once per transaction, and kept open
+//! ([`OpenTables`]): a commit batch runs dozens of closures in one
+//! transaction, and reopening a table per row cost as much as the row itself.
+//! The undo log's buffers are kept across closures: tracking a change
+//! allocates nothing once they have grown.
+
+use std::ops::RangeBounds;
 
 use redb::{ReadableTable, ReadableTableMetadata, Table};
 
 use super::records::{
-    app_key, decode, decode_user, encode, entity_prefix, pending_user_booking_key, seat_key,
-    user_booking_key_of_pending,
+    Field, app_key, decode, decode_user, encode, entity_prefix, pending_user_booking_key, seat_key,
+    take_bytes, user_booking_key_of_pending,
 };
 use super::schema::{
-    ACTIVE_HOLDS, APPS, BOOKINGS, ENTITY_SEATS, META, PAYMENTS, PENDING_PAYMENTS,
-    PENDING_USER_BOOKINGS, PENDING_USER_BOOKINGS_MAX, REFUNDS_DUE, RESERVATIONS, SCHEMA_VERSION,
-    SEATS, USER_BOOKINGS, USER_EMAILS, USERS,
+    ActiveHolds, Apps, Bookings, EntitySeats, Journaled, META, OpenTables,
+    PENDING_USER_BOOKINGS_MAX, Payments, PendingPayments, PendingUserBookings, RefundsDue,
+    Reservations, SCHEMA_VERSION, SCHEMA_VERSION_KEY, Seats, TableFn, TableVisitor, UserBookings,
+    UserEmails, Users, visit_every_table, with_tag,
 };
 use crate::error::StorageError;
 use crate::model::{BookingStatus, ReservationStatus, UserId};
@@ -38,155 +56,101 @@ use crate::store::{
     UserRecord,
 };
 
-type StrBytes<'t> = Table<'t, &'static str, &'static [u8]>;
-type StrUnit<'t> = Table<'t, &'static str, ()>;
-
-/// The `&str`-keyed tables with byte values.
-#[derive(Clone, Copy)]
-enum BytesTable {
-    Apps,
-    Seats,
-    Bookings,
-    Payments,
-}
-
-/// The `&str`-keyed index tables (unit values).
-#[derive(Clone, Copy)]
-enum IndexTable {
-    EntitySeats,
-    UserBookings,
-    PendingUserBookings,
-    PendingPayments,
-    RefundsDue,
-}
-
-/// Redo record tags: one per table. Stored in journals: never renumber.
-const T_APPS: u8 = 1;
-const T_USERS: u8 = 2;
-const T_USER_EMAILS: u8 = 3;
-const T_SEATS: u8 = 4;
-const T_ENTITY_SEATS: u8 = 5;
-const T_RESERVATIONS: u8 = 6;
-const T_ACTIVE_HOLDS: u8 = 7;
-const T_BOOKINGS: u8 = 8;
-const T_USER_BOOKINGS: u8 = 9;
-const T_PENDING_USER_BOOKINGS: u8 = 10;
-const T_PAYMENTS: u8 = 11;
-const T_PENDING_PAYMENTS: u8 = 12;
-const T_REFUNDS_DUE: u8 = 13;
 /// Set in a tag: the record removes its key.
 const DELETE: u8 = 0x80;
 
-impl BytesTable {
-    fn tag(self) -> u8 {
-        match self {
-            Self::Apps => T_APPS,
-            Self::Seats => T_SEATS,
-            Self::Bookings => T_BOOKINGS,
-            Self::Payments => T_PAYMENTS,
-        }
+/// A key of table `T`, as redb hands it over.
+type Key<'a, T> = <<T as Journaled>::K as redb::Value>::SelfType<'a>;
+/// A value of table `T`, as redb hands it over.
+type Val<'a, T> = <<T as Journaled>::V as redb::Value>::SelfType<'a>;
+
+/// Appends one record of table `T`: a put of `value`, or (`None`) a removal.
+fn push_record<T: Journaled>(out: &mut Vec<u8>, key: &Key<'_, T>, value: Option<&Val<'_, T>>) {
+    out.push(if value.is_some() {
+        T::TAG
+    } else {
+        T::TAG | DELETE
+    });
+    T::K::encode(key, out);
+    if let Some(value) = value {
+        T::V::encode(value, out);
     }
 }
 
-impl IndexTable {
-    fn tag(self) -> u8 {
-        match self {
-            Self::EntitySeats => T_ENTITY_SEATS,
-            Self::UserBookings => T_USER_BOOKINGS,
-            Self::PendingUserBookings => T_PENDING_USER_BOOKINGS,
-            Self::PendingPayments => T_PENDING_PAYMENTS,
-            Self::RefundsDue => T_REFUNDS_DUE,
-        }
+/// One record, parsed: its tag without [`DELETE`], its key, and its
+/// value (`None` for a removal).
+type Record<'a> = (u8, &'a [u8], Option<&'a [u8]>);
+
+/// Splits the first record off `body`.
+fn take_record(body: &[u8]) -> Result<(Record<'_>, &[u8]), StorageError> {
+    let (&tag, rest) = body.split_first().ok_or_else(malformed)?;
+    let (key, rest) = take_bytes(rest).ok_or_else(malformed)?;
+    if tag & DELETE != 0 {
+        return Ok(((tag & !DELETE, key, None), rest));
     }
+    let (value, rest) = take_bytes(rest).ok_or_else(malformed)?;
+    Ok(((tag, key, Some(value)), rest))
 }
 
-fn hold_key_bytes((expires_at, id): (u64, u64)) -> [u8; 16] {
-    let mut key = [0u8; 16];
-    key[..8].copy_from_slice(&expires_at.to_le_bytes());
-    key[8..].copy_from_slice(&id.to_le_bytes());
-    key
-}
-
-/// How to put one row back as it was before a closure changed it.
-enum Undo {
-    Bytes {
-        table: BytesTable,
-        key: String,
-        old: Option<Vec<u8>>,
-    },
-    Index {
-        table: IndexTable,
-        key: String,
-        existed: bool,
-    },
-    User {
-        id: u128,
-        old: Option<Vec<u8>>,
-    },
-    Email {
-        email: String,
-        old: Option<u128>,
-    },
-    Reservation {
-        id: u64,
-        old: Option<Vec<u8>>,
-    },
-    Hold {
-        key: (u64, u64),
-        existed: bool,
-    },
-    /// Several rows removed by one bulk operation, undone in reverse.
-    Many(Vec<Undo>),
-}
-
-/// Tables opened so far in this transaction.
+/// How to put back, newest first, every row the current closure changed:
+/// records in the redo format holding each row's previous value (a
+/// removal for a row that was absent).
 #[derive(Default)]
-struct Open<'t> {
-    apps: Option<StrBytes<'t>>,
-    users: Option<Table<'t, u128, &'static [u8]>>,
-    user_emails: Option<Table<'t, &'static str, u128>>,
-    seats: Option<StrBytes<'t>>,
-    entity_seats: Option<StrUnit<'t>>,
-    reservations: Option<Table<'t, u64, &'static [u8]>>,
-    active_holds: Option<Table<'t, (u64, u64), ()>>,
-    bookings: Option<StrBytes<'t>>,
-    user_bookings: Option<StrUnit<'t>>,
-    pending_user_bookings: Option<StrUnit<'t>>,
-    payments: Option<StrBytes<'t>>,
-    pending_payments: Option<StrUnit<'t>>,
-    refunds_due: Option<StrUnit<'t>>,
+struct UndoLog {
+    records: Vec<u8>,
+    /// Where each record starts in `records`.
+    starts: Vec<usize>,
+}
+
+impl UndoLog {
+    fn record<T: Journaled>(&mut self, key: &Key<'_, T>, old: Option<&Val<'_, T>>) {
+        self.starts.push(self.records.len());
+        push_record::<T>(&mut self.records, key, old);
+    }
+
+    fn clear(&mut self) {
+        self.records.clear();
+        self.starts.clear();
+    }
+}
+
+/// A table of this transaction, opened on first use.
+fn opened<'a, 't, T: Journaled>(
+    txn: &'t redb::WriteTransaction,
+    open: &'a mut OpenTables<'t>,
+) -> Result<&'a mut Table<'t, T::K, T::V>, StorageError> {
+    let slot = T::slot(open);
+    if slot.is_none() {
+        *slot = Some(txn.open_table(T::DEF)?);
+    }
+    Ok(slot.as_mut().expect("opened above"))
 }
 
 /// A write transaction with typed accessors.
 ///
 /// Every mutation goes through the typed methods below, so when group
 /// commit shares the transaction between callers, each closure's writes can
-/// be undone on its own: while `undo` is `Some`, every mutation first
-/// records the previous value of the row it changes.
+/// be undone on its own: while `tracking`, every change also records the
+/// previous value of the row it changes.
 pub(crate) struct WriteTx<'t> {
     txn: &'t redb::WriteTransaction,
-    open: Open<'t>,
-    undo: Option<Vec<Undo>>,
+    open: OpenTables<'t>,
+    /// Recording undo records for the current closure.
+    tracking: bool,
+    undo: UndoLog,
     /// Redo records of this transaction's kept writes; `None` when nothing
-    /// is journaled ([`Durability::None`](super::Durability::None)).
+    /// is journaled ([`Durability::None`](crate::store::Durability::None)).
     redo: Option<Vec<u8>>,
     /// Length of `redo` when the current closure began (its records are
     /// dropped with its writes when it fails).
     redo_mark: usize,
+    /// Records in `redo`, and at `redo_mark` (checked against the bytes in
+    /// debug builds: see [`take_redo`](Self::take_redo)).
+    redo_records: usize,
+    redo_records_mark: usize,
     /// A mutation failed inside redb: the transaction can no longer be
     /// trusted and must be aborted, whatever the closure returns.
     broken: bool,
-}
-
-macro_rules! lazily_opened {
-    ($($name:ident: $def:ident => $ty:ty;)*) => {$(
-        fn $name(&mut self) -> Result<&mut $ty, StorageError> {
-            if self.open.$name.is_none() {
-                self.open.$name = Some(self.txn.open_table($def)?);
-            }
-            Ok(self.open.$name.as_mut().expect("opened above"))
-        }
-    )*};
 }
 
 impl<'t> WriteTx<'t> {
@@ -194,10 +158,13 @@ impl<'t> WriteTx<'t> {
     pub(super) fn new(txn: &'t redb::WriteTransaction, journaled: bool) -> Self {
         Self {
             txn,
-            open: Open::default(),
-            undo: None,
+            open: OpenTables::default(),
+            tracking: false,
+            undo: UndoLog::default(),
             redo: journaled.then(Vec::new),
             redo_mark: 0,
+            redo_records: 0,
+            redo_records_mark: 0,
             broken: false,
         }
     }
@@ -205,66 +172,49 @@ impl<'t> WriteTx<'t> {
     /// The redo records of every kept write so far (empty when not
     /// journaled).
     pub(super) fn take_redo(&mut self) -> Vec<u8> {
+        // Taken between closures only: a closure's records are kept or
+        // dropped as a whole.
+        assert!(!self.tracking, "redo taken while a closure is tracked");
+        let redo = self.redo.as_mut().map(std::mem::take).unwrap_or_default();
+        debug_assert_eq!(
+            count_records(&redo),
+            Ok(if self.redo.is_some() {
+                self.redo_records
+            } else {
+                0
+            }),
+            "the redo bytes do not hold exactly the changes applied"
+        );
         self.redo_mark = 0;
-        self.redo.as_mut().map(std::mem::take).unwrap_or_default()
+        self.redo_records = 0;
+        self.redo_records_mark = 0;
+        redo
     }
 
-    lazily_opened! {
-        apps: APPS => StrBytes<'t>;
-        users: USERS => Table<'t, u128, &'static [u8]>;
-        user_emails: USER_EMAILS => Table<'t, &'static str, u128>;
-        seats: SEATS => StrBytes<'t>;
-        entity_seats: ENTITY_SEATS => StrUnit<'t>;
-        reservations: RESERVATIONS => Table<'t, u64, &'static [u8]>;
-        active_holds: ACTIVE_HOLDS => Table<'t, (u64, u64), ()>;
-        bookings: BOOKINGS => StrBytes<'t>;
-        user_bookings: USER_BOOKINGS => StrUnit<'t>;
-        pending_user_bookings: PENDING_USER_BOOKINGS => StrUnit<'t>;
-        payments: PAYMENTS => StrBytes<'t>;
-        pending_payments: PENDING_PAYMENTS => StrUnit<'t>;
-        refunds_due: REFUNDS_DUE => StrUnit<'t>;
-    }
-
-    fn bytes_table(&mut self, table: BytesTable) -> Result<&mut StrBytes<'t>, StorageError> {
-        match table {
-            BytesTable::Apps => self.apps(),
-            BytesTable::Seats => self.seats(),
-            BytesTable::Bookings => self.bookings(),
-            BytesTable::Payments => self.payments(),
-        }
-    }
-
-    fn index_table(&mut self, table: IndexTable) -> Result<&mut StrUnit<'t>, StorageError> {
-        match table {
-            IndexTable::EntitySeats => self.entity_seats(),
-            IndexTable::UserBookings => self.user_bookings(),
-            IndexTable::PendingUserBookings => self.pending_user_bookings(),
-            IndexTable::PendingPayments => self.pending_payments(),
-            IndexTable::RefundsDue => self.refunds_due(),
-        }
+    /// A table of this transaction.
+    fn table<T: Journaled>(&mut self) -> Result<&mut Table<'t, T::K, T::V>, StorageError> {
+        opened::<T>(self.txn, &mut self.open)
     }
 
     /// Creates every table (so readers never meet a missing one) and
     /// checks the schema version.
     pub(super) fn ensure_schema(&mut self) -> Result<(), StorageError> {
-        self.apps()?;
-        self.users()?;
-        self.user_emails()?;
-        self.seats()?;
-        self.entity_seats()?;
-        self.reservations()?;
-        self.active_holds()?;
-        self.bookings()?;
-        self.user_bookings()?;
-        self.pending_user_bookings()?;
-        self.payments()?;
-        self.pending_payments()?;
-        self.refunds_due()?;
+        struct Create<'a>(&'a redb::WriteTransaction);
+        impl TableVisitor for Create<'_> {
+            fn visit<K: redb::Key + 'static, V: redb::Value + 'static>(
+                &mut self,
+                table: redb::TableDefinition<'static, K, V>,
+            ) -> Result<(), StorageError> {
+                self.0.open_table(table)?;
+                Ok(())
+            }
+        }
+        visit_every_table(&mut Create(self.txn))?;
         let mut meta = self.txn.open_table(META)?;
-        let version = meta.get("schema_version")?.map(|v| v.value());
+        let version = meta.get(SCHEMA_VERSION_KEY)?.map(|v| v.value());
         match version {
             None => {
-                meta.insert("schema_version", SCHEMA_VERSION)?;
+                meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
                 Ok(())
             }
             Some(SCHEMA_VERSION) => Ok(()),
@@ -277,7 +227,7 @@ impl<'t> WriteTx<'t> {
     // ------------------------------------------------------------ reads
 
     pub(crate) fn app(&mut self, app_id: &str) -> Result<Option<AppRecord>, StorageError> {
-        self.apps()?
+        self.table::<Apps>()?
             .get(app_id)?
             .map(|v| decode(v.value()))
             .transpose()
@@ -287,18 +237,18 @@ impl<'t> WriteTx<'t> {
         &mut self,
         email: &str,
     ) -> Result<Option<(UserId, UserRecord)>, StorageError> {
-        let Some(id) = self.user_emails()?.get(email)?.map(|v| v.value()) else {
+        let Some(id) = self.table::<UserEmails>()?.get(email)?.map(|v| v.value()) else {
             return Ok(None);
         };
         let rec = self
-            .users()?
+            .table::<Users>()?
             .get(id)?
             .ok_or_else(|| StorageError("email index without user".into()))?;
         Ok(Some((UserId(id), decode_user(rec.value())?)))
     }
 
     pub(crate) fn user(&mut self, id: UserId) -> Result<Option<UserRecord>, StorageError> {
-        self.users()?
+        self.table::<Users>()?
             .get(id.0)?
             .map(|v| decode_user(v.value()))
             .transpose()
@@ -309,7 +259,7 @@ impl<'t> WriteTx<'t> {
         app: &str,
         seat: &str,
     ) -> Result<Option<SeatRecord>, StorageError> {
-        self.seats()?
+        self.table::<Seats>()?
             .get(seat_key(app, seat).as_str())?
             .map(|v| decode(v.value()))
             .transpose()
@@ -319,7 +269,7 @@ impl<'t> WriteTx<'t> {
         &mut self,
         id: u64,
     ) -> Result<Option<ReservationRecord>, StorageError> {
-        self.reservations()?
+        self.table::<Reservations>()?
             .get(id)?
             .map(|v| decode(v.value()))
             .transpose()
@@ -329,7 +279,7 @@ impl<'t> WriteTx<'t> {
         &mut self,
         booking_id: &str,
     ) -> Result<Option<BookingRecord>, StorageError> {
-        self.bookings()?
+        self.table::<Bookings>()?
             .get(booking_id)?
             .map(|v| decode(v.value()))
             .transpose()
@@ -340,7 +290,7 @@ impl<'t> WriteTx<'t> {
         app: &str,
         payment_id: &str,
     ) -> Result<Option<PaymentRecord>, StorageError> {
-        self.payments()?
+        self.table::<Payments>()?
             .get(app_key(app, payment_id).as_str())?
             .map(|v| decode(v.value()))
             .transpose()
@@ -350,8 +300,10 @@ impl<'t> WriteTx<'t> {
 
     /// Starts (`true`) or stops recording how to undo the next writes.
     pub(super) fn track_undo(&mut self, on: bool) {
-        self.undo = on.then(Vec::new);
+        self.tracking = on;
+        self.undo.clear();
         self.redo_mark = self.redo.as_ref().map_or(0, Vec::len);
+        self.redo_records_mark = self.redo_records;
     }
 
     pub(super) fn is_broken(&self) -> bool {
@@ -361,337 +313,184 @@ impl<'t> WriteTx<'t> {
     /// Puts back every row the closure since [`track_undo`](Self::track_undo)
     /// changed, newest first.
     pub(super) fn undo(&mut self) -> Result<(), StorageError> {
-        let Some(log) = self.undo.take() else {
+        if !std::mem::replace(&mut self.tracking, false) {
             return Ok(());
-        };
+        }
         if let Some(redo) = self.redo.as_mut() {
+            assert!(self.redo_mark <= redo.len(), "redo shrank under a closure");
             redo.truncate(self.redo_mark);
         }
-        let result = self.apply_undo(log);
+        self.redo_records = self.redo_records_mark;
+        let log = std::mem::take(&mut self.undo);
+        let mut result = Ok(());
+        for &start in log.starts.iter().rev() {
+            result = take_record(&log.records[start..])
+                .and_then(|((tag, key, value), _)| self.apply(tag, key, value));
+            if result.is_err() {
+                break;
+            }
+        }
+        self.undo = log;
+        self.undo.clear();
         if result.is_err() {
             self.broken = true;
         }
         result
     }
 
-    fn apply_undo(&mut self, log: Vec<Undo>) -> Result<(), StorageError> {
-        for entry in log.into_iter().rev() {
-            match entry {
-                Undo::Bytes { table, key, old } => {
-                    let t = self.bytes_table(table)?;
-                    match old {
-                        Some(v) => drop(t.insert(key.as_str(), v.as_slice())?),
-                        None => drop(t.remove(key.as_str())?),
-                    }
-                }
-                Undo::Index {
-                    table,
-                    key,
-                    existed,
-                } => {
-                    let t = self.index_table(table)?;
-                    if existed {
-                        t.insert(key.as_str(), ())?;
-                    } else {
-                        t.remove(key.as_str())?;
-                    }
-                }
-                Undo::User { id, old } => {
-                    let t = self.users()?;
-                    match old {
-                        Some(v) => drop(t.insert(id, v.as_slice())?),
-                        None => drop(t.remove(id)?),
-                    }
-                }
-                Undo::Email { email, old } => {
-                    let t = self.user_emails()?;
-                    match old {
-                        Some(v) => drop(t.insert(email.as_str(), v)?),
-                        None => drop(t.remove(email.as_str())?),
-                    }
-                }
-                Undo::Reservation { id, old } => {
-                    let t = self.reservations()?;
-                    match old {
-                        Some(v) => drop(t.insert(id, v.as_slice())?),
-                        None => drop(t.remove(id)?),
-                    }
-                }
-                Undo::Hold { key, existed } => {
-                    let t = self.active_holds()?;
-                    if existed {
-                        t.insert(key, ())?;
-                    } else {
-                        t.remove(key)?;
-                    }
-                }
-                Undo::Many(entries) => self.apply_undo(entries)?,
+    // ------------------------------------------------------- primitive
+
+    /// Writes one row of table `T`, and records the change: its redo
+    /// record (the new value) and, while tracking, its undo record (the
+    /// old value, or a removal if there was none). A redb failure marks
+    /// the transaction broken.
+    #[allow(clippy::needless_pass_by_value)] // `&str`, `&[u8]`, integers, `()`
+    fn put<T: Journaled>(
+        &mut self,
+        key: Key<'_, T>,
+        value: Val<'_, T>,
+    ) -> Result<(), StorageError> {
+        let table = opened::<T>(self.txn, &mut self.open).inspect_err(|_| self.broken = true)?;
+        let old = match table.insert(&key, &value) {
+            Ok(old) => old,
+            Err(e) => {
+                self.broken = true;
+                return Err(e.into());
             }
+        };
+        if self.tracking {
+            self.undo
+                .record::<T>(&key, old.as_ref().map(redb::AccessGuard::value).as_ref());
+        }
+        drop(old);
+        if let Some(redo) = self.redo.as_mut() {
+            push_record::<T>(redo, &key, Some(&value));
+            self.redo_records += 1;
         }
         Ok(())
     }
 
-    /// Runs one mutation; a redb failure marks the transaction broken.
-    fn mutate<T>(
-        &mut self,
-        op: impl FnOnce(&mut Self, bool) -> Result<(T, Option<Undo>), StorageError>,
-    ) -> Result<T, StorageError> {
-        let track = self.undo.is_some();
-        match op(self, track) {
-            Ok((value, undo)) => {
-                if let (Some(log), Some(entry)) = (self.undo.as_mut(), undo) {
-                    log.push(entry);
-                }
-                Ok(value)
-            }
+    /// Removes one row of table `T`; whether it was there. A removal that
+    /// removed something is recorded as [`put`](Self::put) records a put.
+    #[allow(clippy::needless_pass_by_value)] // as for `put`
+    fn remove<T: Journaled>(&mut self, key: Key<'_, T>) -> Result<bool, StorageError> {
+        let table = opened::<T>(self.txn, &mut self.open).inspect_err(|_| self.broken = true)?;
+        let old = match table.remove(&key) {
+            Ok(old) => old,
             Err(e) => {
                 self.broken = true;
-                Err(e)
+                return Err(e.into());
             }
+        };
+        let Some(old) = old else {
+            return Ok(false);
+        };
+        if self.tracking {
+            self.undo.record::<T>(&key, Some(&old.value()));
         }
+        drop(old);
+        if let Some(redo) = self.redo.as_mut() {
+            push_record::<T>(redo, &key, None);
+            self.redo_records += 1;
+        }
+        Ok(true)
+    }
+
+    /// Removes the rows of table `T` in `range` that `pick` picks, in one
+    /// pass, each recorded as [`remove`](Self::remove) records one.
+    fn remove_in<'a, T: Journaled>(
+        &mut self,
+        range: impl RangeBounds<Key<'a, T>> + 'a,
+        mut pick: impl FnMut(&Key<'_, T>) -> bool,
+    ) -> Result<(), StorageError> {
+        let table = opened::<T>(self.txn, &mut self.open).inspect_err(|_| self.broken = true)?;
+        let (tracking, undo, redo, records) = (
+            self.tracking,
+            &mut self.undo,
+            &mut self.redo,
+            &mut self.redo_records,
+        );
+        let kept = table.retain_in(range, |key, value| {
+            if !pick(&key) {
+                return true;
+            }
+            if tracking {
+                undo.record::<T>(&key, Some(&value));
+            }
+            if let Some(redo) = redo.as_mut() {
+                push_record::<T>(redo, &key, None);
+                *records += 1;
+            }
+            false
+        });
+        kept.map_err(|e| {
+            self.broken = true;
+            e.into()
+        })
     }
 
     // ------------------------------------------------------------- redo
 
-    fn log_put(&mut self, tag: u8, key: &[u8], value: &[u8]) {
-        if let Some(redo) = self.redo.as_mut() {
-            redo.push(tag);
-            push_bytes(redo, key);
-            push_bytes(redo, value);
-        }
-    }
-
-    fn log_delete(&mut self, tag: u8, key: &[u8]) {
-        if let Some(redo) = self.redo.as_mut() {
-            redo.push(tag | DELETE);
-            push_bytes(redo, key);
-        }
-    }
-
     /// Applies a journal group's redo records, in order (opening replays
     /// the journal with this).
     pub(super) fn replay(&mut self, mut body: &[u8]) -> Result<(), StorageError> {
-        while let Some((&tag, rest)) = body.split_first() {
-            let (key, rest) = take_bytes(rest)?;
+        while !body.is_empty() {
+            let ((tag, key, value), rest) = take_record(body)?;
             body = rest;
-            let value = if tag & DELETE == 0 {
-                let (value, rest) = take_bytes(body)?;
-                body = rest;
-                Some(value)
-            } else {
-                None
-            };
-            self.replay_record(tag & !DELETE, key, value)?;
+            self.apply(tag, key, value)?;
         }
         Ok(())
     }
 
-    fn replay_record(
-        &mut self,
-        table: u8,
-        key: &[u8],
-        value: Option<&[u8]>,
-    ) -> Result<(), StorageError> {
-        let text = || std::str::from_utf8(key).map_err(|_| malformed());
-        match table {
-            T_APPS | T_SEATS | T_BOOKINGS | T_PAYMENTS => {
-                let t = self.bytes_table(match table {
-                    T_APPS => BytesTable::Apps,
-                    T_SEATS => BytesTable::Seats,
-                    T_BOOKINGS => BytesTable::Bookings,
-                    _ => BytesTable::Payments,
-                })?;
-                match value {
-                    Some(v) => drop(t.insert(text()?, v)?),
-                    None => drop(t.remove(text()?)?),
-                }
-            }
-            T_ENTITY_SEATS
-            | T_USER_BOOKINGS
-            | T_PENDING_USER_BOOKINGS
-            | T_PENDING_PAYMENTS
-            | T_REFUNDS_DUE => {
-                let t = self.index_table(match table {
-                    T_ENTITY_SEATS => IndexTable::EntitySeats,
-                    T_USER_BOOKINGS => IndexTable::UserBookings,
-                    T_PENDING_USER_BOOKINGS => IndexTable::PendingUserBookings,
-                    T_PENDING_PAYMENTS => IndexTable::PendingPayments,
-                    _ => IndexTable::RefundsDue,
-                })?;
-                match value {
-                    Some(_) => drop(t.insert(text()?, ())?),
-                    None => drop(t.remove(text()?)?),
-                }
-            }
-            T_USERS => {
-                let id = u128::from_le_bytes(key.try_into().map_err(|_| malformed())?);
-                let t = self.users()?;
-                match value {
-                    Some(v) => drop(t.insert(id, v)?),
-                    None => drop(t.remove(id)?),
-                }
-            }
-            T_USER_EMAILS => {
-                let t = self.user_emails()?;
-                match value {
-                    Some(v) => {
-                        let id = u128::from_le_bytes(v.try_into().map_err(|_| malformed())?);
-                        drop(t.insert(text()?, id)?);
-                    }
-                    None => drop(t.remove(text()?)?),
-                }
-            }
-            T_RESERVATIONS => {
-                let id = u64::from_le_bytes(key.try_into().map_err(|_| malformed())?);
-                let t = self.reservations()?;
-                match value {
-                    Some(v) => drop(t.insert(id, v)?),
-                    None => drop(t.remove(id)?),
-                }
-            }
-            T_ACTIVE_HOLDS => {
-                let key: [u8; 16] = key.try_into().map_err(|_| malformed())?;
-                let expires_at = u64::from_le_bytes(key[..8].try_into().expect("8 bytes"));
-                let id = u64::from_le_bytes(key[8..].try_into().expect("8 bytes"));
-                let t = self.active_holds()?;
-                match value {
-                    Some(_) => drop(t.insert((expires_at, id), ())?),
-                    None => drop(t.remove((expires_at, id))?),
-                }
-            }
-            _ => return Err(malformed()),
+    /// Applies one record (a replayed redo record or an undo record),
+    /// recording nothing.
+    fn apply(&mut self, tag: u8, key: &[u8], value: Option<&[u8]>) -> Result<(), StorageError> {
+        struct Apply<'x, 't> {
+            tx: &'x mut WriteTx<'t>,
+            key: &'x [u8],
+            value: Option<&'x [u8]>,
         }
-        Ok(())
+        impl TableFn for Apply<'_, '_> {
+            type Out = Result<(), StorageError>;
+            fn call<T: Journaled>(self) -> Self::Out {
+                let key = T::K::decode(self.key).ok_or_else(malformed)?;
+                let table = self.tx.table::<T>()?;
+                match self.value {
+                    Some(value) => {
+                        let value = T::V::decode(value).ok_or_else(malformed)?;
+                        drop(table.insert(&key, &value)?);
+                    }
+                    None => drop(table.remove(&key)?),
+                }
+                Ok(())
+            }
+        }
+        with_tag(
+            tag,
+            Apply {
+                tx: self,
+                key,
+                value,
+            },
+        )
+        .unwrap_or_else(|| Err(malformed()))
     }
 
     // ------------------------------------------------------- mutations
 
-    fn put_bytes(
-        &mut self,
-        table: BytesTable,
-        key: &str,
-        value: &[u8],
-    ) -> Result<(), StorageError> {
-        self.mutate(|tx, track| {
-            let old = tx.bytes_table(table)?.insert(key, value)?;
-            let undo = track.then(|| Undo::Bytes {
-                table,
-                key: key.to_owned(),
-                old: old.map(|v| v.value().to_vec()),
-            });
-            Ok(((), undo))
-        })?;
-        self.log_put(table.tag(), key.as_bytes(), value);
-        Ok(())
-    }
-
-    /// Removes a row; returns its old value.
-    fn remove_bytes(
-        &mut self,
-        table: BytesTable,
-        key: &str,
-    ) -> Result<Option<Vec<u8>>, StorageError> {
-        self.mutate(|tx, track| {
-            let old = tx
-                .bytes_table(table)?
-                .remove(key)?
-                .map(|v| v.value().to_vec());
-            let undo = (track && old.is_some()).then(|| Undo::Bytes {
-                table,
-                key: key.to_owned(),
-                old: old.clone(),
-            });
-            Ok((old, undo))
-        })
-        .inspect(|old| {
-            if old.is_some() {
-                self.log_delete(table.tag(), key.as_bytes());
-            }
-        })
-    }
-
-    fn set_index(
-        &mut self,
-        table: IndexTable,
-        key: &str,
-        present: bool,
-    ) -> Result<(), StorageError> {
-        self.mutate(|tx, track| {
-            let t = tx.index_table(table)?;
-            let existed = if present {
-                t.insert(key, ())?.is_some()
-            } else {
-                t.remove(key)?.is_some()
-            };
-            let undo = (track && existed != present).then(|| Undo::Index {
-                table,
-                key: key.to_owned(),
-                existed,
-            });
-            Ok(((), undo))
-        })?;
-        if present {
-            self.log_put(table.tag(), key.as_bytes(), &[]);
-        } else {
-            self.log_delete(table.tag(), key.as_bytes());
-        }
-        Ok(())
-    }
-
-    fn index_hold(&mut self, key: (u64, u64)) -> Result<(), StorageError> {
-        self.mutate(|tx, track| {
-            let existed = tx.active_holds()?.insert(key, ())?.is_some();
-            Ok((
-                (),
-                (track && !existed).then_some(Undo::Hold { key, existed }),
-            ))
-        })?;
-        self.log_put(T_ACTIVE_HOLDS, &hold_key_bytes(key), &[]);
-        Ok(())
-    }
-
     pub(crate) fn put_app(&mut self, rec: &AppRecord) -> Result<(), StorageError> {
-        self.put_bytes(BytesTable::Apps, &rec.app_id, &encode(rec)?)
+        self.put::<Apps>(&rec.app_id, &encode(rec)?)
     }
 
     /// Rewrites an existing user's row (password change, rehash). The
     /// email must not change: the email index is left as it is.
     pub(crate) fn put_user(&mut self, id: UserId, rec: &UserRecord) -> Result<(), StorageError> {
-        let value = encode(rec)?;
-        self.mutate(|tx, track| {
-            let old = tx
-                .users()?
-                .insert(id.0, value.as_slice())?
-                .map(|v| v.value().to_vec());
-            Ok(((), track.then_some(Undo::User { id: id.0, old })))
-        })?;
-        self.log_put(T_USERS, &id.0.to_le_bytes(), &value);
-        Ok(())
+        self.put::<Users>(id.0, &encode(rec)?)
     }
 
     pub(crate) fn insert_user(&mut self, id: UserId, rec: &UserRecord) -> Result<(), StorageError> {
-        let value = encode(rec)?;
-        self.mutate(|tx, track| {
-            let old = tx
-                .users()?
-                .insert(id.0, value.as_slice())?
-                .map(|v| v.value().to_vec());
-            Ok(((), track.then_some(Undo::User { id: id.0, old })))
-        })?;
-        self.log_put(T_USERS, &id.0.to_le_bytes(), &value);
-        self.mutate(|tx, track| {
-            let old = tx
-                .user_emails()?
-                .insert(rec.email.as_str(), id.0)?
-                .map(|v| v.value());
-            let undo = track.then(|| Undo::Email {
-                email: rec.email.clone(),
-                old,
-            });
-            Ok(((), undo))
-        })?;
-        self.log_put(T_USER_EMAILS, rec.email.as_bytes(), &id.0.to_le_bytes());
-        Ok(())
+        self.put::<Users>(id.0, &encode(rec)?)?;
+        self.put::<UserEmails>(&rec.email, id.0)
     }
 
     pub(crate) fn put_seat(
@@ -700,9 +499,9 @@ impl<'t> WriteTx<'t> {
         seat: &str,
         rec: &SeatRecord,
     ) -> Result<(), StorageError> {
-        self.put_bytes(BytesTable::Seats, &seat_key(app, seat), &encode(rec)?)?;
+        self.put::<Seats>(&seat_key(app, seat), &encode(rec)?)?;
         let index_key = format!("{}{seat}", entity_prefix(app, &rec.entity_id));
-        self.set_index(IndexTable::EntitySeats, &index_key, true)
+        self.put::<EntitySeats>(&index_key, ())
     }
 
     /// Rewrites a seat whose entity is unchanged (status, holder, booking):
@@ -713,18 +512,16 @@ impl<'t> WriteTx<'t> {
         seat: &str,
         rec: &SeatRecord,
     ) -> Result<(), StorageError> {
-        self.put_bytes(BytesTable::Seats, &seat_key(app, seat), &encode(rec)?)
+        self.put::<Seats>(&seat_key(app, seat), &encode(rec)?)
     }
 
     pub(crate) fn delete_seat(&mut self, app: &str, seat: &str) -> Result<(), StorageError> {
-        let removed = self
-            .remove_bytes(BytesTable::Seats, &seat_key(app, seat))?
-            .map(|v| decode::<SeatRecord>(&v));
-        if let Some(rec) = removed {
-            let rec = rec?;
-            let index_key = format!("{}{seat}", entity_prefix(app, &rec.entity_id));
-            self.set_index(IndexTable::EntitySeats, &index_key, false)?;
-        }
+        let Some(rec) = self.seat(app, seat)? else {
+            return Ok(());
+        };
+        self.remove::<Seats>(&seat_key(app, seat))?;
+        let index_key = format!("{}{seat}", entity_prefix(app, &rec.entity_id));
+        self.remove::<EntitySeats>(&index_key)?;
         Ok(())
     }
 
@@ -743,17 +540,9 @@ impl<'t> WriteTx<'t> {
         id: u64,
         rec: &ReservationRecord,
     ) -> Result<(), StorageError> {
-        let value = encode(rec)?;
-        self.mutate(|tx, track| {
-            let old = tx
-                .reservations()?
-                .insert(id, value.as_slice())?
-                .map(|v| v.value().to_vec());
-            Ok(((), track.then_some(Undo::Reservation { id, old })))
-        })?;
-        self.log_put(T_RESERVATIONS, &id.to_le_bytes(), &value);
+        self.put::<Reservations>(id, &encode(rec)?)?;
         if rec.status == ReservationStatus::Active {
-            self.index_hold((rec.expires_at, id))?;
+            self.put::<ActiveHolds>((rec.expires_at, id), ())?;
         }
         Ok(())
     }
@@ -767,29 +556,7 @@ impl<'t> WriteTx<'t> {
         let (Some(&first), Some(&last)) = (keys.first(), keys.last()) else {
             return Ok(());
         };
-        let removed = self.mutate(|tx, track| {
-            let mut removed = Vec::new();
-            tx.active_holds()?.retain_in(first..=last, |key, ()| {
-                let listed = keys.binary_search(&key).is_ok();
-                if listed {
-                    removed.push(key);
-                }
-                !listed
-            })?;
-            let undo = track.then(|| {
-                Undo::Many(
-                    removed
-                        .iter()
-                        .map(|&key| Undo::Hold { key, existed: true })
-                        .collect(),
-                )
-            });
-            Ok((removed, undo))
-        })?;
-        for key in removed {
-            self.log_delete(T_ACTIVE_HOLDS, &hold_key_bytes(key));
-        }
-        Ok(())
+        self.remove_in::<ActiveHolds>(first..=last, |key| keys.binary_search(key).is_ok())
     }
 
     /// Stores a payment binding; while it is [`PaymentState::Pending`] it
@@ -802,12 +569,12 @@ impl<'t> WriteTx<'t> {
         rec: &PaymentRecord,
     ) -> Result<(), StorageError> {
         let key = app_key(app, payment_id);
-        self.put_bytes(BytesTable::Payments, &key, &encode(rec)?)?;
-        self.set_index(
-            IndexTable::PendingPayments,
-            &key,
-            rec.state == PaymentState::Pending,
-        )
+        self.put::<Payments>(&key, &encode(rec)?)?;
+        if rec.state == PaymentState::Pending {
+            self.put::<PendingPayments>(&key, ())
+        } else {
+            self.remove::<PendingPayments>(&key).map(drop)
+        }
     }
 
     /// Stores a booking record. A REFUND_DUE record is also listed in the
@@ -819,18 +586,14 @@ impl<'t> WriteTx<'t> {
         rec: &BookingRecord,
         index_for_user: bool,
     ) -> Result<(), StorageError> {
-        self.put_bytes(BytesTable::Bookings, booking_id, &encode(rec)?)?;
+        self.put::<Bookings>(booking_id, &encode(rec)?)?;
         if rec.status == BookingStatus::RefundDue {
-            self.set_index(
-                IndexTable::RefundsDue,
-                &app_key(&rec.app_id, booking_id),
-                true,
-            )?;
+            self.put::<RefundsDue>(&app_key(&rec.app_id, booking_id), ())?;
         }
         if index_for_user {
             let key = pending_user_booking_key(booking_id, &rec.app_id, rec.user_id);
-            self.set_index(IndexTable::PendingUserBookings, &key, true)?;
-            if self.pending_user_bookings()?.len()? >= PENDING_USER_BOOKINGS_MAX {
+            self.put::<PendingUserBookings>(&key, ())?;
+            if self.table::<PendingUserBookings>()?.len()? >= PENDING_USER_BOOKINGS_MAX {
                 self.fold_pending_user_bookings()?;
             }
         }
@@ -844,63 +607,37 @@ impl<'t> WriteTx<'t> {
         app: &str,
         booking_id: &str,
     ) -> Result<(), StorageError> {
-        self.set_index(IndexTable::RefundsDue, &app_key(app, booking_id), false)
+        self.remove::<RefundsDue>(&app_key(app, booking_id))
+            .map(drop)
     }
 
     /// Moves every pending user-booking entry into the user-bookings
-    /// index (see [`PENDING_USER_BOOKINGS`]). Inserted in key order, so
-    /// consecutive inserts land in the same leaves, then the pending table
-    /// is emptied in one pass; undone and journaled row by row like any
-    /// other write.
+    /// index (see [`PENDING_USER_BOOKINGS`](super::schema::PENDING_USER_BOOKINGS)).
+    /// Inserted in key order, so consecutive inserts land in the same
+    /// leaves, then the pending table is emptied in one pass; undone and
+    /// journaled row by row like any other write.
     fn fold_pending_user_bookings(&mut self) -> Result<(), StorageError> {
-        let mut pending = Vec::new();
-        for row in self.pending_user_bookings()?.iter()? {
-            pending.push(row?.0.value().to_owned());
+        let mut folded = Vec::new();
+        for row in self.table::<PendingUserBookings>()?.iter()? {
+            folded.push(user_booking_key_of_pending(row?.0.value())?);
         }
-        let mut folded = pending
-            .iter()
-            .map(|key| user_booking_key_of_pending(key))
-            .collect::<Result<Vec<_>, _>>()?;
         folded.sort_unstable();
         for key in &folded {
-            self.set_index(IndexTable::UserBookings, key, true)?;
+            self.put::<UserBookings>(key, ())?;
         }
-        self.mutate(|tx, track| {
-            tx.pending_user_bookings()?.retain(|_, ()| false)?;
-            let undo = track.then(|| {
-                Undo::Many(
-                    pending
-                        .iter()
-                        .map(|key| Undo::Index {
-                            table: IndexTable::PendingUserBookings,
-                            key: key.clone(),
-                            existed: true,
-                        })
-                        .collect(),
-                )
-            });
-            Ok(((), undo))
-        })?;
-        for key in &pending {
-            self.log_delete(T_PENDING_USER_BOOKINGS, key.as_bytes());
-        }
-        Ok(())
+        self.remove_in::<PendingUserBookings>(.., |_| true)
     }
 }
 
-fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Keys and values are bounded far below 4 GiB (validated ids, records
-    // of a few hundred bytes), so the length always fits.
-    debug_assert!(u32::try_from(bytes.len()).is_ok(), "redo field over 4 GiB");
-    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(bytes);
-}
-
-fn take_bytes(input: &[u8]) -> Result<(&[u8], &[u8]), StorageError> {
-    let (len, rest) = input.split_at_checked(4).ok_or_else(malformed)?;
-    let len = u32::from_le_bytes(len.try_into().map_err(|_| malformed())?) as usize;
-    rest.split_at_checked(len).ok_or_else(malformed)
+/// The records in `redo`, or where its framing breaks.
+fn count_records(mut redo: &[u8]) -> Result<usize, usize> {
+    let len = redo.len();
+    let mut n = 0;
+    while !redo.is_empty() {
+        redo = take_record(redo).map_err(|_| len - redo.len())?.1;
+        n += 1;
+    }
+    Ok(n)
 }
 
 fn malformed() -> StorageError {
