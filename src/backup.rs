@@ -117,9 +117,9 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
 
 fn io(e: io::Error) -> StorageError {
     #![allow(clippy::needless_pass_by_value)] // used as `map_err(io)`
-    StorageError(format!("backup: {e}"))
+    StorageError::io(format!("backup: {e}"))
 }
 
 fn io_error(why: &str) -> StorageError {
-    StorageError(format!("backup: {why}"))
+    StorageError::io(format!("backup: {why}"))
 }

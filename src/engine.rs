@@ -506,7 +506,7 @@ impl Engine {
         }
         for (app_id, mut seats, _) in loaded.seats {
             let Some(app) = apps.get(app_id.as_str()).map(|a| Arc::clone(a.value())) else {
-                return Err(OpenError::Storage(StorageError(format!(
+                return Err(OpenError::Storage(StorageError::corrupt(format!(
                     "seat of unknown app {app_id}"
                 ))));
             };

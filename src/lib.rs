@@ -95,6 +95,7 @@ pub use error::{
     AdminError, AppAuthError, AuthError, BackupError, CancelError, CheckError, ConfirmError, Error,
     ErrorCode, HasErrorCode, HoldError, JournalMismatch, LoginError, OpenError,
     PasswordChangeError, QueryError, ReserveError, SeatBlock, SignupError, StorageError,
+    StorageErrorKind,
 };
 pub use model::{
     AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, NewApp, NewSeat, Reservation,

@@ -52,7 +52,7 @@ impl RedbStore {
         let (names, rows) = (copy.names, copy.rows);
         for table in snapshot.list_tables()? {
             if !names.contains(table.name()) {
-                return Err(StorageError(format!(
+                return Err(StorageError::corrupt(format!(
                     "backup: table {} is unknown to this version",
                     table.name()
                 )));

@@ -135,7 +135,7 @@ struct Job {
     slot: usize,
     /// Set before DONE when the job's writes were not committed although
     /// its closure succeeded (commit failed, or the batch was aborted).
-    failure: Mutex<Option<String>>,
+    failure: Mutex<Option<StorageError>>,
 }
 
 /// A queued job, as the combiner sees it.
@@ -170,7 +170,7 @@ impl JobRef {
     ///
     /// # Safety
     /// As for [`job`](Self::job).
-    unsafe fn finish(self, failure: Option<String>) {
+    unsafe fn finish(self, failure: Option<StorageError>) {
         // SAFETY: not yet done, so the owner's frame is alive.
         let job = unsafe { self.job() };
         if failure.is_some() {
@@ -206,7 +206,11 @@ impl Drop for Taken<'_> {
             .chain(self.kept.drain(..));
         for job in jobs {
             // SAFETY: taken and not finished (finished jobs leave these lists).
-            unsafe { job.finish(Some("storage panicked during the batch".into())) };
+            unsafe {
+                job.finish(Some(StorageError::other(
+                    "storage panicked during the batch",
+                )));
+            };
         }
         self.combiner.end_round(self.slots);
     }
@@ -353,9 +357,9 @@ impl Combiner {
         }
         match (result, job.failure.lock().take()) {
             (Some(Err(e)), _) => Err(e),
-            (_, Some(msg)) => Err(StorageError(msg).into()),
+            (_, Some(failure)) => Err(failure.into()),
             (Some(Ok(value)), None) => Ok(value),
-            (None, None) => Err(StorageError("write was never run".into()).into()),
+            (None, None) => Err(StorageError::other("write was never run").into()),
         }
     }
 
@@ -452,9 +456,12 @@ impl Combiner {
         while !t.pending.is_empty() {
             let txn = match panic::catch_unwind(AssertUnwindSafe(backend.begin)) {
                 Ok(Ok(txn)) => txn,
-                Ok(Err(e)) => return self.fail_all(&mut t, &e.0),
+                Ok(Err(e)) => return self.fail_all(&mut t, &e),
                 Err(_) => {
-                    return self.fail_all(&mut t, "write transaction failed to begin");
+                    return self.fail_all(
+                        &mut t,
+                        &StorageError::other("write transaction failed to begin"),
+                    );
                 }
             };
             let mut tx = WriteTx::new(&txn, backend.journaled);
@@ -467,7 +474,7 @@ impl Combiner {
                 if tx.is_broken() {
                     // The transaction cannot be trusted: nothing in it stays.
                     let failure = matches!(ran, Ran::Kept)
-                        .then(|| "write failed inside the transaction".to_owned());
+                        .then(|| StorageError::other("write failed inside the transaction"));
                     t.current = None;
                     // SAFETY: as above.
                     unsafe { job.finish(failure) };
@@ -501,10 +508,9 @@ impl Combiner {
                 for job in kept {
                     // SAFETY: kept jobs are not finished yet.
                     unsafe {
-                        job.finish(Some(
-                            "transaction aborted: another write in its batch failed in storage"
-                                .into(),
-                        ));
+                        job.finish(Some(StorageError::other(
+                            "transaction aborted: another write in its batch failed in storage",
+                        )));
                     };
                 }
                 continue;
@@ -513,13 +519,13 @@ impl Combiner {
             let outcome =
                 match panic::catch_unwind(AssertUnwindSafe(|| (backend.commit)(txn, &redo))) {
                     Ok(Ok(())) => None,
-                    Ok(Err(e)) => Some(e.0),
-                    Err(_) => Some("commit panicked inside redb".to_owned()),
+                    Ok(Err(e)) => Some(e),
+                    Err(_) => Some(StorageError::other("commit panicked inside redb")),
                 };
             self.commits.fetch_add(1, Ordering::Relaxed);
             for job in t.kept.drain(..) {
                 // SAFETY: kept jobs are not finished yet.
-                unsafe { job.finish(outcome.clone()) };
+                unsafe { job.finish(outcome.as_ref().map(StorageError::duplicate)) };
             }
         }
         self.returning.store(taken, Ordering::Relaxed);
@@ -544,10 +550,10 @@ impl Combiner {
 
     /// Finishes every pending job with `msg` (their closures did not run),
     /// then ends the round.
-    fn fail_all(&self, t: &mut Taken<'_>, msg: &str) {
+    fn fail_all(&self, t: &mut Taken<'_>, failure: &StorageError) {
         for job in t.pending.drain(..) {
             // SAFETY: taken from the queue and not finished yet.
-            unsafe { job.finish(Some(msg.to_owned())) };
+            unsafe { job.finish(Some(failure.duplicate())) };
         }
         self.end_round(t.slots);
     }

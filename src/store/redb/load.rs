@@ -36,7 +36,7 @@ impl RedbStore {
             let (k, v) = row?;
             let key = k.value();
             let Some((app, seat)) = key.split_once(SEP) else {
-                return Err(StorageError("corrupt seat key".into()));
+                return Err(StorageError::corrupt("corrupt seat key"));
             };
             let head: SeatHead<'_> = decode_borrowed(v.value())?;
             if seats.last().is_none_or(|(a, _, _)| a != app) {
@@ -78,7 +78,7 @@ impl RedbStore {
             // there for the sweep (see `WriteTx::put_reservation`).
             let rec = reservations
                 .get(id)?
-                .ok_or_else(|| StorageError("active hold without reservation".into()))?;
+                .ok_or_else(|| StorageError::corrupt("active hold without reservation"))?;
             let rec = decode::<ReservationRecord>(rec.value())?;
             if rec.status == ReservationStatus::Active && rec.expires_at == indexed {
                 active.push((id, rec));

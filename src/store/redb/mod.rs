@@ -178,8 +178,8 @@ impl RedbStore {
         panic::catch_unwind(AssertUnwindSafe(|| self.commit_unguarded(txn, redo))).unwrap_or_else(
             |_| {
                 self.fail();
-                Err(StorageError(
-                    "the commit panicked: reopen the engine".into(),
+                Err(StorageError::other(
+                    "the commit panicked: reopen the engine",
                 ))
             },
         )
@@ -203,7 +203,7 @@ impl RedbStore {
                 // is open until reopen, and nothing may commit after it.
                 self.fail();
                 let _ = txn.abort();
-                return Err(StorageError(format!("journal write failed: {e}")));
+                return Err(StorageError::io(format!("journal write failed: {e}")));
             }
             #[cfg(test)]
             assert!(
@@ -234,7 +234,7 @@ impl RedbStore {
         txn.commit()?;
         journal
             .start_generation()
-            .map_err(|e| StorageError(format!("journal: {e}")))
+            .map_err(|e| StorageError::io(format!("journal: {e}")))
     }
 
     fn fail(&self) {

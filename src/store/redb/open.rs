@@ -34,7 +34,7 @@ pub(crate) fn identity_of(path: &Path) -> (u128, u64) {
 /// random id, and returns it with the copy's checkpointed generation.
 pub(crate) fn rebrand(txn: &redb::WriteTransaction) -> Result<(u128, u64), StorageError> {
     let mut id = [0u8; 16];
-    getrandom::fill(&mut id).map_err(|e| StorageError(format!("random id: {e}")))?;
+    getrandom::fill(&mut id).map_err(|e| StorageError::other(format!("random id: {e}")))?;
     let id = u128::from_le_bytes(id);
     let mut meta = txn.open_table(META)?;
     meta.insert(DB_ID_HIGH, (id >> 64) as u64)?;
@@ -42,7 +42,7 @@ pub(crate) fn rebrand(txn: &redb::WriteTransaction) -> Result<(u128, u64), Stora
     let checkpointed = meta
         .get(CHECKPOINTED_GENERATION)?
         .map(|v| v.value())
-        .ok_or_else(|| StorageError("backup: the database has no checkpoint record".into()))?;
+        .ok_or_else(|| StorageError::corrupt("backup: the database has no checkpoint record"))?;
     Ok((id, checkpointed))
 }
 
@@ -90,9 +90,9 @@ impl OpenOptions<'_> {
             None if create => Database::create(path),
             None => Database::open(path),
             Some(fs) => {
-                let file = fs
-                    .open(path, create)
-                    .map_err(|e| OpenError::Storage(StorageError(format!("database file: {e}"))))?;
+                let file = fs.open(path, create).map_err(|e| {
+                    OpenError::Storage(StorageError::io(format!("database file: {e}")))
+                })?;
                 redb::Builder::new().create_with_backend(fs::VfsBackend::new(file))
             }
         }
@@ -108,7 +108,7 @@ fn journal_error(e: journal::JournalOpenError) -> OpenError {
 }
 
 fn io_error(e: &std::io::Error) -> OpenError {
-    OpenError::Storage(StorageError(format!("journal: {e}")))
+    OpenError::Storage(StorageError::io(format!("journal: {e}")))
 }
 
 fn database_error(e: redb::DatabaseError) -> OpenError {
@@ -141,7 +141,9 @@ thread_local! {
 #[cfg(test)]
 fn crash_point(step: &'static str) -> Result<(), OpenError> {
     if CRASH_AT.with(std::cell::Cell::get) == Some(step) {
-        return Err(OpenError::Storage(StorageError(format!("crash at {step}"))));
+        return Err(OpenError::Storage(StorageError::io(format!(
+            "crash at {step}"
+        ))));
     }
     Ok(())
 }
@@ -237,7 +239,7 @@ impl RedbStore {
                 Ok((journal, groups)) => {
                     if journal.checkpoint_unfinished() {
                         rewrite_through_page_cache(vfs, path).map_err(|e| {
-                            OpenError::Storage(StorageError(format!("database file: {e}")))
+                            OpenError::Storage(StorageError::io(format!("database file: {e}")))
                         })?;
                     }
                     for group in &groups {
@@ -302,8 +304,8 @@ impl RedbStore {
             (Some(high), Some(low), Some(checkpointed)) => {
                 Ok(((u128::from(high) << 64) | u128::from(low), checkpointed))
             }
-            _ => Err(OpenError::Storage(StorageError(
-                "database without its id or checkpoint record".into(),
+            _ => Err(OpenError::Storage(StorageError::corrupt(
+                "database without its id or checkpoint record",
             ))),
         }
     }
@@ -347,7 +349,7 @@ impl RedbStore {
         journal::remove_if_present(vfs, &temp).map_err(|e| io_error(&e))?;
         let mut id = [0u8; 16];
         getrandom::fill(&mut id)
-            .map_err(|e| OpenError::Storage(StorageError(format!("random id: {e}"))))?;
+            .map_err(|e| OpenError::Storage(StorageError::other(format!("random id: {e}"))))?;
         let id = u128::from_le_bytes(id);
         {
             let db = options.database(&temp, true)?;

@@ -55,7 +55,7 @@ macro_rules! getters {
             let users = self.inner.open_table(USERS)?;
             let rec = users
                 .get(id)?
-                .ok_or_else(|| StorageError("email index without user".into()))?;
+                .ok_or_else(|| StorageError::corrupt("email index without user"))?;
             Ok(Some((UserId(id), decode_user(rec.value())?)))
         }
 
@@ -107,7 +107,7 @@ macro_rules! getters {
                 let seat_id = &k.value()[prefix.len()..];
                 let rec = seats
                     .get(seat_key(app, seat_id).as_str())?
-                    .ok_or_else(|| StorageError("entity index without seat".into()))?;
+                    .ok_or_else(|| StorageError::corrupt("entity index without seat"))?;
                 out.push((seat_id.to_owned(), decode(rec.value())?));
             }
             Ok(out)
@@ -158,7 +158,7 @@ macro_rules! getters {
                 let (app, id) = k
                     .value()
                     .split_once(SEP)
-                    .ok_or_else(|| StorageError("corrupt pending payment key".into()))?;
+                    .ok_or_else(|| StorageError::corrupt("corrupt pending payment key"))?;
                 out.push((app.to_owned(), id.to_owned()));
             }
             Ok(out)
@@ -196,7 +196,7 @@ macro_rules! getters {
                 let key = k.value();
                 let (app, seat) = key
                     .split_once(SEP)
-                    .ok_or_else(|| StorageError("corrupt seat key".into()))?;
+                    .ok_or_else(|| StorageError::corrupt("corrupt seat key"))?;
                 out.push((app.to_owned(), seat.to_owned(), decode(v.value())?));
             }
             Ok(out)

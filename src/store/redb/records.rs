@@ -42,17 +42,17 @@ pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StorageError> {
     // Sized for a booking or reservation record: growing from empty
     // reallocated five times per record.
     postcard::to_extend(value, Vec::with_capacity(256))
-        .map_err(|e| StorageError(format!("encode: {e}")))
+        .map_err(|e| StorageError::other(format!("encode: {e}")))
 }
 
 pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageError> {
-    postcard::from_bytes(bytes).map_err(|e| StorageError(format!("corrupt record: {e}")))
+    postcard::from_bytes(bytes).map_err(|e| StorageError::corrupt(format!("corrupt record: {e}")))
 }
 
 pub(super) fn decode_borrowed<'a, T: serde::Deserialize<'a>>(
     bytes: &'a [u8],
 ) -> Result<T, StorageError> {
-    postcard::from_bytes(bytes).map_err(|e| StorageError(format!("corrupt record: {e}")))
+    postcard::from_bytes(bytes).map_err(|e| StorageError::corrupt(format!("corrupt record: {e}")))
 }
 
 pub(crate) fn seat_key(app: &str, seat: &str) -> String {
@@ -83,7 +83,7 @@ pub(super) fn user_booking_key_of_pending(pending: &str) -> Result<String, Stora
     let mut parts = pending.splitn(3, SEP);
     match (parts.next(), parts.next(), parts.next()) {
         (Some(booking), Some(app), Some(user)) => Ok(format!("{app}{SEP}{user}{SEP}{booking}")),
-        _ => Err(StorageError("corrupt pending user-booking key".into())),
+        _ => Err(StorageError::corrupt("corrupt pending user-booking key")),
     }
 }
 

@@ -603,3 +603,32 @@ fn undo_puts_back_every_row_a_closure_changed_and_drops_its_redo() {
     assert_eq!(entity_rows, 1);
     assert!(!kept.is_empty());
 }
+
+/// A record that does not decode, an index row without its record and a
+/// malformed journal record are corruption, not I/O.
+#[test]
+fn data_that_does_not_decode_is_corruption() {
+    use crate::error::StorageErrorKind;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.redb");
+    let s = open(&path, journal::DEFAULT_LIMIT);
+    {
+        let txn = s.db.begin_write().unwrap();
+        txn.open_table(super::schema::SEATS)
+            .unwrap()
+            .insert("app\u{1f}S1", [0xFFu8; 3].as_slice())
+            .unwrap();
+        txn.open_table(super::schema::USER_EMAILS)
+            .unwrap()
+            .insert("ghost@b.example", 42)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let r = s.read().unwrap();
+    let seat = r.seat("app", "S1").unwrap_err();
+    assert_eq!(seat.kind(), StorageErrorKind::Corruption, "{seat}");
+    let user = r.user_by_email("ghost@b.example").unwrap_err();
+    assert_eq!(user.kind(), StorageErrorKind::Corruption, "{user}");
+    let replay = s.write(|tx| tx.replay(&[6, 1, 0, 0, 0, 9])).unwrap_err();
+    assert_eq!(replay.kind(), StorageErrorKind::Corruption, "{replay}");
+}

@@ -218,7 +218,7 @@ impl<'t> WriteTx<'t> {
                 Ok(())
             }
             Some(SCHEMA_VERSION) => Ok(()),
-            Some(other) => Err(StorageError(format!(
+            Some(other) => Err(StorageError::corrupt(format!(
                 "database schema version {other} is not supported (expected {SCHEMA_VERSION})"
             ))),
         }
@@ -243,7 +243,7 @@ impl<'t> WriteTx<'t> {
         let rec = self
             .table::<Users>()?
             .get(id)?
-            .ok_or_else(|| StorageError("email index without user".into()))?;
+            .ok_or_else(|| StorageError::corrupt("email index without user"))?;
         Ok(Some((UserId(id), decode_user(rec.value())?)))
     }
 
@@ -641,5 +641,5 @@ fn count_records(mut redo: &[u8]) -> Result<usize, usize> {
 }
 
 fn malformed() -> StorageError {
-    StorageError("malformed journal record".into())
+    StorageError::corrupt("malformed journal record")
 }

@@ -109,7 +109,7 @@ impl World {
                 if self.commits_fail {
                     log.lost.extend(batch);
                     drop(txn);
-                    return Err(StorageError("injected commit failure".into()));
+                    return Err(StorageError::io("injected commit failure"));
                 }
                 txn.commit()?;
                 log.committed.extend(batch);
