@@ -516,6 +516,10 @@ impl Combiner {
                 continue;
             }
             t.kept = kept;
+            debug_assert!(
+                t.current.is_none() && taken <= MAX_BATCH,
+                "a commit with a closure still running, or past the batch limit"
+            );
             let outcome =
                 match panic::catch_unwind(AssertUnwindSafe(|| (backend.commit)(txn, &redo))) {
                     Ok(Ok(())) => None,
@@ -528,6 +532,13 @@ impl Combiner {
                 unsafe { job.finish(outcome.as_ref().map(StorageError::duplicate)) };
             }
         }
+        // Every job taken was finished exactly once (kept jobs with their
+        // commit's outcome, failed ones with their own), so no owner is
+        // left waiting when the role is handed on.
+        debug_assert!(
+            t.pending.is_empty() && t.kept.is_empty() && t.current.is_none(),
+            "a round ends with unfinished jobs"
+        );
         self.returning.store(taken, Ordering::Relaxed);
         self.end_round(t.slots);
     }

@@ -20,13 +20,30 @@
 //!
 //! # Assertions on the commit path
 //!
-//! What must hold is asserted where it lives (see each `assert!`). Cheap
-//! checks whose failure would let a wrong state reach the disk are release
-//! asserts; checks that cost a pass over a batch are `debug_assert!`. A
-//! failed assertion on the commit path is a panic inside
-//! [`RedbStore::write`], which poisons the store (nothing of that
-//! transaction is committed) and reaches the caller as a panic or a
-//! [`StorageError`]; the C boundary catches panics, so none crosses it.
+//! What must hold is asserted where it lives. Release asserts, each a
+//! comparison or two per commit or checkpoint, where going on would put a
+//! wrong state on disk:
+//!
+//! * the checkpointed generation never goes back (`checkpoint`);
+//! * journal generations only increase, and a group is never empty nor
+//!   past the journal's limit ([`journal`]);
+//! * a closure's redo records are taken only between closures, and undo
+//!   never finds the redo log shorter than when the closure began
+//!   ([`write`](mod@write)).
+//!
+//! `debug_assert!`s, for checks that cost a pass over a batch or restate
+//! what the control flow already ensures: a batch's redo bytes frame
+//! exactly the changes applied ([`WriteTx::take_redo`]), no commit after
+//! the store is poisoned, every job of a combining round finished before
+//! the role is handed on ([`commit`]).
+//!
+//! A failed assertion is a panic on the commit path: inside
+//! [`RedbStore::commit`] it is caught, the store is poisoned and the
+//! callers get a [`StorageError`] (test
+//! `a_failed_commit_path_assertion_poisons_instead_of_committing`);
+//! anywhere else in [`RedbStore::write`] it poisons the store and reaches
+//! the closure's caller as a panic, which the C boundary catches
+//! (`SEATBOOK_PANIC`): none crosses it.
 
 mod backup;
 mod commit;
@@ -197,6 +214,12 @@ impl RedbStore {
             return Ok(txn.commit()?);
         }
         let mut journal = self.journal.lock();
+        // Nothing poisons the store between `commit`'s check and here:
+        // only the thread holding the write transaction runs closures.
+        debug_assert!(
+            !self.failed.load(Ordering::Acquire),
+            "a commit after the store was poisoned"
+        );
         if journal.has_room(redo.len()) {
             if let Err(e) = journal.append(redo) {
                 // The group may reach the disk all the same: its outcome
@@ -229,8 +252,20 @@ impl RedbStore {
         journal: &mut journal::Journal,
     ) -> Result<(), StorageError> {
         txn.set_durability(RedbDurability::Immediate)?;
-        txn.open_table(META)?
-            .insert(CHECKPOINTED_GENERATION, journal.generation())?;
+        let previous = txn
+            .open_table(META)?
+            .insert(CHECKPOINTED_GENERATION, journal.generation())?
+            .map(|v| v.value());
+        // The checkpointed generation never goes back: a checkpoint
+        // records the journal's generation, which only increases, and
+        // opening adopts the database's (see `journal`'s Generations
+        // section). Going back would make the next open replay groups
+        // the database already holds over newer rows. A release assert,
+        // once per checkpoint; inside a commit it poisons (see `commit`).
+        assert!(
+            previous.is_none_or(|p| p <= journal.generation()),
+            "checkpointed generation going back"
+        );
         txn.commit()?;
         journal
             .start_generation()

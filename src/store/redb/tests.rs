@@ -632,3 +632,38 @@ fn data_that_does_not_decode_is_corruption() {
     let replay = s.write(|tx| tx.replay(&[6, 1, 0, 0, 0, 9])).unwrap_err();
     assert_eq!(replay.kind(), StorageErrorKind::Corruption, "{replay}");
 }
+
+/// A failed assertion on the commit path (here: a checkpoint that would
+/// take the checkpointed generation back) is no panic for the caller: the
+/// commit fails, the store is poisoned, and every later write says so.
+#[test]
+fn a_failed_commit_path_assertion_poisons_instead_of_committing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.redb");
+    let s = open(&path, 0);
+    {
+        let txn = s.db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(super::schema::CHECKPOINTED_GENERATION, 1 << 40)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let mut failed = None;
+    for id in 1..100 {
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            s.write(|tx| tx.put_reservation(id, &reservation(500, ReservationStatus::Active)))
+        }))
+        .expect("the assertion crossed to the caller");
+        if let Err(e) = outcome {
+            failed = Some(e);
+            break;
+        }
+    }
+    let failed = failed.expect("no checkpoint refused to go back");
+    assert!(!failed.is_poisoned(), "{failed}");
+    let later = s
+        .write(|tx| tx.put_reservation(500, &reservation(500, ReservationStatus::Active)))
+        .unwrap_err();
+    assert!(later.is_poisoned(), "{later}");
+}
