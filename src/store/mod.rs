@@ -23,7 +23,8 @@
 //!   closure may run on another caller's thread (hence `Send`).
 //! * A failure whose outcome is open (the commit may or may not have
 //!   reached the disk) *poisons* the store: every later write fails with
-//!   [`StorageError::is_poisoned`] until the engine is reopened, and
+//!   [`StorageError::is_poisoned`](crate::StorageError::is_poisoned) until
+//!   the engine is reopened, and
 //!   reopening recovers exactly the acknowledged writes.
 //! * [`WriteTx`]'s reads see the transaction's own writes (and, in a
 //!   shared commit, those of the closures before it).
@@ -58,8 +59,6 @@ pub(crate) mod redb;
 use serde::Serialize;
 
 use crate::clock::UnixMillis;
-#[allow(unused_imports)] // named by the contract's docs
-use crate::error::StorageError;
 use crate::model::{BookingStatus, ReservationStatus, SeatAttributes, UserId};
 
 /// The store (the redb one; see the module's "Why concrete types").
