@@ -19,7 +19,7 @@ pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta")
 
 /// A journaled table: its definition, its redo tag, and where a write
 /// transaction keeps it open. Generated for every table of
-/// [`journaled_tables!`]; [`WriteTx`](super::WriteTx)'s one primitive
+/// `journaled_tables!`; [`WriteTx`](super::WriteTx)'s one primitive
 /// (`put`/`remove`) writes any of them and records the change.
 pub(super) trait Journaled: 'static {
     type K: Field + redb::Key;
@@ -137,7 +137,7 @@ pub(super) const PENDING_USER_BOOKINGS_MAX: u64 = 512;
 
 /// Code that treats every table alike (backup, offline check, the
 /// schema's creation) visits them through [`visit_every_table`], which
-/// [`journaled_tables!`] generates from the same list as the tables:
+/// `journaled_tables!` generates from the same list as the tables:
 /// [`RedbStore::backup_into`](super::RedbStore::backup_into) refuses a
 /// database holding a table this list does not name.
 pub(crate) trait TableVisitor {

@@ -16,7 +16,7 @@
 //! redo records' format and are applied by the same code as a replay
 //! ([`WriteTx::apply`]), newest first. So the typed methods below only
 //! say which rows a record touches; a new table is one line of
-//! [`journaled_tables!`](super::schema) and needs nothing here.
+//! `journaled_tables!` (in [`schema`](super::schema)) and needs nothing here.
 //!
 //! # Redo records
 //!
