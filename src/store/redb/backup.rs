@@ -29,7 +29,7 @@ impl RedbStore {
     /// committing meanwhile; their commits are simply not in the snapshot.
     ///
     /// # Errors
-    /// [`StorageError`] if reading or writing fails, or if the database
+    /// [`StorageError`](struct@crate::StorageError) if reading or writing fails, or if the database
     /// holds a table [`visit_every_table`] does not name (a copy without it
     /// would silently lose rows).
     ///

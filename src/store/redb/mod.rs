@@ -39,7 +39,7 @@
 //!
 //! A failed assertion is a panic on the commit path: inside
 //! [`RedbStore::commit`] it is caught, the store is poisoned and the
-//! callers get a [`StorageError`] (test
+//! callers get a [`StorageError`](struct@crate::StorageError) (test
 //! `a_failed_commit_path_assertion_poisons_instead_of_committing`);
 //! anywhere else in [`RedbStore::write`] it poisons the store and reaches
 //! the closure's caller as a panic, which the C boundary catches
@@ -116,15 +116,15 @@ impl RedbStore {
     /// commit is durable. A closure that fails has its own writes undone
     /// before the next one runs (see [`commit`]).
     ///
-    /// A [`StorageError`] from the commit itself (an I/O error) leaves the
+    /// A [`StorageError`](struct@crate::StorageError) from the commit itself (an I/O error) leaves the
     /// outcome open: the writes may be in the journal and come back when
     /// the engine is reopened. Every later write then fails until reopen.
     ///
     /// A panic anywhere on this path (in `f`, in encoding a row, in redb,
     /// in the journal) *poisons* the storage the moment it happens: the
     /// transaction it happened in is never committed (batch mates get a
-    /// [`StorageError`]), `f`'s caller gets the panic, and every later
-    /// write fails with a [`StorageError`] until the engine is reopened
+    /// [`StorageError`](struct@crate::StorageError)), `f`'s caller gets the panic, and every later
+    /// write fails with a [`StorageError`](struct@crate::StorageError) until the engine is reopened
     /// (which replays the journal, where nothing of that transaction is).
     /// Why not undo the panicking closure and go on, as for an `Err`: a
     /// panic can stop a [`WriteTx`] between a row's change and its undo
