@@ -121,6 +121,11 @@ pub enum ErrorCode {
     BackupTargetExists = 56,
     /// No database file at the path given to the offline check.
     DatabaseNotFound = 57,
+    /// Stored data is not what it must be (a record that does not decode,
+    /// an index row without its record, a file that is not this engine's):
+    /// [`StorageErrorKind::Corruption`]. Retrying will not help; run the
+    /// offline check ([`check`](crate::check)) or restore a backup.
+    StorageCorrupted = 60,
     /// A required pointer argument was NULL (C only).
     NullParameter = 100,
     /// A string argument was not valid UTF-8 (C only).
@@ -143,7 +148,8 @@ pub enum ErrorCode {
 /// Its kind decides its code: [`StorageErrorKind::Poisoned`] is
 /// [`ErrorCode::StoragePoisoned`] (see [`is_poisoned`](Self::is_poisoned)),
 /// [`StorageErrorKind::Closed`] is [`ErrorCode::EngineClosed`] (see
-/// [`is_closed`](Self::is_closed)); every other kind is
+/// [`is_closed`](Self::is_closed)), [`StorageErrorKind::Corruption`] is
+/// [`ErrorCode::StorageCorrupted`]; every other kind is
 /// [`ErrorCode::Storage`].
 #[derive(Debug, thiserror::Error)]
 #[error("storage error: {detail}")]
@@ -981,12 +987,13 @@ impl HasErrorCode for CheckError {
 
 impl HasErrorCode for StorageError {
     fn code(&self) -> ErrorCode {
-        if self.is_poisoned() {
-            ErrorCode::StoragePoisoned
-        } else if self.is_closed() {
-            ErrorCode::EngineClosed
-        } else {
-            ErrorCode::Storage
+        match self.kind {
+            StorageErrorKind::Poisoned => ErrorCode::StoragePoisoned,
+            StorageErrorKind::Closed => ErrorCode::EngineClosed,
+            StorageErrorKind::Corruption => ErrorCode::StorageCorrupted,
+            StorageErrorKind::Io | StorageErrorKind::Busy | StorageErrorKind::Other => {
+                ErrorCode::Storage
+            }
         }
     }
 }
@@ -1043,8 +1050,8 @@ mod tests {
     }
 
     /// redb's failures keep what they are: I/O, corruption, busy, closed,
-    /// poisoned; everything else is `Other`. Only poisoned and closed
-    /// have codes of their own.
+    /// poisoned; everything else is `Other`. Poisoned, closed and
+    /// corruption have codes of their own.
     #[test]
     fn redb_failures_map_to_their_kinds() {
         let cases: [(StorageError, StorageErrorKind, ErrorCode); 6] = [
@@ -1056,7 +1063,7 @@ mod tests {
             (
                 redb::StorageError::Corrupted("bad page".into()).into(),
                 StorageErrorKind::Corruption,
-                ErrorCode::Storage,
+                ErrorCode::StorageCorrupted,
             ),
             (
                 redb::DatabaseError::DatabaseAlreadyOpen.into(),
