@@ -253,6 +253,12 @@ enum seatbook_status
    */
   SEATBOOK_DATABASE_NOT_FOUND = 57,
   /**
+   * Stored data is not what it must be (a record that does not decode,
+   * a file that is not this engine's). Retrying will not help: run
+   * `seatbook_check()` or restore a backup.
+   */
+  SEATBOOK_STORAGE_CORRUPTED = 60,
+  /**
    * Hashing a password failed (the salt's random source failed);
    * nothing changed. Retry later.
    */

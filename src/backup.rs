@@ -29,9 +29,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{BackupError, StorageError};
-use crate::storage::fs::RealFs;
-use crate::storage::journal::{DEFAULT_LIMIT, Journal, JournalOpenError};
-use crate::storage::{Storage, journal_path};
+use crate::store::fs::RealFs;
+use crate::store::journal::{DEFAULT_LIMIT, Journal, JournalOpenError};
+use crate::store::{Storage, journal_path};
 
 /// Writes the backup of `storage` to `target` (see [`crate::Engine::backup`]).
 pub(crate) fn run(storage: &Storage, target: &Path) -> Result<(), BackupError> {
@@ -117,9 +117,9 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
 
 fn io(e: io::Error) -> StorageError {
     #![allow(clippy::needless_pass_by_value)] // used as `map_err(io)`
-    StorageError(format!("backup: {e}"))
+    StorageError::io(format!("backup: {e}"))
 }
 
 fn io_error(why: &str) -> StorageError {
-    StorageError(format!("backup: {why}"))
+    StorageError::io(format!("backup: {why}"))
 }

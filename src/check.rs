@@ -26,7 +26,7 @@ use crate::error::{CheckError, OpenError, StorageError};
 use crate::payment::{PaymentOutcome, PaymentRequest, PaymentVerifier};
 use crate::rules::audit::AuditReport;
 use crate::rules::engine::Engine;
-use crate::storage::{
+use crate::store::{
     Durability, OpenOptions as StorageOpenOptions, Storage, content_digest, journal_path,
 };
 
@@ -241,7 +241,7 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> Result<Self, StorageError> {
-        let nonce = getrandom::u64().map_err(|e| StorageError(format!("check: {e}")))?;
+        let nonce = getrandom::u64().map_err(|e| StorageError::other(format!("check: {e}")))?;
         let dir = std::env::temp_dir().join(format!("seatbook-check-{nonce:016x}"));
         std::fs::create_dir(&dir).map_err(|e| io(&e))?;
         Ok(Self(dir))
@@ -255,5 +255,5 @@ impl Drop for Scratch {
 }
 
 fn io(e: &io::Error) -> StorageError {
-    StorageError(format!("check: {e}"))
+    StorageError::io(format!("check: {e}"))
 }

@@ -11,7 +11,7 @@ use crate::auth::{Argon2Params, PasswordWork};
 use crate::clock::{Clock, SystemClock};
 use crate::payment::PaymentVerifier;
 use crate::secret::Secret;
-use crate::storage::Durability;
+use crate::store::Durability;
 
 /// Hold time bounds and per-user hold quotas.
 ///

@@ -121,6 +121,11 @@ pub enum ErrorCode {
     BackupTargetExists = 56,
     /// No database file at the path given to the offline check.
     DatabaseNotFound = 57,
+    /// Stored data is not what it must be (a record that does not decode,
+    /// an index row without its record, a file that is not this engine's):
+    /// [`StorageErrorKind::Corruption`]. Retrying will not help; run the
+    /// offline check ([`check`](crate::check)) or restore a backup.
+    StorageCorrupted = 60,
     /// Hashing a password failed (argon2 could not run: its salt could not
     /// be drawn from the operating system's random source). Nothing
     /// changed; retry later. A random-source failure elsewhere is
@@ -145,18 +150,57 @@ pub enum ErrorCode {
     InvalidHandle = 104,
 }
 
-/// A storage failure. The message comes from redb, the journal or the
-/// operating system; it never holds user data.
+/// A storage failure: what happened ([`kind`](Self::kind)) and a detail
+/// message from redb, the journal or the operating system. The detail
+/// never holds user data.
 ///
-/// Two kinds are told apart: [`is_poisoned`](Self::is_poisoned), the
-/// engine refusing writes after an earlier commit failed (code
-/// [`ErrorCode::StoragePoisoned`]), and [`is_closed`](Self::is_closed),
-/// the engine closed by [`Engine::close`](crate::Engine::close) (code
-/// [`ErrorCode::EngineClosed`]); every other one is
+/// Its kind decides its code: [`StorageErrorKind::Poisoned`] is
+/// [`ErrorCode::StoragePoisoned`] (see [`is_poisoned`](Self::is_poisoned)),
+/// [`StorageErrorKind::Closed`] is [`ErrorCode::EngineClosed`] (see
+/// [`is_closed`](Self::is_closed)), [`StorageErrorKind::Corruption`] is
+/// [`ErrorCode::StorageCorrupted`]; every other kind is
 /// [`ErrorCode::Storage`].
 #[derive(Debug, thiserror::Error)]
-#[error("storage error: {0}")]
-pub struct StorageError(pub(crate) String);
+#[error("storage error: {detail}")]
+pub struct StorageError {
+    kind: StorageErrorKind,
+    detail: String,
+}
+
+/// What kind of storage failure a [`StorageError`] is.
+///
+/// There is no "busy, retry" kind for writes: they queue (group commit)
+/// instead of failing, and a database held by another engine is refused
+/// at open with [`OpenError::DatabaseAlreadyOpen`]. redb's own "would
+/// block" and "already open" are [`Busy`](Self::Busy) should they reach
+/// another operation.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageErrorKind {
+    /// The operating system failed a read, write, sync, rename or open
+    /// (`EIO`, `ENOSPC`, a permission, ...). After a failed write or sync
+    /// on the commit path the engine is also poisoned: later writes get
+    /// [`Poisoned`](Self::Poisoned).
+    Io,
+    /// Stored data is not what it must be: a record or journal record that
+    /// does not decode, an index row without its record, a database
+    /// without its id, a file redb reports corrupted or not of this
+    /// schema. Retrying will not help; run the offline check, restore a
+    /// backup.
+    Corruption,
+    /// Temporarily unavailable (held by someone else); retrying later may
+    /// succeed.
+    Busy,
+    /// An earlier commit failed after its outcome could no longer be
+    /// taken back: every write is refused until the engine is reopened
+    /// (see [`StorageError::is_poisoned`]).
+    Poisoned,
+    /// The engine was closed before the call reached its storage.
+    Closed,
+    /// Anything else: a failure of the random source, an encoding, a
+    /// panic caught on the commit path, a limit of redb.
+    Other,
+}
 
 /// The message of the poisoned state (see [`StorageError::poisoned`]).
 const POISONED: &str = "an earlier commit failed: reopen the engine";
@@ -164,6 +208,40 @@ const POISONED: &str = "an earlier commit failed: reopen the engine";
 const CLOSED: &str = "the engine was closed";
 
 impl StorageError {
+    pub(crate) fn new(kind: StorageErrorKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// An I/O failure ([`StorageErrorKind::Io`]).
+    pub(crate) fn io(detail: impl Into<String>) -> Self {
+        Self::new(StorageErrorKind::Io, detail)
+    }
+
+    /// Data that is not what it must be ([`StorageErrorKind::Corruption`]).
+    pub(crate) fn corrupt(detail: impl Into<String>) -> Self {
+        Self::new(StorageErrorKind::Corruption, detail)
+    }
+
+    /// Any other failure ([`StorageErrorKind::Other`]).
+    pub(crate) fn other(detail: impl Into<String>) -> Self {
+        Self::new(StorageErrorKind::Other, detail)
+    }
+
+    /// The same failure again (the combiner hands one commit's outcome
+    /// to every caller in its batch).
+    pub(crate) fn duplicate(&self) -> Self {
+        Self::new(self.kind, self.detail.clone())
+    }
+
+    /// What kind of failure this is.
+    #[must_use]
+    pub fn kind(&self) -> StorageErrorKind {
+        self.kind
+    }
+
     /// The engine refuses writes: an earlier commit failed after its
     /// outcome could no longer be taken back (a failed journal or database
     /// sync, say). A failed sync is never retried: the kernel may have
@@ -172,26 +250,50 @@ impl StorageError {
     /// would prove nothing. Reopening the engine recovers every
     /// acknowledged write from the journal.
     pub(crate) fn poisoned() -> Self {
-        Self(POISONED.to_owned())
+        Self::new(StorageErrorKind::Poisoned, POISONED)
     }
 
     /// Whether this is the poisoned state (see [`ErrorCode::StoragePoisoned`]):
     /// nothing was done, and nothing will be until the engine is reopened.
     #[must_use]
     pub fn is_poisoned(&self) -> bool {
-        self.0 == POISONED
+        self.kind == StorageErrorKind::Poisoned
     }
 
     /// The engine was closed ([`Engine::close`](crate::Engine::close))
     /// before this call reached its storage: nothing was done.
     pub(crate) fn closed() -> Self {
-        Self(CLOSED.to_owned())
+        Self::new(StorageErrorKind::Closed, CLOSED)
     }
 
     /// Whether the engine was closed (see [`ErrorCode::EngineClosed`]).
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.0 == CLOSED
+        self.kind == StorageErrorKind::Closed
+    }
+}
+
+impl From<redb::Error> for StorageError {
+    fn from(e: redb::Error) -> Self {
+        use redb::Error as E;
+        let kind = match &e {
+            // redb refuses everything after a failed sync of its own: the
+            // same state as the engine's poisoning.
+            E::PreviousIo => return Self::poisoned(),
+            E::Io(_) | E::Backend(_) => StorageErrorKind::Io,
+            E::Corrupted(_)
+            | E::UpgradeRequired(_)
+            | E::UnorderedKey
+            | E::TableTypeMismatch { .. }
+            | E::TableIsMultimap(_)
+            | E::TableIsNotMultimap(_)
+            | E::TypeDefinitionChanged { .. }
+            | E::TableDoesNotExist(_) => StorageErrorKind::Corruption,
+            E::WouldBlock | E::DatabaseAlreadyOpen => StorageErrorKind::Busy,
+            E::DatabaseClosed => StorageErrorKind::Closed,
+            _ => StorageErrorKind::Other,
+        };
+        Self::new(kind, e.to_string())
     }
 }
 
@@ -199,20 +301,12 @@ macro_rules! storage_from {
     ($($t:ty),* $(,)?) => {$(
         impl From<$t> for StorageError {
             fn from(e: $t) -> Self {
-                // redb refuses everything after a failed sync of its own:
-                // the same state as the engine's poisoning.
-                let e: redb::Error = e.into();
-                if matches!(e, redb::Error::PreviousIo) {
-                    StorageError::poisoned()
-                } else {
-                    StorageError(e.to_string())
-                }
+                redb::Error::from(e).into()
             }
         }
     )*};
 }
 storage_from!(
-    redb::Error,
     redb::StorageError,
     redb::TableError,
     redb::TransactionError,
@@ -922,12 +1016,13 @@ impl HasErrorCode for CheckError {
 
 impl HasErrorCode for StorageError {
     fn code(&self) -> ErrorCode {
-        if self.is_poisoned() {
-            ErrorCode::StoragePoisoned
-        } else if self.is_closed() {
-            ErrorCode::EngineClosed
-        } else {
-            ErrorCode::Storage
+        match self.kind {
+            StorageErrorKind::Poisoned => ErrorCode::StoragePoisoned,
+            StorageErrorKind::Closed => ErrorCode::EngineClosed,
+            StorageErrorKind::Corruption => ErrorCode::StorageCorrupted,
+            StorageErrorKind::Io | StorageErrorKind::Busy | StorageErrorKind::Other => {
+                ErrorCode::Storage
+            }
         }
     }
 }
@@ -978,7 +1073,7 @@ mod tests {
             ConfirmError::Storage(redb).code(),
             ErrorCode::StoragePoisoned
         );
-        let other = StorageError("journal: Input/output error".into());
+        let other = StorageError::io("journal: Input/output error");
         assert!(!other.is_poisoned());
         assert_eq!(ReserveError::Storage(other).code(), ErrorCode::Storage);
     }
@@ -1008,5 +1103,52 @@ mod tests {
         ] {
             assert!(!text.to_lowercase().contains("storage"), "{text}");
         }
+    }
+
+    /// redb's failures keep what they are: I/O, corruption, busy, closed,
+    /// poisoned; everything else is `Other`. Poisoned, closed and
+    /// corruption have codes of their own.
+    #[test]
+    fn redb_failures_map_to_their_kinds() {
+        let cases: [(StorageError, StorageErrorKind, ErrorCode); 6] = [
+            (
+                redb::StorageError::Io(std::io::Error::other("EIO")).into(),
+                StorageErrorKind::Io,
+                ErrorCode::Storage,
+            ),
+            (
+                redb::StorageError::Corrupted("bad page".into()).into(),
+                StorageErrorKind::Corruption,
+                ErrorCode::StorageCorrupted,
+            ),
+            (
+                redb::DatabaseError::DatabaseAlreadyOpen.into(),
+                StorageErrorKind::Busy,
+                ErrorCode::Storage,
+            ),
+            (
+                redb::StorageError::PreviousIo.into(),
+                StorageErrorKind::Poisoned,
+                ErrorCode::StoragePoisoned,
+            ),
+            (
+                redb::StorageError::DatabaseClosed.into(),
+                StorageErrorKind::Closed,
+                ErrorCode::EngineClosed,
+            ),
+            (
+                redb::StorageError::ValueTooLarge(1 << 40).into(),
+                StorageErrorKind::Other,
+                ErrorCode::Storage,
+            ),
+        ];
+        for (error, kind, code) in cases {
+            assert_eq!((error.kind(), error.code()), (kind, code), "{error}");
+        }
+        assert_eq!(StorageError::closed().kind(), StorageErrorKind::Closed);
+        assert!(StorageError::closed().is_closed());
+        let copy = StorageError::poisoned().duplicate();
+        assert!(copy.is_poisoned());
+        assert_eq!(copy.to_string(), StorageError::poisoned().to_string());
     }
 }

@@ -78,7 +78,7 @@ mod payment;
 mod rules;
 mod secret;
 mod state;
-mod storage;
+mod store;
 mod sync;
 mod validate;
 
@@ -93,6 +93,7 @@ pub use error::{
     AdminError, AppAuthError, AuthError, BackupError, CancelError, CheckError, ConfirmError, Error,
     ErrorCode, HasErrorCode, HoldError, JournalMismatch, LoginError, OpenError,
     PasswordChangeError, QueryError, ReserveError, SeatBlock, SignupError, StorageError,
+    StorageErrorKind,
 };
 pub use model::{
     AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, NewApp, NewSeat, Reservation,
@@ -105,9 +106,9 @@ pub use rules::app::{AppContext, UserSession};
 pub use rules::audit::AuditReport;
 pub use rules::engine::Engine;
 pub use secret::Secret;
-pub use storage::Durability;
+pub use store::Durability;
 #[doc(hidden)]
-pub use storage::fs::{RealFs, Vfs, VfsFile};
+pub use store::fs::{RealFs, Vfs, VfsFile};
 pub use validate::InvalidInput;
 
 /// The library version (`CARGO_PKG_VERSION`).

@@ -1,5 +1,5 @@
 //! The synchronisation primitives of the two hand-made concurrent
-//! protocols, the group committer (`storage::commit`) and the lock
+//! protocols, the group committer (`store::redb::commit`) and the lock
 //! table's slots (`locks::slot`, `locks::table`), behind one set of names,
 //! so that the model checker [loom] can run them.
 //!

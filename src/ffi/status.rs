@@ -122,6 +122,10 @@ pub enum seatbook_status {
     SEATBOOK_BACKUP_TARGET_EXISTS = 56,
     /// No database file at the path given to `seatbook_check()`.
     SEATBOOK_DATABASE_NOT_FOUND = 57,
+    /// Stored data is not what it must be (a record that does not decode,
+    /// a file that is not this engine's). Retrying will not help: run
+    /// `seatbook_check()` or restore a backup.
+    SEATBOOK_STORAGE_CORRUPTED = 60,
     /// Hashing a password failed (the salt's random source failed);
     /// nothing changed. Retry later.
     SEATBOOK_HASHING_FAILED = 65,
@@ -157,13 +161,14 @@ use seatbook_status::{
     SEATBOOK_REFUND_DUE_UNRECORDED, SEATBOOK_REFUND_NOT_DUE, SEATBOOK_RESERVATION_NOT_ACTIVE,
     SEATBOOK_RESERVATION_NOT_FOUND, SEATBOOK_SEAT_ALREADY_EXISTS, SEATBOOK_SEAT_BOOKED,
     SEATBOOK_SEAT_HELD, SEATBOOK_SEAT_IN_USE, SEATBOOK_SEAT_NOT_FOUND, SEATBOOK_SIGNING_FAILED,
-    SEATBOOK_STORAGE, SEATBOOK_STORAGE_POISONED, SEATBOOK_TOKEN_EXPIRED,
-    SEATBOOK_TOO_MANY_RESERVATIONS, SEATBOOK_TOO_MANY_SEATS_HELD, SEATBOOK_UNSUPPORTED_FORMAT,
+    SEATBOOK_STORAGE, SEATBOOK_STORAGE_CORRUPTED, SEATBOOK_STORAGE_POISONED,
+    SEATBOOK_TOKEN_EXPIRED, SEATBOOK_TOO_MANY_RESERVATIONS, SEATBOOK_TOO_MANY_SEATS_HELD,
+    SEATBOOK_UNSUPPORTED_FORMAT,
 };
 
 impl seatbook_status {
     /// Every status, in value order.
-    pub const ALL: [Self; 52] = [
+    pub const ALL: [Self; 53] = [
         SEATBOOK_OK,
         SEATBOOK_INVALID_INPUT,
         SEATBOOK_INVALID_CONFIG,
@@ -209,6 +214,7 @@ impl seatbook_status {
         SEATBOOK_STORAGE_POISONED,
         SEATBOOK_BACKUP_TARGET_EXISTS,
         SEATBOOK_DATABASE_NOT_FOUND,
+        SEATBOOK_STORAGE_CORRUPTED,
         SEATBOOK_HASHING_FAILED,
         SEATBOOK_SIGNING_FAILED,
         SEATBOOK_NULL_PARAMETER,
@@ -267,6 +273,7 @@ impl seatbook_status {
             SEATBOOK_STORAGE_POISONED => ErrorCode::StoragePoisoned,
             SEATBOOK_BACKUP_TARGET_EXISTS => ErrorCode::BackupTargetExists,
             SEATBOOK_DATABASE_NOT_FOUND => ErrorCode::DatabaseNotFound,
+            SEATBOOK_STORAGE_CORRUPTED => ErrorCode::StorageCorrupted,
             SEATBOOK_HASHING_FAILED => ErrorCode::HashingFailed,
             SEATBOOK_SIGNING_FAILED => ErrorCode::SigningFailed,
             SEATBOOK_NULL_PARAMETER => ErrorCode::NullParameter,
@@ -326,6 +333,7 @@ impl seatbook_status {
             ErrorCode::StoragePoisoned => SEATBOOK_STORAGE_POISONED,
             ErrorCode::BackupTargetExists => SEATBOOK_BACKUP_TARGET_EXISTS,
             ErrorCode::DatabaseNotFound => SEATBOOK_DATABASE_NOT_FOUND,
+            ErrorCode::StorageCorrupted => SEATBOOK_STORAGE_CORRUPTED,
             ErrorCode::HashingFailed => SEATBOOK_HASHING_FAILED,
             ErrorCode::SigningFailed => SEATBOOK_SIGNING_FAILED,
             ErrorCode::NullParameter => SEATBOOK_NULL_PARAMETER,
@@ -391,6 +399,7 @@ impl seatbook_status {
             SEATBOOK_STORAGE_POISONED => c"SEATBOOK_STORAGE_POISONED",
             SEATBOOK_BACKUP_TARGET_EXISTS => c"SEATBOOK_BACKUP_TARGET_EXISTS",
             SEATBOOK_DATABASE_NOT_FOUND => c"SEATBOOK_DATABASE_NOT_FOUND",
+            SEATBOOK_STORAGE_CORRUPTED => c"SEATBOOK_STORAGE_CORRUPTED",
             SEATBOOK_HASHING_FAILED => c"SEATBOOK_HASHING_FAILED",
             SEATBOOK_SIGNING_FAILED => c"SEATBOOK_SIGNING_FAILED",
             SEATBOOK_NULL_PARAMETER => c"SEATBOOK_NULL_PARAMETER",

@@ -20,7 +20,7 @@ use crate::locks::LockTable;
 use crate::model::{AppInfo, AppUpdate, Booking, CreatedApp, NewApp, NewSeat, UserHolds};
 use crate::secret::Secret;
 use crate::state::{AppState, Inner, SeatEntry};
-use crate::storage::{AppRecord, SeatRecord, SeatStatus};
+use crate::store::{AppRecord, SeatRecord, SeatStatus};
 use crate::validate::{self, InvalidInput};
 
 /// Most allowed origins per app.

@@ -28,7 +28,7 @@ use crate::error::{AppAuthError, AuthError, LoginError, PasswordChangeError, Sig
 use crate::model::UserId;
 use crate::secret::Secret;
 use crate::state::{AppState, Inner};
-use crate::storage::UserRecord;
+use crate::store::UserRecord;
 use crate::validate;
 
 /// An authenticated app: `(app_id, api_key, origin)` checked once.

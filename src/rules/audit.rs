@@ -11,7 +11,7 @@ use crate::error::StorageError;
 use crate::locks::LockState;
 use crate::model::{BookingStatus, ReservationStatus};
 use crate::state::Inner;
-use crate::storage::SeatStatus;
+use crate::store::SeatStatus;
 
 /// What an audit found. `violations` is empty when every invariant holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

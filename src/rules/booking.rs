@@ -55,7 +55,7 @@ use crate::payment::{PaymentOutcome, PaymentRequest};
 use crate::secret::Secret;
 use crate::state::Inner;
 use crate::state::stats::Counter;
-use crate::storage::{BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatStatus};
+use crate::store::{BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatStatus};
 use crate::validate::{self, InvalidInput};
 
 const TOKEN_PREFIX: &str = "rsv_";
@@ -828,7 +828,7 @@ impl AppContext {
     }
 
     fn put_outcome(
-        tx: &mut crate::storage::WriteTx<'_>,
+        tx: &mut crate::store::WriteTx<'_>,
         app: &str,
         payment_id: &str,
         id: u64,
@@ -1060,7 +1060,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::state::Inner;
-    use crate::storage::Storage;
+    use crate::store::Storage;
     use crate::{
         Argon2Params, Config, ConfirmError, Durability, Engine, ErrorCode, HasErrorCode,
         ManualClock, NewApp, NewSeat, PaymentOutcome, PaymentRequest, PaymentVerifier,

@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::error::{BackupError, OpenError, StorageError};
 use crate::model::Stats;
 use crate::state::Inner;
-use crate::storage::fs::Vfs;
+use crate::store::fs::Vfs;
 
 /// An open seat-booking engine on one redb file.
 ///

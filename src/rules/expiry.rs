@@ -15,7 +15,7 @@ use crate::locks::{HoldId, LockState, SeatKey};
 use crate::model::{BookingStatus, ReservationStatus};
 use crate::state::Inner;
 use crate::state::stats::Counter;
-use crate::storage::{BookingRecord, PaymentState, ReservationRecord};
+use crate::store::{BookingRecord, PaymentState, ReservationRecord};
 
 /// Whether a reservation is still ACTIVE: neither confirmed, released nor
 /// expired on record (it may be past its expiry, not yet swept).

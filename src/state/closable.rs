@@ -7,7 +7,7 @@
 use parking_lot::RwLock;
 
 use crate::error::StorageError;
-use crate::storage::{ReadTx, Storage, WriteTx};
+use crate::store::{ReadTx, Storage, WriteTx};
 
 /// The storage of an engine that [`Engine::close`](crate::Engine::close) can release while
 /// contexts still hold the rest of the engine's state.

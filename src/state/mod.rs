@@ -29,7 +29,7 @@ use crate::config::Config;
 use crate::locks::{LockTable, SeatKey};
 use crate::model::UserId;
 use crate::payment::PaymentVerifier;
-use crate::storage::AppRecord;
+use crate::store::AppRecord;
 
 pub(crate) use closable::ClosableStorage;
 use ledger::{Entities, Ledger};

@@ -19,8 +19,8 @@ use crate::auth::{PasswordHasher, TokenSigner};
 use crate::config::Config;
 use crate::error::{OpenError, StorageError};
 use crate::locks::LockTable;
-use crate::storage::fs::Vfs;
-use crate::storage::{LoadedSeat, OpenOptions, ReservationRecord, Storage};
+use crate::store::fs::Vfs;
+use crate::store::{LoadedSeat, OpenOptions, ReservationRecord, Storage};
 
 impl Inner {
     /// Checks `config`, opens the storage at `path` and rebuilds the
@@ -72,7 +72,7 @@ impl Inner {
         }
         for (app_id, mut seats, _) in loaded.seats {
             let Some(app) = apps.get(app_id.as_str()).map(|a| Arc::clone(a.value())) else {
-                return Err(OpenError::Storage(StorageError(format!(
+                return Err(OpenError::Storage(StorageError::corrupt(format!(
                     "seat of unknown app {app_id}"
                 ))));
             };

@@ -32,7 +32,7 @@ use loom::sync::atomic::AtomicBool;
 use super::Combiner;
 use crate::error::StorageError;
 use crate::model::ReservationStatus;
-use crate::storage::tests::reservation;
+use crate::store::redb::tests::reservation;
 use crate::sync::Ordering;
 
 /// One write of a model writer.
@@ -109,7 +109,7 @@ impl World {
                 if self.commits_fail {
                     log.lost.extend(batch);
                     drop(txn);
-                    return Err(StorageError("injected commit failure".into()));
+                    return Err(StorageError::io("injected commit failure"));
                 }
                 txn.commit()?;
                 log.committed.extend(batch);

@@ -1,7 +1,7 @@
 //! Group commit by flat combining: concurrent writers share one redb commit
 //! (one fsync), and one thread runs the whole batch.
 //!
-//! Owns the batching of [`Storage::write`](super::Storage::write) calls and
+//! Owns the batching of [`RedbStore::write`](super::RedbStore::write) calls and
 //! nothing else: which rows change is the closures' business.
 //!
 //! # Protocol
@@ -69,7 +69,7 @@
 //! closure runs, the caller gets its own error when its batch is woken, and
 //! the others commit. A closure that panics is undone the same way and its
 //! caller gets the panic, but the panic has poisoned the storage
-//! ([`Storage::write`](super::Storage::write)), whose commit then refuses
+//! ([`RedbStore::write`](super::RedbStore::write)), whose commit then refuses
 //! the whole batch. If redb itself fails
 //! mid-write (or undoing fails), the transaction is aborted and every
 //! closure already in it gets the storage error: nothing of theirs was
@@ -135,7 +135,7 @@ struct Job {
     slot: usize,
     /// Set before DONE when the job's writes were not committed although
     /// its closure succeeded (commit failed, or the batch was aborted).
-    failure: Mutex<Option<String>>,
+    failure: Mutex<Option<StorageError>>,
 }
 
 /// A queued job, as the combiner sees it.
@@ -170,7 +170,7 @@ impl JobRef {
     ///
     /// # Safety
     /// As for [`job`](Self::job).
-    unsafe fn finish(self, failure: Option<String>) {
+    unsafe fn finish(self, failure: Option<StorageError>) {
         // SAFETY: not yet done, so the owner's frame is alive.
         let job = unsafe { self.job() };
         if failure.is_some() {
@@ -206,7 +206,11 @@ impl Drop for Taken<'_> {
             .chain(self.kept.drain(..));
         for job in jobs {
             // SAFETY: taken and not finished (finished jobs leave these lists).
-            unsafe { job.finish(Some("storage panicked during the batch".into())) };
+            unsafe {
+                job.finish(Some(StorageError::other(
+                    "storage panicked during the batch",
+                )));
+            };
         }
         self.combiner.end_round(self.slots);
     }
@@ -259,7 +263,7 @@ impl Default for Combiner {
 type CommitFn<'a> = &'a dyn Fn(redb::WriteTransaction, &[u8]) -> Result<(), StorageError>;
 
 /// How the combiner opens and commits its transactions (the storage's
-/// begin and commit, see [`Storage::write`](super::Storage::write)).
+/// begin and commit, see [`RedbStore::write`](super::RedbStore::write)).
 struct Backend<'a> {
     begin: &'a dyn Fn() -> Result<redb::WriteTransaction, StorageError>,
     /// Commits with the transaction's redo records.
@@ -353,9 +357,9 @@ impl Combiner {
         }
         match (result, job.failure.lock().take()) {
             (Some(Err(e)), _) => Err(e),
-            (_, Some(msg)) => Err(StorageError(msg).into()),
+            (_, Some(failure)) => Err(failure.into()),
             (Some(Ok(value)), None) => Ok(value),
-            (None, None) => Err(StorageError("write was never run".into()).into()),
+            (None, None) => Err(StorageError::other("write was never run").into()),
         }
     }
 
@@ -452,9 +456,12 @@ impl Combiner {
         while !t.pending.is_empty() {
             let txn = match panic::catch_unwind(AssertUnwindSafe(backend.begin)) {
                 Ok(Ok(txn)) => txn,
-                Ok(Err(e)) => return self.fail_all(&mut t, &e.0),
+                Ok(Err(e)) => return self.fail_all(&mut t, &e),
                 Err(_) => {
-                    return self.fail_all(&mut t, "write transaction failed to begin");
+                    return self.fail_all(
+                        &mut t,
+                        &StorageError::other("write transaction failed to begin"),
+                    );
                 }
             };
             let mut tx = WriteTx::new(&txn, backend.journaled);
@@ -467,7 +474,7 @@ impl Combiner {
                 if tx.is_broken() {
                     // The transaction cannot be trusted: nothing in it stays.
                     let failure = matches!(ran, Ran::Kept)
-                        .then(|| "write failed inside the transaction".to_owned());
+                        .then(|| StorageError::other("write failed inside the transaction"));
                     t.current = None;
                     // SAFETY: as above.
                     unsafe { job.finish(failure) };
@@ -501,27 +508,37 @@ impl Combiner {
                 for job in kept {
                     // SAFETY: kept jobs are not finished yet.
                     unsafe {
-                        job.finish(Some(
-                            "transaction aborted: another write in its batch failed in storage"
-                                .into(),
-                        ));
+                        job.finish(Some(StorageError::other(
+                            "transaction aborted: another write in its batch failed in storage",
+                        )));
                     };
                 }
                 continue;
             }
             t.kept = kept;
+            debug_assert!(
+                t.current.is_none() && taken <= MAX_BATCH,
+                "a commit with a closure still running, or past the batch limit"
+            );
             let outcome =
                 match panic::catch_unwind(AssertUnwindSafe(|| (backend.commit)(txn, &redo))) {
                     Ok(Ok(())) => None,
-                    Ok(Err(e)) => Some(e.0),
-                    Err(_) => Some("commit panicked inside redb".to_owned()),
+                    Ok(Err(e)) => Some(e),
+                    Err(_) => Some(StorageError::other("commit panicked inside redb")),
                 };
             self.commits.fetch_add(1, Ordering::Relaxed);
             for job in t.kept.drain(..) {
                 // SAFETY: kept jobs are not finished yet.
-                unsafe { job.finish(outcome.clone()) };
+                unsafe { job.finish(outcome.as_ref().map(StorageError::duplicate)) };
             }
         }
+        // Every job taken was finished exactly once (kept jobs with their
+        // commit's outcome, failed ones with their own), so no owner is
+        // left waiting when the role is handed on.
+        debug_assert!(
+            t.pending.is_empty() && t.kept.is_empty() && t.current.is_none(),
+            "a round ends with unfinished jobs"
+        );
         self.returning.store(taken, Ordering::Relaxed);
         self.end_round(t.slots);
     }
@@ -544,10 +561,10 @@ impl Combiner {
 
     /// Finishes every pending job with `msg` (their closures did not run),
     /// then ends the round.
-    fn fail_all(&self, t: &mut Taken<'_>, msg: &str) {
+    fn fail_all(&self, t: &mut Taken<'_>, failure: &StorageError) {
         for job in t.pending.drain(..) {
             // SAFETY: taken from the queue and not finished yet.
-            unsafe { job.finish(Some(msg.to_owned())) };
+            unsafe { job.finish(Some(failure.duplicate())) };
         }
         self.end_round(t.slots);
     }
@@ -588,14 +605,15 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
+    use super::super::RedbStore;
     use super::super::tests::{reservation, seat};
-    use super::super::{Durability, SeatStatus, Storage};
     use crate::error::StorageError;
     use crate::model::ReservationStatus;
+    use crate::store::{Durability, SeatStatus};
 
-    fn storage(group_commit: bool) -> (tempfile::TempDir, Storage) {
+    fn storage(group_commit: bool) -> (tempfile::TempDir, RedbStore) {
         let dir = tempfile::tempdir().unwrap();
-        let s = Storage::open_with(&dir.path().join("t.redb"), Durability::None, group_commit)
+        let s = RedbStore::open_with(&dir.path().join("t.redb"), Durability::None, group_commit)
             .unwrap_or_else(|_| panic!("open"));
         (dir, s)
     }
@@ -614,7 +632,7 @@ mod tests {
     /// `second` is queued, and the combiner then runs `second` before the
     /// commit.
     fn in_one_batch<A: Send, B: Send>(
-        s: &Storage,
+        s: &RedbStore,
         first: impl FnOnce(&mut super::WriteTx<'_>) -> Result<A, Refused> + Send,
         second: impl FnOnce(&mut super::WriteTx<'_>) -> Result<B, Refused> + Send,
     ) -> (Result<A, Refused>, Result<B, Refused>) {
@@ -640,7 +658,7 @@ mod tests {
 
     /// A storage whose rounds wait `wait` for returning writers, after
     /// one round of two writers (so two are expected back).
-    fn after_a_round_of_two(wait: Duration) -> (tempfile::TempDir, Storage) {
+    fn after_a_round_of_two(wait: Duration) -> (tempfile::TempDir, RedbStore) {
         let (dir, mut s) = storage(true);
         s.combiner.as_mut().unwrap().straggler_wait = wait;
         let (a, b) = in_one_batch(
@@ -722,17 +740,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.redb");
         let s =
-            Storage::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
+            RedbStore::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
         let at_open = std::fs::read(&path).unwrap();
         failing_closure_in_a_batch(&s);
         s.drop_as_if_crashed();
         std::fs::write(&path, at_open).unwrap();
         let s =
-            Storage::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
+            RedbStore::open_with(&path, Durability::Full, true).unwrap_or_else(|_| panic!("open"));
         check_after_failing_closure(&s);
     }
 
-    fn failing_closure_in_a_batch(s: &Storage) {
+    fn failing_closure_in_a_batch(s: &RedbStore) {
         // Reservation 5 exists and is ACTIVE before the batch.
         s.write(|tx| tx.put_reservation(5, &reservation(500, ReservationStatus::Active)))
             .unwrap();
@@ -759,7 +777,7 @@ mod tests {
         check_after_failing_closure(s);
     }
 
-    fn check_after_failing_closure(s: &Storage) {
+    fn check_after_failing_closure(s: &RedbStore) {
         let r = s.read().unwrap();
         assert!(r.reservation(1).unwrap().is_some());
         assert!(r.reservation(2).unwrap().is_none());
@@ -778,7 +796,7 @@ mod tests {
         assert_eq!(due, [1, 5]);
     }
 
-    /// A panic poisons the storage (see `Storage::write`): the panicking
+    /// A panic poisons the storage (see `RedbStore::write`): the panicking
     /// closure's batch mate is not committed either (it gets an error, not
     /// an acknowledgement), and every later write is refused.
     #[test]

@@ -10,14 +10,15 @@ use std::collections::HashSet;
 
 use redb::{
     Database, Durability as RedbDurability, ReadTransaction, ReadableDatabase, ReadableTable,
-    TableHandle,
+    TableDefinition, TableHandle,
 };
 use sha2::{Digest, Sha256};
 
-use super::{META, Storage, TableDefinition, TableVisitor, visit_every_table};
+use super::RedbStore;
+use super::schema::{META, TableVisitor, visit_every_table};
 use crate::error::StorageError;
 
-impl Storage {
+impl RedbStore {
     /// Copies every committed row, as of one read snapshot, into `target`
     /// (a database with no tables yet), in one transaction committed with
     /// full durability. Returns how many rows were copied.
@@ -28,7 +29,7 @@ impl Storage {
     /// committing meanwhile; their commits are simply not in the snapshot.
     ///
     /// # Errors
-    /// [`StorageError`] if reading or writing fails, or if the database
+    /// [`StorageError`](struct@crate::StorageError) if reading or writing fails, or if the database
     /// holds a table [`visit_every_table`] does not name (a copy without it
     /// would silently lose rows).
     ///
@@ -51,13 +52,13 @@ impl Storage {
         let (names, rows) = (copy.names, copy.rows);
         for table in snapshot.list_tables()? {
             if !names.contains(table.name()) {
-                return Err(StorageError(format!(
+                return Err(StorageError::corrupt(format!(
                     "backup: table {} is unknown to this version",
                     table.name()
                 )));
             }
         }
-        let (db_id, checkpointed) = super::rebrand(&txn)?;
+        let (db_id, checkpointed) = super::open::rebrand(&txn)?;
         txn.commit()?;
         Ok(BackupCopy {
             rows,
@@ -72,7 +73,7 @@ impl Storage {
     }
 }
 
-/// What [`Storage::backup_into`] wrote.
+/// What [`RedbStore::backup_into`] wrote.
 #[derive(Debug)]
 pub(crate) struct BackupCopy {
     /// Rows copied (tests check it).
@@ -172,10 +173,10 @@ impl TableVisitor for Fold<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::reservation;
     use super::*;
     use crate::model::ReservationStatus;
-    use crate::storage::Durability;
-    use crate::storage::tests::reservation;
+    use crate::store::Durability;
 
     /// A journal whose replay fails (a group that is intact but whose
     /// body is not row changes): the check finds that the database opens
@@ -185,7 +186,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.redb");
         let s =
-            Storage::open_with(&path, Durability::Full, false).unwrap_or_else(|_| panic!("open"));
+            RedbStore::open_with(&path, Durability::Full, false).unwrap_or_else(|_| panic!("open"));
         s.write(|tx| tx.put_reservation(1, &reservation(5, ReservationStatus::Active)))
             .unwrap();
         drop(s);
@@ -212,7 +213,7 @@ mod tests {
     #[test]
     fn a_table_missing_from_the_list_fails_the_backup() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Storage::open_with(&dir.path().join("t.redb"), Durability::Full, false)
+        let s = RedbStore::open_with(&dir.path().join("t.redb"), Durability::Full, false)
             .unwrap_or_else(|_| panic!("open"));
         s.write(|tx| tx.put_reservation(1, &reservation(5, ReservationStatus::Active)))
             .unwrap();

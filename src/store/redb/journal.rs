@@ -34,7 +34,7 @@
 //!
 //! Journals of the earlier formats (`SBJRNL02`, no database id) are never
 //! read: their databases are refused before (see
-//! [`Storage`](super::Storage) on schema versions).
+//! [`RedbStore`](super::RedbStore) on schema versions).
 //!
 //! # Generations and pairing
 //!
@@ -395,7 +395,7 @@ impl Journal {
     /// read now, claims it) but the journal never moved on. Either the
     /// process died between the checkpoint's sync and the new header, or
     /// that sync failed, in which case the file as read may hold pages the
-    /// disk lacks (see `Storage::open`, which then rewrites the database).
+    /// disk lacks (see `RedbStore::open`, which then rewrites the database).
     pub(crate) fn checkpoint_unfinished(&self) -> bool {
         self.checkpoint_unfinished
     }
@@ -446,6 +446,12 @@ impl Journal {
     /// survives a crash. The caller checks [`has_room`](Self::has_room)
     /// first.
     pub(crate) fn append(&mut self, body: &[u8]) -> io::Result<()> {
+        // Release asserts (one comparison per commit): a group past the
+        // limit would overwrite the preallocated tail's promise, an empty
+        // one means a commit the caller should have skipped (see
+        // `RedbStore::commit`).
+        assert!(self.has_room(body.len()), "journal group past the limit");
+        assert!(!body.is_empty(), "empty journal group");
         let body_len =
             u32::try_from(body.len()).map_err(|_| io::Error::other("journal group too large"))?;
         let group = &mut self.group;
@@ -466,6 +472,7 @@ impl Journal {
         self.file.write_all_at(group, self.end)?;
         self.file.sync_data()?;
         self.end += group.len() as u64;
+        debug_assert!(self.end.is_multiple_of(BLOCK), "a group ends mid-block");
         Ok(())
     }
 
@@ -473,7 +480,12 @@ impl Journal {
     /// so far is dropped. Only after a checkpoint recorded the current
     /// generation in the database.
     pub(crate) fn start_generation(&mut self) -> io::Result<()> {
-        let next = self.generation.wrapping_add(1);
+        // Generations only ever increase (a journal's groups are told from
+        // older ones by it): a release assert, once per checkpoint.
+        let next = self
+            .generation
+            .checked_add(1)
+            .expect("journal generation overflow");
         write_header(&*self.file, self.db_id, next)?;
         self.generation = next;
         self.end = BLOCK;
