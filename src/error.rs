@@ -694,7 +694,7 @@ pub enum ConfirmError {
     #[error("reservation already confirmed with another payment id")]
     PaymentConflict,
     /// The payment id was already presented for another reservation of
-    /// this app (SPEC section 4, invariant 8). Checked before the verifier
+    /// this app (docs/design.md, invariant 8). Checked before the verifier
     /// is asked; nothing changed.
     #[error("payment id was already used for another reservation")]
     PaymentAlreadyUsed,

@@ -1,4 +1,4 @@
-//! Attack suite: one test (or more) per rule of SPEC section 5, each
+//! Attack suite: one test (or more) per security rule 1–6 of docs/design.md, each
 //! written as the attacker would try it.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Many threads racing for the same seats; the SPEC section 4 invariants
+//! Many threads racing for the same seats; the docs/design.md invariants
 //! are then checked against the database.
 
 use std::collections::{HashMap, HashSet};

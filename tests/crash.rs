@@ -1,4 +1,4 @@
-//! Crash-kill recovery (SPEC section 4, invariant 5).
+//! Crash-kill recovery (docs/design.md, invariant 5).
 //!
 //! A child process (this same test binary, started with
 //! `SEATBOOK_CRASH_CHILD` set) runs a durable workload (`Durability::Full`)

@@ -336,7 +336,7 @@ fn enospc_at_every_io_point() {
 /// checkpoint), the engine refuses writes (poisoned, typed), and both a
 /// same-boot reopen and a power loss after it keep every acknowledged
 /// write. Without the rewrite of the database file at such a reopen
-/// (`rewrite_through_page_cache` in `src/storage.rs`) the power loss
+/// (`rewrite_through_page_cache` in `src/store/redb/open.rs`) the power loss
 /// after the reopen finds a database whose pages never reached the disk.
 #[test]
 fn a_failed_checkpoint_sync_poisons_and_recovery_does_not_trust_the_page_cache() {

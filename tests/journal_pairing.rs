@@ -1,4 +1,4 @@
-//! The database and its journal are a pair (SPEC section 4, invariant 10).
+//! The database and its journal are a pair (docs/design.md, invariant 10).
 //!
 //! Recovery applies only what belongs to this database and is newer than
 //! it: a journal of another database, of an older generation, of a newer

@@ -1,6 +1,6 @@
 //! The confirm money path (issue 14): a payment id pays once, confirm
 //! retries are safe under concurrency, and an approved payment that can
-//! not be booked is recorded durably as refund due (SPEC section 4,
+//! not be booked is recorded durably as refund due (docs/design.md,
 //! invariants 8 and 9).
 
 use std::sync::atomic::{AtomicUsize, Ordering};

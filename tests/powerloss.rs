@@ -11,8 +11,8 @@
 //! writes, torn at 512 B or 4 KiB), written into a temporary directory and
 //! opened with `Engine::open`; then:
 //!
-//! - the open succeeds and `Engine::audit()` is clean (SPEC section 4:
-//!   invariants 1, 2, 4 and the lock table's agreement with the disk);
+//! - the open succeeds and `Engine::audit()` is clean (docs/design.md:
+//!   invariants 1, 2, 4 and 11, the lock table's agreement with the disk);
 //! - every acknowledged booking is SUCCESS with its seats BOOKED;
 //! - every acknowledged reservation is there, with the status of its last
 //!   acknowledged change (or of a change that was under way), its seats

@@ -2,7 +2,7 @@
 //! simulated buyers in two apps, moves a manual clock, sweeps, and drops and
 //! reopens the engine at random points; after every step the engine is
 //! compared with a small reference model of seats, reservations and
-//! bookings (SPEC section 4), and audited.
+//! bookings (docs/design.md, section 3), and audited.
 //!
 //! Every decision comes from one stream of numbers, so a seed reproduces a
 //! run exactly: a failure prints `SIM_SEED=<seed>`; rerun it alone with

@@ -1,7 +1,7 @@
 //! Stress with invariants: many threads reserve, extend, release, confirm
 //! and cancel random seats with tiny TTLs while the clock races ahead, so
 //! expiry races confirm, sweeps race both, and payments sometimes fail.
-//! Afterwards every invariant of SPEC section 4 is checked against the
+//! Afterwards every invariant of docs/design.md is checked against the
 //! database (`Engine::audit`) and independently, from what the threads were
 //! told: every acknowledged booking exists and is SUCCESS unless cancelled,
 //! no seat is in two live acknowledged bookings, the lock table agrees with

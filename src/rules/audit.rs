@@ -1,6 +1,6 @@
 //! Reads the database back and checks the booking invariants.
 //!
-//! Owns [`AuditReport`] and the invariant checks (SPEC section 4). It
+//! Owns [`AuditReport`] and the invariant checks (docs/design.md, section 3). It
 //! only reads; it must never repair anything (a
 //! violation is a bug to report, not to paper over). Costs a full scan.
 
@@ -26,7 +26,7 @@ pub struct AuditReport {
     pub refund_records: u64,
     pub reservations: u64,
     pub active_reservations: u64,
-    /// Seats that two or more SUCCESS bookings claim (SPEC invariant 1).
+    /// Seats that two or more SUCCESS bookings claim (docs/design.md, invariant 1).
     pub double_booked_seats: u64,
     /// One line per violated invariant instance.
     pub violations: Vec<String>,

@@ -26,7 +26,7 @@
 //! commit their own status change, so the database orders any race). After
 //! the commit the pin becomes BOOKED; if anything fails the pin is undone.
 //! So a seat is booked only by a reservation that held it, unexpired and
-//! unbroken, from the pin through the commit (SPEC section 4, invariant 3),
+//! unbroken, from the pin through the commit (docs/design.md, invariant 3),
 //! and the hold id doubles as the fencing number that tells a stale holder
 //! from the current one.
 //!
@@ -34,7 +34,7 @@
 //!
 //! Payment ids are bound to reservations durably before the verifier is
 //! asked, and every approval ends as a SUCCESS booking or a REFUND_DUE
-//! record (SPEC section 4, invariants 8 and 9): see
+//! record (docs/design.md, invariants 8 and 9): see
 //! [`AppContext::confirm`]. This module must never let anything fallible
 //! but a commit run between the verifier's answer and its record.
 
@@ -501,7 +501,7 @@ impl AppContext {
     ///
     /// # The money path
     ///
-    /// - **One payment pays once** (SPEC section 4, invariant 8). Before the
+    /// - **One payment pays once** (docs/design.md, invariant 8). Before the
     ///   verifier is asked, the payment id is bound to this reservation in
     ///   a durable transaction that checks and writes the binding at once,
     ///   so of two reservations racing with one payment id only one binds,

@@ -185,7 +185,7 @@ impl Engine {
     }
 
     /// Reads the whole database back and checks the booking invariants
-    /// (SPEC section 4: 1, 2, 4 and the lock table's agreement with
+    /// (docs/design.md: invariants 1, 2, 4 and 11, the lock table's agreement with
     /// storage). Costs a full scan: for tests, demos and operators, not the
     /// hot path.
     ///

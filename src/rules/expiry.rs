@@ -25,7 +25,7 @@ pub(crate) fn is_active(rec: &ReservationRecord) -> bool {
 }
 
 /// Whether a reservation still holds its seats at `now`: ACTIVE and not
-/// past its expiry (SPEC section 4, invariant 2: only these count).
+/// past its expiry (docs/design.md, invariant 2: only these count).
 #[inline]
 pub(crate) fn holds_at(rec: &ReservationRecord, now: UnixMillis) -> bool {
     is_active(rec) && rec.expires_at > now
@@ -79,7 +79,7 @@ pub(crate) fn sweep(inner: &Inner) -> Result<usize, StorageError> {
 /// Such a binding means the verifier was asked and its answer was never
 /// recorded: the engine crashed or its storage failed after the
 /// binding's commit, or the verifier panicked. The answer may have been
-/// an approval, so the payment is listed as refund due (SPEC section 4,
+/// an approval, so the payment is listed as refund due (docs/design.md,
 /// invariant 9): the operator checks it with the payment provider and
 /// refunds what was captured. A binding whose reservation is still
 /// ACTIVE is left alone: the buyer may still retry the confirm, which

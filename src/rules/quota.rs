@@ -1,7 +1,7 @@
 //! Hold quotas: how much one user may hold at once in one app.
 //!
 //! Owns the quota rule: [`Refusal`] and [`admit`]. It decides whether a
-//! hold the lock table just granted may be kept (SPEC issue 14, point 5:
+//! hold the lock table just granted may be kept (docs/design.md, invariant 12:
 //! at most `holds.max_active_per_user` live reservations per user and app,
 //! at most `holds.max_held_seats_per_entity` held seats per user and
 //! entity). It never touches storage and never decides a seat's state: the

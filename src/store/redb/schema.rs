@@ -117,7 +117,7 @@ journaled_tables! {
     PENDING_USER_BOOKINGS / PendingUserBookings / pending_user_bookings:
         &'static str => () = "user_bookings_pending", tag 10;
     /// Payment bindings, keyed `app SEP payment_id`: the reservation a payment
-    /// id was first presented for (SPEC section 4, invariant 8) and what became
+    /// id was first presented for (docs/design.md, invariant 8) and what became
     /// of it. Written before the verifier is asked; never removed.
     PAYMENTS / Payments / payments: &'static str => &'static [u8] = "payments", tag 11;
     /// `app SEP payment_id` of every binding still
