@@ -25,7 +25,7 @@
 //! where a handle is freed; everything after the extraction is safe code.
 //! Every unsafe block carries a `// SAFETY:` comment naming the caller's
 //! obligation it relies on, by its number in docs/ffi.md, "Pointer rules";
-//! `clippy::undocumented_unsafe_blocks` is denied in this module.
+//! `clippy::undocumented_unsafe_blocks` is denied crate-wide (Cargo.toml).
 //!
 //! # Conventions (also stated in the header)
 //!
@@ -43,7 +43,6 @@
 //!   (`seatbook_engine_close` for the engine); passing NULL to it is a no-op,
 //!   freeing twice is undefined behaviour, as with `free(3)`.
 #![allow(non_camel_case_types)]
-#![deny(clippy::undocumented_unsafe_blocks)]
 
 // Declared in the order the header presents them (blank lines keep
 // rustfmt from sorting them).

@@ -319,9 +319,10 @@ impl Combiner {
             }
         };
         let run: *mut Runner<'_> = &raw mut runner;
+        // `cast` cannot change a trait object's lifetime.
+        #[allow(clippy::transmute_ptr_to_ptr)]
         // SAFETY: only the lifetime is erased; this frame outlives every
         // use of the pointer (see the module's Safety section).
-        #[allow(clippy::transmute_ptr_to_ptr)] // `cast` cannot change a trait object's lifetime
         let run = unsafe { std::mem::transmute::<*mut Runner<'_>, *mut Runner<'static>>(run) };
         let mut job = Job {
             run,
