@@ -13,4 +13,4 @@ if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/nu
     # its own server on a free port, so stop that one if it was started.
     $SUDO service redis-server stop >/dev/null 2>&1 || true
 fi
-exec cargo bench --bench peers "$@"
+exec cargo bench -p seatbook-benches --bench peers "$@"

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::expiry::{holds_at, is_active};
+use super::expiry::holds_at;
 use crate::error::StorageError;
 use crate::locks::LockState;
 use crate::model::{BookingStatus, ReservationStatus};
@@ -168,7 +168,7 @@ pub(crate) fn run(inner: &Inner) -> Result<AuditReport, StorageError> {
     // Invariant 2, durable side: no two unexpired ACTIVE reservations share a seat.
     let mut live_seats: HashSet<(&str, &str)> = HashSet::new();
     for (id, res) in &reservations {
-        if !is_active(res) {
+        if !res.is_active() {
             continue;
         }
         r.active_reservations += 1;

@@ -39,7 +39,7 @@
 //! but a commit run between the verifier's answer and its record.
 
 use super::app::{AppContext, UserSession, random_u128};
-use super::expiry::{self, is_active};
+use super::expiry;
 use super::quota::{self, Refusal};
 use crate::auth::{hash_secret, hashes_equal, random_token};
 use crate::clock::{UnixMillis, millis};
@@ -409,7 +409,7 @@ impl AppContext {
         let (id, rec) = self
             .owned_reservation(session.user_id, token)?
             .ok_or(HoldError::ReservationNotFound)?;
-        if !is_active(&rec) {
+        if !rec.is_active() {
             return Err(HoldError::ReservationNotActive);
         }
         let new_expiry = now.saturating_add(millis(ttl));
@@ -425,7 +425,7 @@ impl AppContext {
         let mut undo_to = None;
         let written = self.inner.storage().write(|tx| {
             let mut current = tx.reservation(id)?.ok_or(HoldError::ReservationNotFound)?;
-            if !is_active(&current) {
+            if !current.is_active() {
                 return Err(HoldError::ReservationNotActive);
             }
             let previous = current.expires_at;
@@ -463,13 +463,13 @@ impl AppContext {
         let (id, rec) = self
             .owned_reservation(session.user_id, token)?
             .ok_or(HoldError::ReservationNotFound)?;
-        if !is_active(&rec) {
+        if !rec.is_active() {
             return Err(HoldError::ReservationNotActive);
         }
         let keys = self.app.keys(&rec.seat_ids);
         self.inner.storage().write(|tx| {
             let mut current = tx.reservation(id)?.ok_or(HoldError::ReservationNotFound)?;
-            if !is_active(&current) {
+            if !current.is_active() {
                 return Err(HoldError::ReservationNotActive);
             }
             // The seats are freed together with the pin check, so a
@@ -673,7 +673,7 @@ impl AppContext {
             let mut current = tx
                 .reservation(id)?
                 .ok_or(ConfirmError::ReservationNotFound)?;
-            if !is_active(&current) {
+            if !current.is_active() {
                 return Err(ConfirmError::ReservationNotActive);
             }
             for seat_id in &rec.seat_ids {
@@ -715,7 +715,7 @@ impl AppContext {
         rec: &ReservationRecord,
         payment_id: &str,
     ) -> Result<Option<Result<Booking, ConfirmError>>, StorageError> {
-        let active = is_active(rec);
+        let active = rec.is_active();
         match rec.payment_id.as_deref() {
             Some(bound) if bound != payment_id => {
                 return Ok(Some(Err(ConfirmError::PaymentConflict)));
@@ -766,7 +766,7 @@ impl AppContext {
         now: UnixMillis,
     ) -> Result<Booking, ConfirmError> {
         if let Some(current) = self.inner.storage().read()?.reservation(id)?
-            && !is_active(&current)
+            && !current.is_active()
             && let Some(answer) = self.settled(&current, payment_id)?
         {
             return answer;
@@ -792,7 +792,7 @@ impl AppContext {
             let mut current = tx
                 .reservation(id)?
                 .ok_or(ConfirmError::ReservationNotFound)?;
-            if !is_active(&current) {
+            if !current.is_active() {
                 return Err(ConfirmError::ReservationNotActive);
             }
             if current
@@ -867,7 +867,7 @@ impl AppContext {
             let mut current = tx
                 .reservation(id)?
                 .ok_or(ConfirmError::ReservationNotFound)?;
-            if is_active(&current) {
+            if current.is_active() {
                 current.status = ReservationStatus::Released;
                 current.payment_id = Some(payment_id.to_owned());
                 tx.put_reservation(id, &current)?;

@@ -1,8 +1,8 @@
 //! Expiry: when a hold ends on its own, and what ending it records.
 //!
-//! Owns the expiry rules: [`is_active`] and [`holds_at`] (the one place
-//! that says what an ACTIVE reservation is, and when it still holds its
-//! seats), the sweep that marks overdue reservations EXPIRED and frees
+//! Owns the expiry rules: [`holds_at`] (the one place that says when an
+//! ACTIVE reservation — `ReservationRecord::is_active`, defined once with
+//! the record — still holds its seats), the sweep that marks overdue reservations EXPIRED and frees
 //! their holds ([`sweep`], [`expire`]), the recovery of payments whose
 //! answer was lost ([`resolve_pending_payments`]) and the rules' part of
 //! opening: restoring the holds of reservations still live
@@ -17,18 +17,11 @@ use crate::state::Inner;
 use crate::state::stats::Counter;
 use crate::store::{BookingRecord, PaymentState, ReservationRecord};
 
-/// Whether a reservation is still ACTIVE: neither confirmed, released nor
-/// expired on record (it may be past its expiry, not yet swept).
-#[inline]
-pub(crate) fn is_active(rec: &ReservationRecord) -> bool {
-    rec.status == ReservationStatus::Active
-}
-
 /// Whether a reservation still holds its seats at `now`: ACTIVE and not
 /// past its expiry (docs/design.md, invariant 2: only these count).
 #[inline]
 pub(crate) fn holds_at(rec: &ReservationRecord, now: UnixMillis) -> bool {
-    is_active(rec) && rec.expires_at > now
+    rec.is_active() && rec.expires_at > now
 }
 
 /// Puts back in the lock table the holds of the reservations storage
@@ -103,7 +96,7 @@ pub(crate) fn resolve_pending_payments(inner: &Inner) -> Result<usize, StorageEr
             let Some(res) = tx.reservation(binding.reservation_id)? else {
                 continue;
             };
-            if is_active(&res) {
+            if res.is_active() {
                 continue;
             }
             binding.state = PaymentState::RefundDue;
@@ -150,7 +143,7 @@ pub(crate) fn expire(
                 dropped.push((indexed, id));
                 continue;
             };
-            if !is_active(&rec) || rec.expires_at != indexed {
+            if !rec.is_active() || rec.expires_at != indexed {
                 dropped.push((indexed, id));
                 continue;
             }

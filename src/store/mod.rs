@@ -132,6 +132,17 @@ pub(crate) struct ReservationRecord {
     pub(crate) payment_id: Option<String>,
 }
 
+impl ReservationRecord {
+    /// Whether the reservation is still ACTIVE on record: neither
+    /// confirmed, released nor expired (it may be past its expiry, not yet
+    /// swept). The one definition: the store keeps its active-holds index
+    /// by it, the rules build their expiry rule (`rules::expiry::holds_at`) on it.
+    #[inline]
+    pub(crate) fn is_active(&self) -> bool {
+        self.status == ReservationStatus::Active
+    }
+}
+
 /// What became of a payment id presented for a reservation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub(crate) enum PaymentState {

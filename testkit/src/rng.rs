@@ -52,11 +52,15 @@ impl Rng {
 #[derive(Clone, Copy)]
 pub struct FastRng(u64);
 
+// `#[inline]` throughout: the benches call these from another crate, once
+// per lock attempt, and an out-of-line call costs as much as the attempt.
 impl FastRng {
+    #[inline]
     pub fn new(seed: u64) -> Self {
         Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
@@ -67,6 +71,7 @@ impl FastRng {
     }
 
     /// Uniform-enough in `0..n` (multiply-shift).
+    #[inline]
     pub fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }

@@ -13,7 +13,6 @@ use super::RedbStore;
 use super::records::{SEP, SeatHead, decode, decode_borrowed};
 use super::schema::{ACTIVE_HOLDS, APPS, RESERVATIONS, SEATS};
 use crate::error::StorageError;
-use crate::model::ReservationStatus;
 use crate::store::{AppRecord, LoadedSeat, LoadedState, ReservationRecord, SeatStatus};
 
 impl RedbStore {
@@ -80,7 +79,7 @@ impl RedbStore {
                 .get(id)?
                 .ok_or_else(|| StorageError::corrupt("active hold without reservation"))?;
             let rec = decode::<ReservationRecord>(rec.value())?;
-            if rec.status == ReservationStatus::Active && rec.expires_at == indexed {
+            if rec.is_active() && rec.expires_at == indexed {
                 active.push((id, rec));
             }
         }

@@ -50,7 +50,7 @@ use super::schema::{
     UserEmails, Users, visit_every_table, with_tag,
 };
 use crate::error::StorageError;
-use crate::model::{BookingStatus, ReservationStatus, UserId};
+use crate::model::{BookingStatus, UserId};
 use crate::store::{
     AppRecord, BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatRecord,
     UserRecord,
@@ -541,7 +541,7 @@ impl<'t> WriteTx<'t> {
         rec: &ReservationRecord,
     ) -> Result<(), StorageError> {
         self.put::<Reservations>(id, &encode(rec)?)?;
-        if rec.status == ReservationStatus::Active {
+        if rec.is_active() {
             self.put::<ActiveHolds>((rec.expires_at, id), ())?;
         }
         Ok(())
