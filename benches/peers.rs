@@ -9,7 +9,9 @@
 //!   transaction each (confirm = seat update + booking insert + reservation
 //!   update), against seatbook's durable reserve + confirm, 64 buyers,
 //!   in alternating rounds (`PEERS_ROUNDS`, default 3; medians in the
-//!   table, each round on the last line).
+//!   table, each round on the last line). Twice: with the payment binding
+//!   seatbook's money path makes between the two (a third transaction, the
+//!   like-for-like peer), and without it (the peer as first written).
 //!
 //! Prints a table: figure, seatbook, peer, ratio, target. Redis is skipped
 //! (with a note) if `redis-server`/`redis-benchmark` are not installed:
@@ -299,7 +301,13 @@ fn seatbook_durable(template: &Template, buyers_n: usize, group_commit: bool) ->
 
 // --------------------------------------------------------------- SQLite
 
-fn sqlite(threads: usize) -> f64 {
+/// SQLite's reserve + confirm cycles per second. With `bind_payment`,
+/// the peer does what seatbook's money path does (docs/design.md,
+/// invariant 8): between the two, a third durable transaction binds the
+/// payment id to the reservation before the verifier would be asked, and
+/// the confirm marks the binding booked. Without it, the two transactions
+/// of the peer as first written (before seatbook had the binding).
+fn sqlite(threads: usize, bind_payment: bool) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let conn = rusqlite::Connection::open(dir.path().join("peer.sqlite")).expect("sqlite");
     conn.execute_batch(
@@ -317,7 +325,9 @@ fn sqlite(threads: usize) -> f64 {
              reservation_id INTEGER NOT NULL, seat_id INTEGER NOT NULL,
              payment_id TEXT NOT NULL, amount INTEGER NOT NULL, status INTEGER NOT NULL,
              created_at INTEGER NOT NULL);
-         CREATE INDEX user_bookings ON bookings(user_id, id);",
+         CREATE INDEX user_bookings ON bookings(user_id, id);
+         CREATE TABLE payments(id TEXT PRIMARY KEY, reservation_id INTEGER NOT NULL,
+             booking_id TEXT NOT NULL, state INTEGER NOT NULL, presented_at INTEGER NOT NULL);",
     )
     .expect("schema");
     {
@@ -361,12 +371,34 @@ fn sqlite(threads: usize) -> f64 {
         .expect("reservation");
         tx.commit().expect("commit reserve");
         drop(c);
+        let booking = format!("BK-{id:020X}");
+        let payment = format!("pay-{id}");
+        if bind_payment {
+            // Bind: the reservation is still active and the payment id
+            // unused; the binding is durable before the verifier is asked.
+            let mut c = conn.lock().expect("lock");
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .expect("begin");
+            let status: i64 = tx
+                .query_row("SELECT status FROM reservations WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .expect("reservation");
+            assert_eq!(status, 0);
+            tx.execute(
+                "INSERT INTO payments(id, reservation_id, booking_id, state, presented_at)
+                 VALUES (?1, ?2, ?3, 0, ?4)",
+                rusqlite::params![payment, id, booking, now],
+            )
+            .expect("bind payment");
+            tx.commit().expect("commit binding");
+        }
         // Confirm: seat update + booking insert + reservation update.
         let mut c = conn.lock().expect("lock");
         let tx = c
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .expect("begin");
-        let booking = format!("BK-{id:020X}");
         let status: i64 = tx
             .query_row("SELECT status FROM reservations WHERE id = ?1", [id], |r| {
                 r.get(0)
@@ -384,14 +416,20 @@ fn sqlite(threads: usize) -> f64 {
         tx.execute(
             "INSERT INTO bookings(id, user_id, reservation_id, seat_id, payment_id, amount,
              status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 5000, 0, ?6)",
-            rusqlite::params![booking, user, id, seat, format!("pay-{id}"), now],
+            rusqlite::params![booking, user, id, seat, payment, now],
         )
         .expect("booking");
         tx.execute(
             "UPDATE reservations SET status = 1, booking_id = ?1, payment_id = ?2 WHERE id = ?3",
-            rusqlite::params![booking, format!("pay-{id}"), id],
+            rusqlite::params![booking, payment, id],
         )
         .expect("confirm reservation");
+        if bind_payment {
+            let marked = tx
+                .execute("UPDATE payments SET state = 1 WHERE id = ?1", [&payment])
+                .expect("payment booked");
+            assert_eq!(marked, 1);
+        }
         tx.commit().expect("commit confirm");
     })
 }
@@ -446,14 +484,21 @@ fn main() {
     // round's ratio compares neighbours; the table shows medians.
     let rounds = durable_rounds();
     let template = Template::build(SEATS, Arc::new(SystemClock));
-    eprintln!("peers: SQLite (WAL, synchronous=FULL), 64 threads...");
-    let sqlite_64 = sqlite(64);
+    eprintln!("peers: SQLite (WAL, synchronous=FULL), 64 threads, with and without binding...");
+    let sqlite_64 = sqlite(64, false);
+    let bound_64 = sqlite(64, true);
     let mut per_round = Vec::new();
+    let mut bound_rounds = Vec::new();
     for round in 1..=rounds {
-        eprintln!("peers: durable round {round}/{rounds}: SQLite 1 thread, seatbook 64 buyers...");
-        let sqlite_1 = sqlite(1);
+        eprintln!(
+            "peers: durable round {round}/{rounds}: SQLite 1 thread (binding), \
+             SQLite 1 thread, seatbook 64 buyers..."
+        );
+        let bound_1 = sqlite(1, true);
+        let sqlite_1 = sqlite(1, false);
         let durable_on = seatbook_durable(&template, 64, true);
         per_round.push((sqlite_1, durable_on));
+        bound_rounds.push((bound_1, durable_on));
     }
     eprintln!("peers: seatbook durable, group commit off...");
     let durable_off = seatbook_durable(&template, 64, false);
@@ -464,6 +509,14 @@ fn main() {
         per_round
             .iter()
             .map(|&(one, ours)| ours / one.max(sqlite_64))
+            .collect(),
+    );
+    let bound_1 = median(bound_rounds.iter().map(|r| r.0).collect());
+    let bound_best = bound_1.max(bound_64);
+    let bound_ratio = median(
+        bound_rounds
+            .iter()
+            .map(|&(one, ours)| ours / one.max(bound_64))
             .collect(),
     );
 
@@ -497,8 +550,17 @@ fn main() {
     row_with_ratio(
         &format!(
             "durable reserve+confirm cycles, 64 buyers, group commit vs SQLite WAL FULL \
-             (best of 1/64 threads; medians of {rounds} alternating rounds, median ratio)"
+             binding the payment too, 3 transactions like seatbook (best of 1/64 threads; \
+             medians of {rounds} alternating rounds, median ratio)"
         ),
+        durable_on,
+        bound_best,
+        bound_ratio,
+        10.0,
+    );
+    row_with_ratio(
+        "durable reserve+confirm cycles, 64 buyers, group commit vs SQLite WAL FULL \
+         without the payment binding, 2 transactions (the peer before issue 14; same method)",
         durable_on,
         sqlite_best,
         durable_ratio,
@@ -510,24 +572,29 @@ fn main() {
         sqlite_best,
         0.0,
     );
-    let rounds_text: Vec<String> = per_round
-        .iter()
-        .map(|&(one, ours)| {
-            format!(
-                "{ours:.0} / {:.0} = {:.1}x",
-                one.max(sqlite_64),
-                ours / one.max(sqlite_64)
-            )
-        })
-        .collect();
+    let rounds_text = |rounds: &[(f64, f64)], best_of_64: f64| -> String {
+        rounds
+            .iter()
+            .map(|&(one, ours)| {
+                format!(
+                    "{ours:.0} / {:.0} = {:.1}x",
+                    one.max(best_of_64),
+                    ours / one.max(best_of_64)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     record(
         "peers.txt",
         &format!(
             "\nwins in 1 M random attempts: seatbook {lock_wins}, Redis {r_wins}; \
              SQLite cycles/s: 1 thread {sqlite_1:.0} (median), 64 threads {sqlite_64:.0}; \
+             with the binding: 1 thread {bound_1:.0} (median), 64 threads {bound_64:.0}; \
              seatbook 64 buyers: group commit {durable_on:.0} (median), without {durable_off:.0}; \
-             durable rounds (seatbook / SQLite best): {}",
-            rounds_text.join(", ")
+             durable rounds (seatbook / SQLite best): with the binding {}; without {}",
+            rounds_text(&bound_rounds, bound_64),
+            rounds_text(&per_round, sqlite_64),
         ),
     );
 }
