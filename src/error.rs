@@ -9,6 +9,7 @@
 //! put in a message.
 
 use crate::auth::{OriginError, TokenError, WeakSecretError};
+use crate::clock::UnixMillis;
 use crate::validate::InvalidInput;
 
 /// A stable numeric status for every failure, shared by the Rust and C APIs.
@@ -135,6 +136,16 @@ pub enum ErrorCode {
     /// its error says so (a signup's account exists, a password change is
     /// made); only the token is missing: log in for a new one.
     SigningFailed = 66,
+    /// The entity's sale window has not opened yet (reserve).
+    SaleNotOpen = 67,
+    /// The entity's sale window has ended, or the entity was closed (reserve).
+    SaleClosed = 68,
+    /// No entity with that id in this app.
+    EntityNotFound = 69,
+    /// An entity with that id exists already in this app.
+    EntityAlreadyExists = 70,
+    /// The entity is closed: it takes no new seats and no changes to its sale.
+    EntityClosed = 71,
     /// A required pointer argument was NULL (C only).
     NullParameter = 100,
     /// A string argument was not valid UTF-8 (C only).
@@ -583,6 +594,14 @@ pub enum AdminError {
     /// record, or settled already).
     #[error("the booking record is not refund due")]
     RefundNotDue,
+    #[error("entity {0} not found")]
+    EntityNotFound(String),
+    #[error("entity {0} exists already")]
+    EntityAlreadyExists(String),
+    /// The entity is closed: it takes no new seats, and its sale window
+    /// can no longer change (closing is for good).
+    #[error("entity {0} is closed")]
+    EntityClosed(String),
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error("the operating system's random generator failed")]
@@ -619,6 +638,16 @@ pub enum ReserveError {
     /// `entity_id` at once (`holds.max_held_seats_per_entity`).
     #[error("too many seats held in entity {entity_id} (at most {limit} per user)")]
     TooManySeatsHeld { entity_id: String, limit: usize },
+    /// The sale of `entity_id` opens at `opens_at`; it is earlier now.
+    #[error("the sale of entity {entity_id} has not opened yet")]
+    SaleNotOpen {
+        entity_id: String,
+        opens_at: UnixMillis,
+    },
+    /// The sale of `entity_id` is over: its window ended, or the entity
+    /// was closed.
+    #[error("the sale of entity {entity_id} is closed")]
+    SaleClosed { entity_id: String },
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error("the operating system's random generator failed")]
@@ -657,6 +686,10 @@ pub enum HoldError {
     HoldLimitExceeded,
     #[error("a confirm of this reservation is in progress")]
     ConfirmInProgress,
+    /// Extend only: the hold's entity `entity_id` does not sell now (closed,
+    /// or outside its sale window), so its holds run to their end.
+    #[error("the sale of entity {entity_id} is closed")]
+    SaleClosed { entity_id: String },
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error(transparent)]
@@ -912,6 +945,9 @@ impl HasErrorCode for AdminError {
             Self::BookingNotCancellable => ErrorCode::BookingNotCancellable,
             Self::CapacityExceeded => ErrorCode::CapacityExceeded,
             Self::RefundNotDue => ErrorCode::RefundNotDue,
+            Self::EntityNotFound(_) => ErrorCode::EntityNotFound,
+            Self::EntityAlreadyExists(_) => ErrorCode::EntityAlreadyExists,
+            Self::EntityClosed(_) => ErrorCode::EntityClosed,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
             Self::Storage(e) => e.code(),
@@ -928,6 +964,8 @@ impl HasErrorCode for ReserveError {
             Self::SeatHeld(_) => ErrorCode::SeatHeld,
             Self::TooManyReservations { .. } => ErrorCode::TooManyReservations,
             Self::TooManySeatsHeld { .. } => ErrorCode::TooManySeatsHeld,
+            Self::SaleNotOpen { .. } => ErrorCode::SaleNotOpen,
+            Self::SaleClosed { .. } => ErrorCode::SaleClosed,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
             Self::Storage(e) => e.code(),
@@ -944,6 +982,7 @@ impl HasErrorCode for HoldError {
             Self::HoldExpired => ErrorCode::HoldExpired,
             Self::HoldLimitExceeded => ErrorCode::HoldLimitExceeded,
             Self::ConfirmInProgress => ErrorCode::ConfirmInProgress,
+            Self::SaleClosed { .. } => ErrorCode::SaleClosed,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::Storage(e) => e.code(),
         }

@@ -96,7 +96,8 @@ pub use error::{
     StorageErrorKind,
 };
 pub use model::{
-    AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, NewApp, NewSeat, Reservation,
+    AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, EntityFigures, EntityInfo,
+    EntityStatus, EntityUpdate, HoldsOnClose, Money, NewApp, NewEntity, NewSeat, Reservation,
     ReservationInfo, ReservationStatus, SeatAttributes, SeatCounts, SeatFilter, SeatState,
     SeatView, Stats, UserHolds, UserId,
 };

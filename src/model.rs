@@ -63,6 +63,97 @@ pub struct AppUpdate<'a> {
     pub allowed_origins: Option<&'a [&'a str]>,
 }
 
+/// Where an entity (an event, a route, a show) is in its lifecycle.
+///
+/// `OnSale → Closed`, one way (see [`Admin::close_entity`](crate::Admin::close_entity)).
+/// While on sale, reserves are still refused outside its sale window.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EntityStatus {
+    /// Seats can be reserved (within the sale window, if it has one).
+    OnSale,
+    /// Sales stopped for good: no new holds. Bookings stay cancellable;
+    /// holds taken before the close ran to their end or were released,
+    /// as the close chose.
+    Closed,
+}
+
+/// An entity as the admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityInfo {
+    pub entity_id: String,
+    pub name: String,
+    /// Free text chosen by the app (`event`, `route`, `show`, ...).
+    pub kind: String,
+    /// When the event starts (the show, the departure), if known.
+    pub starts_at: Option<UnixMillis>,
+    /// Reserves before this instant are refused ([`ReserveError::SaleNotOpen`](crate::ReserveError::SaleNotOpen)).
+    pub sale_opens_at: Option<UnixMillis>,
+    /// Reserves at or after this instant are refused ([`ReserveError::SaleClosed`](crate::ReserveError::SaleClosed)).
+    pub sale_closes_at: Option<UnixMillis>,
+    pub status: EntityStatus,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+}
+
+/// What the admin supplies to create an entity.
+#[derive(Debug, Clone, Default)]
+pub struct NewEntity<'a> {
+    /// Same syntax as a seat id; unique within the app.
+    pub entity_id: &'a str,
+    /// Empty means "the entity id".
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub starts_at: Option<UnixMillis>,
+    pub sale_opens_at: Option<UnixMillis>,
+    pub sale_closes_at: Option<UnixMillis>,
+}
+
+/// Changes to an entity; `None` leaves a field as it is. For the sale
+/// window, `Some(None)` removes that bound.
+#[derive(Debug, Clone, Default)]
+pub struct EntityUpdate<'a> {
+    pub name: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub starts_at: Option<Option<UnixMillis>>,
+    pub sale_opens_at: Option<Option<UnixMillis>>,
+    pub sale_closes_at: Option<Option<UnixMillis>>,
+}
+
+/// What closing an entity does with the holds on its seats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldsOnClose {
+    /// Live holds run to their end: their buyers may still confirm them.
+    Keep,
+    /// Live holds are released at once (their reservations become
+    /// RELEASED, their seats available). A confirm already committing
+    /// when the close runs completes.
+    Release,
+}
+
+/// An amount of money in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    /// ISO 4217 code.
+    pub currency: String,
+    pub amount_minor: u64,
+}
+
+/// One entity's figures for the admin, at the instant they were read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityFigures {
+    pub entity_id: String,
+    pub status: EntityStatus,
+    /// Booked seats.
+    pub sold: u64,
+    /// Seats under a live hold.
+    pub held: u64,
+    pub available: u64,
+    /// The prices of the booked seats, per currency (ordered by currency;
+    /// one entry when all seats share a currency, none when none is sold).
+    pub revenue: Vec<Money>,
+}
+
 /// Optional descriptive attributes of a seat.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeatAttributes {

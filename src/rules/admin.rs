@@ -12,12 +12,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::engine::Engine;
-use super::retire;
+use super::{entities, retire};
 use crate::auth::{Busy, TokenKind, fingerprint, generate_api_key, hash_secret, normalize_origin};
 use crate::clock::{UnixMillis, millis};
 use crate::error::{AdminError, AuthError, CancelError, LoginError};
 use crate::locks::LockTable;
-use crate::model::{AppInfo, AppUpdate, Booking, CreatedApp, NewApp, NewSeat, UserHolds};
+use crate::model::{
+    AppInfo, AppUpdate, Booking, CreatedApp, EntityFigures, EntityInfo, EntityUpdate, HoldsOnClose,
+    NewApp, NewEntity, NewSeat, UserHolds,
+};
 use crate::secret::Secret;
 use crate::state::{AppState, Inner, SeatEntry};
 use crate::store::{AppRecord, SeatRecord, SeatStatus};
@@ -293,10 +296,12 @@ impl Admin {
     }
 
     /// Creates seats for one entity of an app, all or none. Seat ids are
-    /// unique within the app.
+    /// unique within the app. An entity not created yet is created with
+    /// defaults (on sale, no sale window, named after its id; see
+    /// [`create_entity`](Self::create_entity)).
     ///
     /// # Errors
-    /// [`AdminError::SeatAlreadyExists`] (nothing created),
+    /// [`AdminError::EntityClosed`], [`AdminError::SeatAlreadyExists`] (nothing created),
     /// [`AdminError::InvalidInput`] (empty, too many, duplicates, bad ids,
     /// currency or attributes), [`AdminError::CapacityExceeded`],
     /// [`AdminError::AppNotFound`], [`AdminError::Auth`], [`AdminError::Storage`].
@@ -306,7 +311,7 @@ impl Admin {
         entity_id: &str,
         seats: &[NewSeat],
     ) -> Result<usize, AdminError> {
-        self.check()?;
+        let now = self.check()?;
         let app = self.app_state(app_id)?;
         validate::id("entity_id", entity_id)?;
         if seats.is_empty() || seats.len() > self.inner.config().max_seats_per_bulk {
@@ -347,6 +352,7 @@ impl Admin {
             return Err(AdminError::CapacityExceeded);
         }
         self.inner.storage().write(|tx| {
+            entities::ensure_for_seats(tx, app_id, entity_id, now)?;
             for (s, rec) in seats.iter().zip(&records) {
                 if tx.seat(app_id, &s.seat_id)?.is_some() {
                     return Err(AdminError::SeatAlreadyExists(s.seat_id.clone()));
@@ -355,7 +361,9 @@ impl Admin {
             }
             Ok(())
         })?;
-        let entity = app.intern_entity(entity_id);
+        let entity = app
+            .intern_entity(entity_id)
+            .ok_or(AdminError::CapacityExceeded)?;
         for (s, rec) in seats.iter().zip(&records) {
             let key = self
                 .inner
@@ -373,6 +381,112 @@ impl Admin {
             );
         }
         Ok(seats.len())
+    }
+
+    /// Creates an entity (an event, a route, a show) of an app, on sale.
+    /// `name` empty means the entity id; a sale window, if given, must
+    /// open before it closes. See [`EntityInfo`] for the fields.
+    ///
+    /// # Errors
+    /// [`AdminError::EntityAlreadyExists`] (also for an entity its seats
+    /// created), [`AdminError::InvalidInput`] (id syntax, name, kind,
+    /// window), [`AdminError::CapacityExceeded`] (2^20 entities per app),
+    /// [`AdminError::AppNotFound`], [`AdminError::Auth`],
+    /// [`AdminError::Storage`].
+    pub fn create_entity(
+        &self,
+        app_id: &str,
+        new: &NewEntity<'_>,
+    ) -> Result<EntityInfo, AdminError> {
+        let now = self.check()?;
+        let app = self.app_state(app_id)?;
+        entities::create(&self.inner, &app, app_id, new, now)
+    }
+
+    /// Changes an entity's name, kind, start or sale window (`None`
+    /// leaves a field). A window change applies to every reserve that
+    /// starts after this returns; reserves in flight on its seats finish
+    /// first. Holds already taken are not affected.
+    ///
+    /// # Errors
+    /// [`AdminError::EntityClosed`] for a sale-window change of a closed
+    /// entity, [`AdminError::EntityNotFound`], [`AdminError::InvalidInput`],
+    /// [`AdminError::AppNotFound`], [`AdminError::Auth`],
+    /// [`AdminError::Storage`].
+    pub fn update_entity(
+        &self,
+        app_id: &str,
+        entity_id: &str,
+        update: &EntityUpdate<'_>,
+    ) -> Result<EntityInfo, AdminError> {
+        let now = self.check()?;
+        let app = self.app_state(app_id)?;
+        entities::update(&self.inner, &app, app_id, entity_id, update, now)
+    }
+
+    /// One entity of an app.
+    ///
+    /// # Errors
+    /// [`AdminError::EntityNotFound`], [`AdminError::InvalidInput`],
+    /// [`AdminError::AppNotFound`], [`AdminError::Auth`],
+    /// [`AdminError::Storage`].
+    pub fn get_entity(&self, app_id: &str, entity_id: &str) -> Result<EntityInfo, AdminError> {
+        self.check()?;
+        let app = self.app_state(app_id)?;
+        entities::get(&self.inner, &app, app_id, entity_id)
+    }
+
+    /// Every entity of an app, by entity id.
+    ///
+    /// # Errors
+    /// [`AdminError::AppNotFound`], [`AdminError::InvalidInput`],
+    /// [`AdminError::Auth`], [`AdminError::Storage`].
+    pub fn list_entities(&self, app_id: &str) -> Result<Vec<EntityInfo>, AdminError> {
+        self.check()?;
+        let app = self.app_state(app_id)?;
+        entities::list(&self.inner, &app, app_id)
+    }
+
+    /// Closes an entity for good: from the moment this returns no reserve
+    /// of its seats succeeds ([`ReserveError::SaleClosed`](crate::ReserveError::SaleClosed));
+    /// reserves already recording a hold on its seats finish first. Holds
+    /// taken before run to their end and can be confirmed
+    /// ([`HoldsOnClose::Keep`]) or are released now
+    /// ([`HoldsOnClose::Release`]; a confirm already committing
+    /// completes). Bookings stay cancellable. Closing a closed entity
+    /// changes nothing but applies `holds` again.
+    ///
+    /// # Errors
+    /// [`AdminError::EntityNotFound`], [`AdminError::InvalidInput`],
+    /// [`AdminError::AppNotFound`], [`AdminError::Auth`],
+    /// [`AdminError::Storage`] (with `Release`, the holds not yet released
+    /// stay; close again).
+    pub fn close_entity(
+        &self,
+        app_id: &str,
+        entity_id: &str,
+        holds: HoldsOnClose,
+    ) -> Result<EntityInfo, AdminError> {
+        let now = self.check()?;
+        let app = self.app_state(app_id)?;
+        entities::close(&self.inner, &app, app_id, entity_id, holds, now)
+    }
+
+    /// An entity's figures now: seats sold, held and available, and the
+    /// revenue of the sold seats per currency (minor units).
+    ///
+    /// # Errors
+    /// [`AdminError::EntityNotFound`], [`AdminError::InvalidInput`],
+    /// [`AdminError::AppNotFound`], [`AdminError::Auth`],
+    /// [`AdminError::Storage`].
+    pub fn entity_figures(
+        &self,
+        app_id: &str,
+        entity_id: &str,
+    ) -> Result<EntityFigures, AdminError> {
+        self.check()?;
+        let app = self.app_state(app_id)?;
+        entities::figures(&self.inner, &app, app_id, entity_id)
     }
 
     /// Removes seats that are neither held nor booked, all or none.

@@ -41,6 +41,7 @@
 use super::app::{AppContext, UserSession, random_u128};
 use super::expiry;
 use super::quota::{self, Refusal};
+use super::sale;
 use crate::auth::{hash_secret, hashes_equal, random_token};
 use crate::clock::{UnixMillis, millis};
 use crate::error::{
@@ -53,10 +54,12 @@ use crate::model::{
 };
 use crate::payment::{PaymentOutcome, PaymentRequest};
 use crate::secret::Secret;
-use crate::state::Inner;
+use crate::state::gates::Sale;
 use crate::state::stats::Counter;
+use crate::state::{AppState, Inner};
 use crate::store::{BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatStatus};
 use crate::validate::{self, InvalidInput};
+use parking_lot::RwLockReadGuard;
 
 const TOKEN_PREFIX: &str = "rsv_";
 
@@ -125,6 +128,64 @@ fn new_booking_id(reservation_id: u64) -> Result<String, getrandom::Error> {
     ))
 }
 
+/// Releases reservation `id` (`rec`, ACTIVE when read): marks it
+/// RELEASED and frees its seats, unless a confirm has pinned it. Used by
+/// the buyer's release and by closing an entity with its holds released.
+///
+/// # Errors
+/// [`HoldError::ReservationNotActive`] if it ended meanwhile,
+/// [`HoldError::ConfirmInProgress`] if a confirm pinned it,
+/// [`HoldError::Storage`].
+pub(crate) fn release_reservation(
+    inner: &Inner,
+    app: &AppState,
+    id: u64,
+    rec: &ReservationRecord,
+) -> Result<(), HoldError> {
+    let keys = app.keys(&rec.seat_ids);
+    inner.storage().write(|tx| {
+        let mut current = tx.reservation(id)?.ok_or(HoldError::ReservationNotFound)?;
+        if !current.is_active() {
+            return Err(HoldError::ReservationNotActive);
+        }
+        // The seats are freed together with the pin check, so a
+        // confirm can not pin them in between (it finds its hold lost).
+        // Should this transaction fail, the seats stay free and the
+        // reservation ACTIVE: a later confirm fails with HoldExpired
+        // and the sweep expires it.
+        let now = inner.now();
+        inner
+            .locks()
+            .release_unpinned(&keys, HoldId(id), now)
+            .map_err(|_| HoldError::ConfirmInProgress)?;
+        current.status = ReservationStatus::Released;
+        tx.put_reservation(id, &current)?;
+        Ok(())
+    })?;
+    app.holds().forget(rec.user_id, HoldId(id));
+    inner.counters().bump(Counter::Releases);
+    Ok(())
+}
+
+/// A seat's state as buyers see it: booked on record, else held or
+/// available as the lock table says at `now`.
+pub(crate) fn effective_state(
+    inner: &Inner,
+    app: &AppState,
+    seat_id: &str,
+    stored: SeatStatus,
+    now: UnixMillis,
+) -> SeatState {
+    if stored == SeatStatus::Booked {
+        return SeatState::Booked;
+    }
+    let key = app.seat(seat_id).map(|e| e.key);
+    match key.map(|k| inner.locks().state(k, now)) {
+        Some(LockState::Held { expires_at, .. }) => SeatState::Held { expires_at },
+        _ => SeatState::Available,
+    }
+}
+
 impl AppContext {
     /// Lists an entity's seats with their effective state now. Cost is
     /// proportional to that entity's seats. Held seats show their expiry,
@@ -149,7 +210,7 @@ impl AppContext {
             .entity_seats(&app_id, entity_id)?;
         let mut out = Vec::with_capacity(rows.len());
         for (seat_id, rec) in rows {
-            let state = self.effective_state(&seat_id, rec.status, now);
+            let state = effective_state(&self.inner, &self.app, &seat_id, rec.status, now);
             if filter == SeatFilter::AvailableOnly && state != SeatState::Available {
                 continue;
             }
@@ -179,17 +240,6 @@ impl AppContext {
             }
         }
         Ok(counts)
-    }
-
-    fn effective_state(&self, seat_id: &str, stored: SeatStatus, now: UnixMillis) -> SeatState {
-        if stored == SeatStatus::Booked {
-            return SeatState::Booked;
-        }
-        let key = self.app.seat(seat_id).map(|e| e.key);
-        match key.map(|k| self.inner.locks().state(k, now)) {
-            Some(LockState::Held { expires_at, .. }) => SeatState::Held { expires_at },
-            _ => SeatState::Available,
-        }
     }
 
     /// Holds every seat in `seat_ids` for the user, or none.
@@ -228,6 +278,7 @@ impl AppContext {
             return Err(InvalidInput::new("ttl", "outside the configured hold bounds").into());
         }
         let mut keys = [SeatKey(0); MAX_SEATS_PER_HOLD];
+        let mut entities = [0u32; MAX_SEATS_PER_HOLD];
         let mut total: u64 = 0;
         let mut currency: Option<[u8; 3]> = None;
         for (i, &seat) in seat_ids.iter().enumerate() {
@@ -238,6 +289,12 @@ impl AppContext {
             if keys[..i].contains(&entry.key) {
                 return Err(InvalidInput::new("seat_ids", "duplicate seat").into());
             }
+            // The early sale check (see `state::gates`), once per entity
+            // in a run of seats: losers too hear "sale closed".
+            if i == 0 || entities[i - 1] != entry.entity {
+                self.early_sale_check(entry.entity, now)?;
+            }
+            entities[i] = entry.entity;
             if *currency.get_or_insert(entry.currency) != entry.currency {
                 return Err(InvalidInput::new(
                     "seat_ids",
@@ -253,28 +310,20 @@ impl AppContext {
         self.inner.counters().bump(Counter::ReserveAttempts);
         let hold = match self.inner.locks().try_acquire(keys, now, expires_at) {
             Ok(hold) => hold,
+            Err(e) => return Err(self.blocked(seat_ids[e.position], e.state)),
+        };
+        // Only a winner gets here. It checks the sale again, under each
+        // entity's gate, and keeps the gates until its reservation is
+        // recorded: a close or a window change waits for it, and every
+        // reserve after the change sees the change.
+        let entities = &entities[..seat_ids.len()];
+        let _sales = match self.hold_sales(entities, now) {
+            Ok(sales) => sales,
             Err(e) => {
-                let seat = seat_ids[e.position].to_owned();
-                return Err(match e.state {
-                    LockState::Booked => {
-                        self.inner.counters().bump(Counter::ContentionRejections);
-                        ReserveError::SeatBooked(seat)
-                    }
-                    LockState::Held { .. } => {
-                        self.inner.counters().bump(Counter::ContentionRejections);
-                        ReserveError::SeatHeld(seat)
-                    }
-                    LockState::Vacant | LockState::Free => ReserveError::SeatNotFound(seat),
-                });
+                self.inner.locks().release(keys, hold);
+                return Err(e);
             }
         };
-        // Only a winner gets here: the quota check (and looking up the
-        // seats' entities for it) costs losers nothing.
-        let mut entities = [0u32; MAX_SEATS_PER_HOLD];
-        for (entity, seat) in entities.iter_mut().zip(seat_ids) {
-            *entity = self.app.seat(seat).map_or(u32::MAX, |e| e.entity);
-        }
-        let entities = &entities[..seat_ids.len()];
         if let Err(refusal) = quota::admit(
             self.app.holds(),
             self.inner.locks(),
@@ -314,6 +363,65 @@ impl AppContext {
                 self.app.holds().forget(session.user_id, hold);
                 Err(e)
             }
+        }
+    }
+
+    /// Why `seat` blocked a reserve, as the lock table found it.
+    fn blocked(&self, seat: &str, state: LockState) -> ReserveError {
+        let seat = seat.to_owned();
+        match state {
+            LockState::Booked => {
+                self.inner.counters().bump(Counter::ContentionRejections);
+                ReserveError::SeatBooked(seat)
+            }
+            LockState::Held { .. } => {
+                self.inner.counters().bump(Counter::ContentionRejections);
+                ReserveError::SeatHeld(seat)
+            }
+            LockState::Vacant | LockState::Free => ReserveError::SeatNotFound(seat),
+        }
+    }
+
+    /// The early sale check of entity number `entity` (from the gate's
+    /// atomics; see `state::gates`).
+    #[inline]
+    fn early_sale_check(&self, entity: u32, now: UnixMillis) -> Result<(), ReserveError> {
+        match self.app.gate(entity) {
+            Some(gate) => sale::verdict(&gate.quick(), now).map_err(|r| self.refusal(entity, r)),
+            None => Ok(()),
+        }
+    }
+
+    /// A winner's sale check: the gates of `entities` held (in entity
+    /// order, so two reserves never wait on each other's gates), each
+    /// sale checked under its gate.
+    fn hold_sales(
+        &self,
+        entities: &[u32],
+        now: UnixMillis,
+    ) -> Result<Vec<RwLockReadGuard<'_, Sale>>, ReserveError> {
+        let mut distinct = entities.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut held = Vec::with_capacity(distinct.len());
+        for entity in distinct {
+            if let Some(gate) = self.app.gate(entity) {
+                let sale = gate.hold();
+                sale::verdict(&sale, now).map_err(|r| self.refusal(entity, r))?;
+                held.push(sale);
+            }
+        }
+        Ok(held)
+    }
+
+    fn refusal(&self, entity: u32, refusal: sale::Refusal) -> ReserveError {
+        let entity_id = self.app.entity_name(entity);
+        match refusal {
+            sale::Refusal::NotOpen { opens_at } => ReserveError::SaleNotOpen {
+                entity_id,
+                opens_at,
+            },
+            sale::Refusal::Closed => ReserveError::SaleClosed { entity_id },
         }
     }
 
@@ -388,10 +496,11 @@ impl AppContext {
     }
 
     /// Moves a live hold's expiry to `now + ttl` (holder only), never past
-    /// `created_at + holds.max_total`.
+    /// `created_at + holds.max_total`, and only while its entities sell.
     ///
     /// # Errors
-    /// [`HoldError::HoldExpired`], [`HoldError::HoldLimitExceeded`],
+    /// [`HoldError::SaleClosed`] (an entity of its seats closed, or
+    /// outside its sale window), [`HoldError::HoldExpired`], [`HoldError::HoldLimitExceeded`],
     /// [`HoldError::ReservationNotFound`], [`HoldError::ReservationNotActive`],
     /// [`HoldError::ConfirmInProgress`], [`HoldError::InvalidInput`] (TTL),
     /// [`HoldError::Auth`], [`HoldError::Storage`].
@@ -415,6 +524,20 @@ impl AppContext {
         let new_expiry = now.saturating_add(millis(ttl));
         if new_expiry > rec.created_at.saturating_add(millis(policy.max_total)) {
             return Err(HoldError::HoldLimitExceeded);
+        }
+        // A closed entity's holds run to their end (docs/design.md,
+        // invariant 13): no extension once its sale stopped.
+        for seat in &rec.seat_ids {
+            let Some(entry) = self.app.seat(seat) else {
+                continue;
+            };
+            if let Err(
+                ReserveError::SaleClosed { entity_id }
+                | ReserveError::SaleNotOpen { entity_id, .. },
+            ) = self.early_sale_check(entry.entity, now)
+            {
+                return Err(HoldError::SaleClosed { entity_id });
+            }
         }
         let keys = self.app.keys(&rec.seat_ids);
         let hold = HoldId(id);
@@ -466,29 +589,7 @@ impl AppContext {
         if !rec.is_active() {
             return Err(HoldError::ReservationNotActive);
         }
-        let keys = self.app.keys(&rec.seat_ids);
-        self.inner.storage().write(|tx| {
-            let mut current = tx.reservation(id)?.ok_or(HoldError::ReservationNotFound)?;
-            if !current.is_active() {
-                return Err(HoldError::ReservationNotActive);
-            }
-            // The seats are freed together with the pin check, so a
-            // confirm can not pin them in between (it finds its hold lost).
-            // Should this transaction fail, the seats stay free and the
-            // reservation ACTIVE: a later confirm fails with HoldExpired
-            // and the sweep expires it.
-            let now = self.inner.now();
-            self.inner
-                .locks()
-                .release_unpinned(&keys, HoldId(id), now)
-                .map_err(|_| HoldError::ConfirmInProgress)?;
-            current.status = ReservationStatus::Released;
-            tx.put_reservation(id, &current)?;
-            Ok(())
-        })?;
-        self.app.holds().forget(rec.user_id, HoldId(id));
-        self.inner.counters().bump(Counter::Releases);
-        Ok(())
+        release_reservation(&self.inner, &self.app, id, &rec)
     }
 
     /// Pays for a hold and books its seats.

@@ -2,7 +2,7 @@
 //! bookings and seats, and the handles hosts call them through.
 //!
 //! Owns the booking rules (`booking`: reserve, extend, release, confirm,
-//! cancel, refunds), expiry (`expiry`: what ACTIVE means, the sweep, the
+//! cancel, refunds), entities and their sale (`entities`, `sale`), expiry (`expiry`: what ACTIVE means, the sweep, the
 //! recovery of lost payment answers, restoring holds on open), seat
 //! retirement (`retire`), the hold quotas (`quota`), the audit's
 //! invariant checks (`audit`), app and user authentication (`app`), the
@@ -15,8 +15,9 @@
 //! (fields), and `crate::state` must never call back into them.
 //!
 //! Import order inside this folder: `engine` -> `expiry`, `audit`;
-//! `admin` -> `retire`, `booking`, `app`; `booking` -> `app`, `quota`,
-//! `expiry`; `audit` -> `expiry`. Nothing imports back up; the unit test
+//! `admin` -> `retire`, `entities`, `booking`, `app`; `entities` ->
+//! `booking`; `booking` -> `app`, `quota`, `expiry`, `sale`; `audit` ->
+//! `expiry`. Nothing imports back up; the unit test
 //! in `src/layering.rs` fails on any import cycle between modules or
 //! folders, and on `state` using `rules`.
 
@@ -25,6 +26,8 @@ pub(crate) mod app;
 pub(crate) mod audit;
 pub(crate) mod booking;
 pub(crate) mod engine;
+pub(crate) mod entities;
 pub(crate) mod expiry;
 pub(crate) mod quota;
 pub(crate) mod retire;
+pub(crate) mod sale;

@@ -198,8 +198,9 @@ impl Ledger {
     }
 }
 
-/// One app's entity names, interned to small numbers for the ledger.
-/// Written only by seat creation (under the admin lock) and on open.
+/// One app's entity names, interned to small numbers for the ledger and
+/// the gates. Written only by entity and seat creation (under the admin
+/// lock) and on open.
 #[derive(Debug, Default)]
 pub(crate) struct Entities {
     ids: HashMap<Box<str>, u32>,
@@ -226,6 +227,16 @@ impl Entities {
         self.names.push(name.into());
         self.ids.insert(name.into(), id);
         id
+    }
+
+    /// The number of `name`, if known.
+    pub(crate) fn id(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    /// The number the next new name gets.
+    pub(crate) fn next_id(&self) -> u32 {
+        u32::try_from(self.names.len()).unwrap_or(u32::MAX)
     }
 
     /// The name of entity `id`.

@@ -13,6 +13,7 @@
 //! this module; this module never uses `crate::rules`.
 
 mod closable;
+pub(crate) mod gates;
 pub(crate) mod ledger;
 mod open;
 pub(crate) mod stats;
@@ -32,6 +33,7 @@ use crate::payment::PaymentVerifier;
 use crate::store::AppRecord;
 
 pub(crate) use closable::ClosableStorage;
+use gates::{EntityGate, Gates};
 use ledger::{Entities, Ledger};
 use stats::Counters;
 
@@ -56,8 +58,10 @@ pub(crate) struct AppState {
     /// authenticated context notices with one atomic load.
     generation: AtomicU64,
     seats: FastMap<Box<str>, SeatEntry>,
-    /// The names of the entities its seats belong to.
+    /// The names of its entities (of its seats, and those with a record).
     entities: RwLock<Entities>,
+    /// Each entity's sale, by entity number.
+    gates: Gates,
     /// Live holds per user, for the hold quotas.
     holds: Ledger,
 }
@@ -75,6 +79,7 @@ impl AppState {
             generation: AtomicU64::new(0),
             seats: FastMap::with_capacity_and_hasher(seats, foldhash::fast::RandomState::default()),
             entities: RwLock::new(entities),
+            gates: Gates::default(),
             holds: Ledger::default(),
         }
     }
@@ -114,9 +119,56 @@ impl AppState {
         self.seats.remove(seat_id);
     }
 
-    /// The number of entity `name`, new or known (under the admin lock).
-    pub(crate) fn intern_entity(&self, name: &str) -> u32 {
-        self.entities.write().intern(name)
+    /// The number of entity `name`, new or known (under the admin lock, or
+    /// while opening), with its gate; `None` past the gates' capacity.
+    pub(crate) fn intern_entity(&self, name: &str) -> Option<u32> {
+        let mut entities = self.entities.write();
+        let known = entities.id(name);
+        let id = known.unwrap_or_else(|| entities.next_id());
+        self.gates.ensure(id)?;
+        if known.is_none() {
+            entities.intern(name);
+        }
+        Some(id)
+    }
+
+    /// The names of every interned entity, in number order.
+    pub(crate) fn entity_names(&self) -> Vec<String> {
+        let entities = self.entities.read();
+        (0..entities.next_id())
+            .map(|id| entities.name(id).to_owned())
+            .collect()
+    }
+
+    /// How many entities the app has interned.
+    pub(crate) fn entity_count(&self) -> u32 {
+        self.entities.read().next_id()
+    }
+
+    /// Allocates the gate of entity number `id` (opening).
+    pub(crate) fn ensure_gate(&self, id: u32) -> Option<&EntityGate> {
+        self.gates.ensure(id)
+    }
+
+    /// The number of entity `name`, if the app has it.
+    pub(crate) fn entity_id(&self, name: &str) -> Option<u32> {
+        self.entities.read().id(name)
+    }
+
+    /// The gate of entity number `id` (every interned entity has one).
+    #[inline]
+    pub(crate) fn gate(&self, id: u32) -> Option<&EntityGate> {
+        self.gates.get(id)
+    }
+
+    /// The seats of entity number `id` with their directory entries (a
+    /// scan of the app's whole directory: admin operations only).
+    pub(crate) fn seats_of_entity(&self, id: u32) -> Vec<(Box<str>, SeatEntry)> {
+        self.seats
+            .iter()
+            .filter(|e| e.value().entity == id)
+            .map(|e| (e.key().clone(), *e.value()))
+            .collect()
     }
 
     /// The name of entity number `id`.

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::gates::Sale;
 use super::ledger::Entities;
 use super::stats::Counters;
 use super::{AppState, ClosableStorage, FastMap, INSTANCES, Inner, SeatEntry};
@@ -19,8 +20,9 @@ use crate::auth::{PasswordHasher, TokenSigner};
 use crate::config::Config;
 use crate::error::{OpenError, StorageError};
 use crate::locks::LockTable;
+use crate::model::EntityStatus;
 use crate::store::fs::Vfs;
-use crate::store::{LoadedSeat, OpenOptions, ReservationRecord, Storage};
+use crate::store::{EntityRecord, LoadedSeat, OpenOptions, ReservationRecord, Storage};
 
 impl Inner {
     /// Checks `config`, opens the storage at `path` and rebuilds the
@@ -69,6 +71,13 @@ impl Inner {
                 rec.app_id.clone().into_boxed_str(),
                 Arc::new(AppState::with_capacity(rec, n, Entities::from_names(names))),
             );
+        }
+        for app in &apps {
+            let records = loaded
+                .entities
+                .iter()
+                .filter(|(a, _, _)| **a == **app.key());
+            gate_entities(app.value(), records)?;
         }
         for (app_id, mut seats, _) in loaded.seats {
             let Some(app) = apps.get(app_id.as_str()).map(|a| Arc::clone(a.value())) else {
@@ -129,6 +138,29 @@ impl Inner {
         };
         Ok((inner, loaded.active))
     }
+}
+
+/// Gives every entity of `app` its gate: those its seats name (already
+/// interned, on sale without a window unless a record says otherwise) and
+/// those with a record, whose sale the record sets.
+fn gate_entities<'a>(
+    app: &AppState,
+    records: impl Iterator<Item = &'a (String, String, EntityRecord)>,
+) -> Result<(), OpenError> {
+    let too_many = || OpenError::Storage(StorageError::corrupt("more entities than an app holds"));
+    for id in 0..app.entity_count() {
+        app.ensure_gate(id).ok_or_else(too_many)?;
+    }
+    for (_, entity_id, rec) in records {
+        let id = app.intern_entity(entity_id).ok_or_else(too_many)?;
+        let gate = app.gate(id).ok_or_else(too_many)?;
+        gate.change().set(Sale {
+            closed: rec.status == EntityStatus::Closed,
+            opens_at: rec.sale_opens_at,
+            closes_at: rec.sale_closes_at,
+        });
+    }
+    Ok(())
 }
 
 fn validate_config(config: &Config) -> Result<(), OpenError> {

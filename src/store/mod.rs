@@ -34,7 +34,8 @@
 //!   is, the store keeps its indexes.
 //! * [`ReadTx`] is a snapshot: it never sees a later commit.
 //!
-//! The operations by record: apps (`app`, `apps`, `put_app`), users
+//! The operations by record: apps (`app`, `apps`, `put_app`), entities
+//! (`entity`, `entities`, `put_entity`), users
 //! (`user`, `user_by_email`, `insert_user`, `put_user`), seats (`seat`,
 //! `entity_seats`, `all_seats`, `put_seat`, `update_seat`,
 //! `delete_seat`), reservations and holds (`reservation`,
@@ -59,7 +60,7 @@ pub(crate) mod redb;
 use serde::Serialize;
 
 use crate::clock::UnixMillis;
-use crate::model::{BookingStatus, ReservationStatus, SeatAttributes, UserId};
+use crate::model::{BookingStatus, EntityStatus, ReservationStatus, SeatAttributes, UserId};
 
 /// The store (the redb one; see the module's "Why concrete types").
 pub(crate) type Storage = self::redb::RedbStore;
@@ -115,6 +116,21 @@ pub(crate) struct SeatRecord {
     pub(crate) status: SeatStatus,
     pub(crate) booked_by: Option<UserId>,
     pub(crate) booking_id: Option<String>,
+}
+
+/// An entity of an app (keyed by app and entity id). Written by the admin
+/// operations and, with defaults, by the first `create_seats` naming an
+/// unknown entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub(crate) struct EntityRecord {
+    pub(crate) name: String,
+    pub(crate) kind: String,
+    pub(crate) starts_at: Option<UnixMillis>,
+    pub(crate) sale_opens_at: Option<UnixMillis>,
+    pub(crate) sale_closes_at: Option<UnixMillis>,
+    pub(crate) status: EntityStatus,
+    pub(crate) created_at: UnixMillis,
+    pub(crate) updated_at: UnixMillis,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -189,6 +205,8 @@ pub(crate) struct LoadedState {
     /// Every seat, grouped by app (`app_id`, its seats in id order, the
     /// names of its entities numbered as [`LoadedSeat::entity`] numbers them).
     pub(crate) seats: Vec<(String, Vec<LoadedSeat>, Vec<Box<str>>)>,
+    /// Every entity record: `(app_id, entity_id, record)`, in key order.
+    pub(crate) entities: Vec<(String, String, EntityRecord)>,
     /// Every ACTIVE reservation.
     pub(crate) active: Vec<(u64, ReservationRecord)>,
     /// Largest reservation id ever stored (0 if none).

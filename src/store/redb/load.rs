@@ -11,9 +11,11 @@ use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use super::RedbStore;
 use super::records::{SEP, SeatHead, decode, decode_borrowed};
-use super::schema::{ACTIVE_HOLDS, APPS, RESERVATIONS, SEATS};
+use super::schema::{ACTIVE_HOLDS, APPS, ENTITIES, RESERVATIONS, SEATS};
 use crate::error::StorageError;
-use crate::store::{AppRecord, LoadedSeat, LoadedState, ReservationRecord, SeatStatus};
+use crate::store::{
+    AppRecord, EntityRecord, LoadedSeat, LoadedState, ReservationRecord, SeatStatus,
+};
 
 impl RedbStore {
     /// Reads everything the engine keeps in memory.
@@ -68,6 +70,18 @@ impl RedbStore {
             });
             group_len = group_len.saturating_sub(1);
         }
+        let mut entities = Vec::new();
+        for row in tx.open_table(ENTITIES)?.iter()? {
+            let (k, v) = row?;
+            let Some((app, entity)) = k.value().split_once(SEP) else {
+                return Err(StorageError::corrupt("corrupt entity key"));
+            };
+            entities.push((
+                app.to_owned(),
+                entity.to_owned(),
+                decode::<EntityRecord>(v.value())?,
+            ));
+        }
         let reservations = tx.open_table(RESERVATIONS)?;
         let mut active = Vec::new();
         for row in tx.open_table(ACTIVE_HOLDS)?.iter()? {
@@ -87,6 +101,7 @@ impl RedbStore {
         Ok(LoadedState {
             apps,
             seats,
+            entities,
             active,
             max_reservation_id,
         })

@@ -11,7 +11,8 @@ use std::sync::atomic::AtomicBool;
 use redb::{Database, ReadableTable};
 
 use super::schema::{
-    CHECKPOINTED_GENERATION, DB_ID_HIGH, DB_ID_LOW, META, SCHEMA_VERSION, SCHEMA_VERSION_KEY,
+    CHECKPOINTED_GENERATION, DB_ID_HIGH, DB_ID_LOW, ENTITIES, META, SCHEMA_VERSION,
+    SCHEMA_VERSION_KEY, UPGRADABLE_SCHEMA_VERSION,
 };
 use super::{RedbStore, WriteTx, commit, fs, journal};
 use crate::error::{OpenError, StorageError};
@@ -285,7 +286,17 @@ impl RedbStore {
     /// The database's id and last checkpointed generation; refuses a
     /// database of another schema version.
     fn identity(txn: &redb::WriteTransaction) -> Result<(u128, u64), OpenError> {
-        let meta = txn.open_table(META).map_err(storage)?;
+        let mut meta = txn.open_table(META).map_err(storage)?;
+        let version = meta
+            .get(SCHEMA_VERSION_KEY)
+            .map_err(storage)?
+            .map(|v| v.value());
+        if version == Some(UPGRADABLE_SCHEMA_VERSION) {
+            // Committed with the open's checkpoint, or not at all.
+            txn.open_table(ENTITIES).map_err(storage)?;
+            meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
+                .map_err(storage)?;
+        }
         let get = |key: &str| -> Result<Option<u64>, OpenError> {
             Ok(meta.get(key).map_err(storage)?.map(|v| v.value()))
         };

@@ -10,14 +10,15 @@ use super::records::{
     SEP, app_key, decode, decode_user, entity_prefix, prefix_end, seat_key, user_bookings_prefix,
 };
 use super::schema::{
-    ACTIVE_HOLDS, APPS, BOOKINGS, ENTITY_SEATS, PAYMENTS, PENDING_PAYMENTS, PENDING_USER_BOOKINGS,
-    REFUNDS_DUE, RESERVATIONS, SEATS, USER_BOOKINGS, USER_EMAILS, USERS,
+    ACTIVE_HOLDS, APPS, BOOKINGS, ENTITIES, ENTITY_SEATS, PAYMENTS, PENDING_PAYMENTS,
+    PENDING_USER_BOOKINGS, REFUNDS_DUE, RESERVATIONS, SEATS, USER_BOOKINGS, USER_EMAILS, USERS,
 };
 use crate::clock::UnixMillis;
 use crate::error::StorageError;
 use crate::model::UserId;
 use crate::store::{
-    AppRecord, BookingRecord, PaymentRecord, ReservationRecord, SeatRecord, UserRecord,
+    AppRecord, BookingRecord, EntityRecord, PaymentRecord, ReservationRecord, SeatRecord,
+    UserRecord,
 };
 
 impl RedbStore {
@@ -73,6 +74,33 @@ macro_rules! getters {
             t.get(seat_key(app, seat).as_str())?
                 .map(|v| decode(v.value()))
                 .transpose()
+        }
+
+        pub(crate) fn entity(
+            &self,
+            app: &str,
+            entity: &str,
+        ) -> Result<Option<EntityRecord>, StorageError> {
+            let t = self.inner.open_table(ENTITIES)?;
+            t.get(app_key(app, entity).as_str())?
+                .map(|v| decode(v.value()))
+                .transpose()
+        }
+
+        /// Every entity record of one app, in entity-id order.
+        pub(crate) fn entities(
+            &self,
+            app: &str,
+        ) -> Result<Vec<(String, EntityRecord)>, StorageError> {
+            let prefix = format!("{app}{SEP}");
+            let end = prefix_end(&prefix);
+            let t = self.inner.open_table(ENTITIES)?;
+            let mut out = Vec::new();
+            for row in t.range(prefix.as_str()..end.as_str())? {
+                let (k, v) = row?;
+                out.push((k.value()[prefix.len()..].to_owned(), decode(v.value())?));
+            }
+            Ok(out)
         }
 
         pub(crate) fn reservation(

@@ -130,6 +130,8 @@ journaled_tables! {
     /// [`BookingStatus::RefundDue`](crate::model::BookingStatus::RefundDue)
     /// (an approved payment that booked nothing).
     REFUNDS_DUE / RefundsDue / refunds_due: &'static str => () = "refunds_due", tag 13;
+    /// Entity records, keyed `app SEP entity_id` (schema version 3).
+    ENTITIES / Entities / entities: &'static str => &'static [u8] = "entities", tag 14;
 }
 
 /// See [`PENDING_USER_BOOKINGS`].
@@ -147,11 +149,19 @@ pub(crate) trait TableVisitor {
     ) -> Result<(), StorageError>;
 }
 
-/// Version 2: the database's unique id and the journal's pairing (see
-/// [`journal`](super::journal)). A database of version 1 is refused with
+/// Version 3: the entities table. Version 2 (the database's unique id and
+/// the journal's pairing, see [`journal`](super::journal)) is upgraded in
+/// place on open: the missing table is created and the version raised, in
+/// the open's first write transaction; its rows and journal are the same.
+/// A database of version 1 is refused with
 /// [`OpenError::UnsupportedFormat`](crate::error::OpenError::UnsupportedFormat):
-/// there were no production users, so there is no migration.
-pub(super) const SCHEMA_VERSION: u64 = 2;
+/// there were no production users, so there is no migration from it. A
+/// later version is refused too, so an older build never runs a database
+/// whose rules (sale windows, closed entities) it would not enforce.
+pub(super) const SCHEMA_VERSION: u64 = 3;
+
+/// The version upgraded in place to [`SCHEMA_VERSION`] on open.
+pub(super) const UPGRADABLE_SCHEMA_VERSION: u64 = 2;
 
 /// `META` key: the last journal generation whose groups the database
 /// file contains (written by every checkpoint; see [`journal`](super::journal)'s

@@ -10,13 +10,16 @@ use serde::Serialize;
 
 use super::open::CRASH_AT;
 use super::records::{SeatHead, decode_borrowed, decode_user, encode, entity_prefix, prefix_end};
-use super::schema::{META, PENDING_USER_BOOKINGS, PENDING_USER_BOOKINGS_MAX, SCHEMA_VERSION_KEY};
+use super::schema::{
+    ENTITIES, META, PENDING_USER_BOOKINGS, PENDING_USER_BOOKINGS_MAX, SCHEMA_VERSION_KEY,
+};
 use super::{RedbStore, fs, journal};
 use crate::clock::UnixMillis;
 use crate::error::{OpenError, StorageError};
 use crate::model::{BookingStatus, ReservationStatus, SeatAttributes, UserId};
 use crate::store::{
-    AppRecord, BookingRecord, Durability, ReservationRecord, SeatRecord, SeatStatus, UserRecord,
+    AppRecord, BookingRecord, Durability, EntityRecord, ReservationRecord, SeatRecord, SeatStatus,
+    UserRecord,
 };
 
 #[test]
@@ -349,11 +352,90 @@ fn a_database_of_the_previous_format_is_refused() {
             err,
             OpenError::UnsupportedFormat {
                 found: 1,
-                expected: 2
+                expected: 3
             }
         ),
         "{err:?}"
     );
+}
+
+/// A database of version 2 (before entities) opens: the entities table is
+/// created and the version raised in the open's checkpoint, and its rows
+/// are untouched. A version newer than this build's is refused.
+#[test]
+fn a_version_2_database_is_upgraded_in_place_and_a_newer_one_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.redb");
+    let rec = reservation(500, ReservationStatus::Active);
+    {
+        let s = RedbStore::open_with(&path, Durability::Full, false).unwrap();
+        s.write(|tx| tx.put_reservation(7, &rec)).unwrap();
+    }
+    let set_version = |version: u64, drop_entities: bool| {
+        let db = Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        if drop_entities {
+            assert!(txn.delete_table(ENTITIES).unwrap(), "v3 has the table");
+        }
+        txn.open_table(META)
+            .unwrap()
+            .insert(SCHEMA_VERSION_KEY, version)
+            .unwrap();
+        txn.commit().unwrap();
+    };
+    set_version(2, true);
+    {
+        let s = RedbStore::open_with(&path, Durability::Full, false).unwrap();
+        let read = s.read().unwrap();
+        assert_eq!(
+            read.reservation(7).unwrap().map(|r| r.expires_at),
+            Some(500)
+        );
+        assert!(read.entities("app").unwrap().is_empty());
+        s.write(|tx| tx.put_entity("app", "E1", &entity_record()))
+            .unwrap();
+    }
+    {
+        let db = Database::open(&path).unwrap();
+        let txn = db.begin_read().unwrap();
+        let version = txn
+            .open_table(META)
+            .unwrap()
+            .get(SCHEMA_VERSION_KEY)
+            .unwrap();
+        assert_eq!(version.map(|v| v.value()), Some(3));
+    }
+    let s = RedbStore::open_with(&path, Durability::Full, false).unwrap();
+    assert_eq!(
+        s.read().unwrap().entity("app", "E1").unwrap(),
+        Some(entity_record())
+    );
+    drop(s);
+    set_version(4, false);
+    let err = RedbStore::open_with(&path, Durability::Full, false).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpenError::UnsupportedFormat {
+                found: 4,
+                expected: 3
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+fn entity_record() -> EntityRecord {
+    EntityRecord {
+        name: "Opening night".into(),
+        kind: "show".into(),
+        starts_at: Some(1_000),
+        sale_opens_at: Some(10),
+        sale_closes_at: None,
+        status: crate::model::EntityStatus::OnSale,
+        created_at: 1,
+        updated_at: 2,
+    }
 }
 
 /// A panic inside a write closure, after it changed a row, poisons the

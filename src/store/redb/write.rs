@@ -44,7 +44,7 @@ use super::records::{
     take_bytes, user_booking_key_of_pending,
 };
 use super::schema::{
-    ActiveHolds, Apps, Bookings, EntitySeats, Journaled, META, OpenTables,
+    ActiveHolds, Apps, Bookings, Entities, EntitySeats, Journaled, META, OpenTables,
     PENDING_USER_BOOKINGS_MAX, Payments, PendingPayments, PendingUserBookings, RefundsDue,
     Reservations, SCHEMA_VERSION, SCHEMA_VERSION_KEY, Seats, TableFn, TableVisitor, UserBookings,
     UserEmails, Users, visit_every_table, with_tag,
@@ -52,8 +52,8 @@ use super::schema::{
 use crate::error::StorageError;
 use crate::model::{BookingStatus, UserId};
 use crate::store::{
-    AppRecord, BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatRecord,
-    UserRecord,
+    AppRecord, BookingRecord, EntityRecord, PaymentRecord, PaymentState, ReservationRecord,
+    SeatRecord, UserRecord,
 };
 
 /// Set in a tag: the record removes its key.
@@ -261,6 +261,17 @@ impl<'t> WriteTx<'t> {
     ) -> Result<Option<SeatRecord>, StorageError> {
         self.table::<Seats>()?
             .get(seat_key(app, seat).as_str())?
+            .map(|v| decode(v.value()))
+            .transpose()
+    }
+
+    pub(crate) fn entity(
+        &mut self,
+        app: &str,
+        entity: &str,
+    ) -> Result<Option<EntityRecord>, StorageError> {
+        self.table::<Entities>()?
+            .get(app_key(app, entity).as_str())?
             .map(|v| decode(v.value()))
             .transpose()
     }
@@ -480,6 +491,15 @@ impl<'t> WriteTx<'t> {
 
     pub(crate) fn put_app(&mut self, rec: &AppRecord) -> Result<(), StorageError> {
         self.put::<Apps>(&rec.app_id, &encode(rec)?)
+    }
+
+    pub(crate) fn put_entity(
+        &mut self,
+        app: &str,
+        entity: &str,
+        rec: &EntityRecord,
+    ) -> Result<(), StorageError> {
+        self.put::<Entities>(&app_key(app, entity), &encode(rec)?)
     }
 
     /// Rewrites an existing user's row (password change, rehash). The
