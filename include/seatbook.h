@@ -270,6 +270,26 @@ enum seatbook_status
    */
   SEATBOOK_SIGNING_FAILED = 66,
   /**
+   * The entity's sale window has not opened yet; nothing was held.
+   */
+  SEATBOOK_SALE_NOT_OPEN = 67,
+  /**
+   * The entity's sales ended (window over, or entity closed); nothing was held.
+   */
+  SEATBOOK_SALE_CLOSED = 68,
+  /**
+   * No entity with that id in this app.
+   */
+  SEATBOOK_ENTITY_NOT_FOUND = 69,
+  /**
+   * An entity with that id exists already in this app.
+   */
+  SEATBOOK_ENTITY_ALREADY_EXISTS = 70,
+  /**
+   * The entity is closed: no new seats, no change to its sale.
+   */
+  SEATBOOK_ENTITY_CLOSED = 71,
+  /**
    * A required pointer argument was NULL.
    */
   SEATBOOK_NULL_PARAMETER = 100,
@@ -296,6 +316,34 @@ enum seatbook_status
 typedef enum seatbook_status seatbook_status;
 #else
 typedef uint32_t seatbook_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Where an entity is in its lifecycle (`OnSale -> Closed`, one way).
+ *
+ * Later versions may add values: treat a value you do not know as "not on
+ * sale".
+ */
+enum seatbook_entity_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Seats can be reserved (within the sale window, if it has one).
+   */
+  SEATBOOK_ENTITY_STATUS_ON_SALE = 0,
+  /**
+   * Sales stopped for good: no new holds; bookings stay cancellable.
+   */
+  SEATBOOK_ENTITY_STATUS_CLOSED = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum seatbook_entity_status seatbook_entity_status;
+#else
+typedef uint32_t seatbook_entity_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -465,6 +513,65 @@ typedef uint32_t seatbook_payment_decision;
 #endif // __cplusplus
 
 /**
+ * What `seatbook_admin_close_entity()` does with the live holds on the
+ * entity's seats (its `holds` argument).
+ */
+enum seatbook_holds_on_close
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Live holds run to their end: their buyers may still confirm them.
+   */
+  SEATBOOK_HOLDS_KEEP = 0,
+  /**
+   * Live holds are released at once (their reservations become
+   * RELEASED, their seats available). A confirm already committing
+   * completes.
+   */
+  SEATBOOK_HOLDS_RELEASE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum seatbook_holds_on_close seatbook_holds_on_close;
+#else
+typedef uint32_t seatbook_holds_on_close;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What `seatbook_entity_update` does with one optional instant.
+ */
+enum seatbook_field_change
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Leave the field as it is (the value is ignored); 0, so a
+   * zero-initialised update changes nothing.
+   */
+  SEATBOOK_FIELD_KEEP = 0,
+  /**
+   * Set the field to the value.
+   */
+  SEATBOOK_FIELD_SET = 1,
+  /**
+   * Remove the field (no start, no sale-window bound); the value is
+   * ignored.
+   */
+  SEATBOOK_FIELD_CLEAR = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum seatbook_field_change seatbook_field_change;
+#else
+typedef uint32_t seatbook_field_change;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A verified admin token (from `seatbook_engine_admin()`).
  *
  * Thread safety: fully thread-safe; use it from any number of threads at
@@ -533,6 +640,31 @@ typedef struct seatbook_check_report seatbook_check_report;
  * same engine handle. Release with `seatbook_engine_close()`.
  */
 typedef struct seatbook_engine seatbook_engine;
+
+/**
+ * An entity's figures (from `seatbook_admin_entity_figures()`).
+ *
+ * Thread safety: immutable; read it from any thread. Release with
+ * `seatbook_entity_figures_free()`.
+ */
+typedef struct seatbook_entity_figures seatbook_entity_figures;
+
+/**
+ * One entity as the admin sees it (from `seatbook_admin_get_entity()` and
+ * the other entity functions).
+ *
+ * Thread safety: immutable; read it from any thread. Release with
+ * `seatbook_entity_info_free()`.
+ */
+typedef struct seatbook_entity_info seatbook_entity_info;
+
+/**
+ * A list of entities (from `seatbook_admin_list_entities()`).
+ *
+ * Thread safety: immutable; read it from any thread. Release with
+ * `seatbook_entity_info_list_free()`.
+ */
+typedef struct seatbook_entity_info_list seatbook_entity_info_list;
 
 /**
  * A reservation as its holder sees it (from reserve, extend or
@@ -885,6 +1017,140 @@ typedef struct seatbook_user_holds_view {
    */
   size_t seats;
 } seatbook_user_holds_view;
+
+/**
+ * The fields of a `seatbook_entity_info`. Every pointer is borrowed from
+ * the handle it was read from and stays valid until that handle is freed.
+ * Instants are milliseconds since the Unix epoch; an optional one is set
+ * only when its `has_...` flag is true (0 otherwise).
+ */
+typedef struct seatbook_entity_info_view {
+  const char *entity_id;
+  const char *name;
+  /**
+   * "" when the entity has none.
+   */
+  const char *kind;
+  bool has_starts_at;
+  uint64_t starts_at;
+  bool has_sale_opens_at;
+  uint64_t sale_opens_at;
+  bool has_sale_closes_at;
+  uint64_t sale_closes_at;
+  seatbook_entity_status status;
+  uint64_t created_at;
+  uint64_t updated_at;
+} seatbook_entity_info_view;
+
+/**
+ * An entity to create with `seatbook_admin_create_entity()`. Each
+ * optional instant is a `has_...` flag and its value (milliseconds since
+ * the Unix epoch), read only when the flag is true.
+ */
+typedef struct seatbook_new_entity {
+  /**
+   * Same syntax as a seat id, e.g. "EVENT_001"; unique within the app.
+   */
+  const char *entity_id;
+  /**
+   * NULL or "": the entity id.
+   */
+  const char *name;
+  /**
+   * Free text chosen by the app ("event", "route", "show", ...); NULL
+   * means "".
+   */
+  const char *kind;
+  /**
+   * When the event starts (the show, the departure), if known.
+   */
+  bool has_starts_at;
+  uint64_t starts_at;
+  /**
+   * Reserves before this instant fail with `SEATBOOK_SALE_NOT_OPEN`.
+   */
+  bool has_sale_opens_at;
+  uint64_t sale_opens_at;
+  /**
+   * Reserves at or after this instant fail with `SEATBOOK_SALE_CLOSED`.
+   * Must be later than `sale_opens_at` when both are set.
+   */
+  bool has_sale_closes_at;
+  uint64_t sale_closes_at;
+} seatbook_new_entity;
+
+/**
+ * Changes to an entity for `seatbook_admin_update_entity()`. A
+ * zero-initialised value changes nothing.
+ */
+typedef struct seatbook_entity_update {
+  /**
+   * The new name; NULL keeps it ("" means the entity id).
+   */
+  const char *name;
+  /**
+   * The new kind; NULL keeps it.
+   */
+  const char *kind;
+  /**
+   * A `seatbook_field_change` value for `starts_at`.
+   */
+  uint32_t starts_at_change;
+  uint64_t starts_at;
+  /**
+   * A `seatbook_field_change` value for `sale_opens_at`.
+   */
+  uint32_t sale_opens_at_change;
+  uint64_t sale_opens_at;
+  /**
+   * A `seatbook_field_change` value for `sale_closes_at`.
+   */
+  uint32_t sale_closes_at_change;
+  uint64_t sale_closes_at;
+} seatbook_entity_update;
+
+/**
+ * An amount of money in one currency (in a `seatbook_entity_figures_view`).
+ */
+typedef struct seatbook_money {
+  /**
+   * ISO 4217 code, borrowed like the view's other pointers.
+   */
+  const char *currency;
+  /**
+   * Minor units (cents).
+   */
+  uint64_t amount_minor;
+} seatbook_money;
+
+/**
+ * The fields of a `seatbook_entity_figures`, as they were when it was
+ * read. Every pointer is borrowed from the handle and stays valid until
+ * it is freed.
+ */
+typedef struct seatbook_entity_figures_view {
+  const char *entity_id;
+  seatbook_entity_status status;
+  /**
+   * Booked seats.
+   */
+  uint64_t sold;
+  /**
+   * Seats under a live hold (an expired hold counts as available).
+   */
+  uint64_t held;
+  uint64_t available;
+  /**
+   * Number of entries in `revenue`.
+   */
+  size_t revenue_count;
+  /**
+   * The prices of the booked seats per currency, ordered by currency
+   * (one entry when all seats share a currency); NULL when
+   * `revenue_count` is 0.
+   */
+  const struct seatbook_money *revenue;
+} seatbook_entity_figures_view;
 
 /**
  * The fields of a `seatbook_user`; `user_id` is borrowed from the handle.
@@ -1335,10 +1601,12 @@ seatbook_status seatbook_admin_rotate_api_key(const struct seatbook_admin *admin
 
 /**
  * Creates `seat_count` seats of entity `entity_id` in app `app_id`, all or
- * none. `*out_created` (optional) receives how many were created.
+ * none. An entity not created yet (`seatbook_admin_create_entity()`) is
+ * created on sale, with no sale window, named after its id.
+ * `*out_created` (optional) receives how many were created.
  * Errors: `SEATBOOK_SEAT_ALREADY_EXISTS` (`seatbook_last_error_seat()`
- * names it), `SEATBOOK_INVALID_INPUT`, `SEATBOOK_CAPACITY_EXCEEDED`,
- * `SEATBOOK_APP_NOT_FOUND`, ...
+ * names it), `SEATBOOK_ENTITY_CLOSED`, `SEATBOOK_INVALID_INPUT`,
+ * `SEATBOOK_CAPACITY_EXCEEDED`, `SEATBOOK_APP_NOT_FOUND`, ...
  *
  * # Safety
  * `admin` is NULL or a live admin handle; the strings are NULL or C
@@ -1452,6 +1720,181 @@ seatbook_status seatbook_user_holds_list_get(const struct seatbook_user_holds_li
  * `list` is NULL or a live list handle, not freed before.
  */
 void seatbook_user_holds_list_free(struct seatbook_user_holds_list *list);
+
+/**
+ * Reads an entity record's fields into `*out`.
+ *
+ * # Safety
+ * `info` is NULL or a live entity info handle; `out` is NULL or writable.
+ */
+seatbook_status seatbook_entity_info_get(const struct seatbook_entity_info *info,
+                                         struct seatbook_entity_info_view *out);
+
+/**
+ * Frees an entity info handle. NULL is a no-op.
+ *
+ * # Safety
+ * `info` is NULL or a live entity info handle from a `*_entity` function
+ * (not one borrowed from a list), not freed before.
+ */
+void seatbook_entity_info_free(struct seatbook_entity_info *info);
+
+/**
+ * The number of entities in the list.
+ *
+ * # Safety
+ * `list` is NULL or a live list handle; `out_count` is NULL or writable.
+ */
+seatbook_status seatbook_entity_info_list_count(const struct seatbook_entity_info_list *list,
+                                                size_t *out_count);
+
+/**
+ * Reads entity number `index` (0-based) into `*out`; its pointers are
+ * valid until the list is freed. `SEATBOOK_INVALID_INPUT` if `index` is
+ * out of range.
+ *
+ * # Safety
+ * `list` is NULL or a live list handle; `out` is NULL or writable.
+ */
+seatbook_status seatbook_entity_info_list_get(const struct seatbook_entity_info_list *list,
+                                              size_t index,
+                                              struct seatbook_entity_info_view *out);
+
+/**
+ * Frees an entity list. NULL is a no-op.
+ *
+ * # Safety
+ * `list` is NULL or a live list handle, not freed before.
+ */
+void seatbook_entity_info_list_free(struct seatbook_entity_info_list *list);
+
+/**
+ * Creates entity `new_entity->entity_id` of app `app_id`, on sale.
+ * `*out_info` (optional, may be NULL) receives the new record (free with
+ * `seatbook_entity_info_free()`). Errors: `SEATBOOK_ENTITY_ALREADY_EXISTS`
+ * (also for an entity that `seatbook_admin_create_seats()` created),
+ * `SEATBOOK_INVALID_INPUT` (id syntax, name, kind, a sale window that does
+ * not open before it closes), `SEATBOOK_CAPACITY_EXCEEDED`,
+ * `SEATBOOK_APP_NOT_FOUND`, `SEATBOOK_TOKEN_EXPIRED`, ... Nothing changes
+ * on error.
+ *
+ * # Safety
+ * `admin` is NULL or a live admin handle; `app_id` is NULL or a C string;
+ * `new_entity` is NULL or points to a readable struct whose strings are
+ * NULL or C strings; `out_info` is NULL or writable.
+ */
+seatbook_status seatbook_admin_create_entity(const struct seatbook_admin *admin,
+                                             const char *app_id,
+                                             const struct seatbook_new_entity *new_entity,
+                                             struct seatbook_entity_info **out_info);
+
+/**
+ * Changes an entity's name, kind, start or sale window as `update` says
+ * (NULL strings and `SEATBOOK_FIELD_KEEP` keep a field). A window change
+ * applies to every reserve that starts after this returns; holds already
+ * taken are not affected. `*out_info` (optional, may be NULL) receives the
+ * updated record (free with `seatbook_entity_info_free()`). Errors:
+ * `SEATBOOK_ENTITY_NOT_FOUND`, `SEATBOOK_ENTITY_CLOSED` (a start or
+ * sale-window change of a closed entity; its name and kind can still
+ * change), `SEATBOOK_INVALID_INPUT` (also a `*_change` value that is not a
+ * `seatbook_field_change`), `SEATBOOK_APP_NOT_FOUND`, ... Nothing changes
+ * on error.
+ *
+ * # Safety
+ * `admin` is NULL or a live admin handle; `app_id` and `entity_id` are
+ * NULL or C strings; `update` is NULL or points to a readable struct whose
+ * strings are NULL or C strings; `out_info` is NULL or writable.
+ */
+seatbook_status seatbook_admin_update_entity(const struct seatbook_admin *admin,
+                                             const char *app_id,
+                                             const char *entity_id,
+                                             const struct seatbook_entity_update *update,
+                                             struct seatbook_entity_info **out_info);
+
+/**
+ * One entity of app `app_id` into `*out_info` (free with
+ * `seatbook_entity_info_free()`). Errors: `SEATBOOK_ENTITY_NOT_FOUND`,
+ * `SEATBOOK_INVALID_INPUT`, `SEATBOOK_APP_NOT_FOUND`, ...
+ *
+ * # Safety
+ * `admin` is NULL or a live admin handle; `app_id` and `entity_id` are
+ * NULL or C strings; `out_info` is NULL or writable.
+ */
+seatbook_status seatbook_admin_get_entity(const struct seatbook_admin *admin,
+                                          const char *app_id,
+                                          const char *entity_id,
+                                          struct seatbook_entity_info **out_info);
+
+/**
+ * Every entity of app `app_id`, by entity id, into `*out_list` (free with
+ * `seatbook_entity_info_list_free()`). Errors: `SEATBOOK_APP_NOT_FOUND`,
+ * `SEATBOOK_INVALID_INPUT`, ...
+ *
+ * # Safety
+ * `admin` is NULL or a live admin handle; `app_id` is NULL or a C string;
+ * `out_list` is NULL or writable.
+ */
+seatbook_status seatbook_admin_list_entities(const struct seatbook_admin *admin,
+                                             const char *app_id,
+                                             struct seatbook_entity_info_list **out_list);
+
+/**
+ * Closes an entity for good: from the moment this returns no reserve of
+ * its seats succeeds (`SEATBOOK_SALE_CLOSED`). `holds` (a
+ * `seatbook_holds_on_close` value) says what happens to the live holds on
+ * its seats: `SEATBOOK_HOLDS_KEEP` lets them run to their end (they can be
+ * confirmed), `SEATBOOK_HOLDS_RELEASE` releases them now. Bookings stay
+ * cancellable. Closing a closed entity changes nothing but applies `holds`
+ * again. `*out_info` (optional, may be NULL) receives the closed record
+ * (free with `seatbook_entity_info_free()`). Errors:
+ * `SEATBOOK_ENTITY_NOT_FOUND`, `SEATBOOK_INVALID_INPUT` (also a `holds`
+ * value that is not a `seatbook_holds_on_close`), `SEATBOOK_APP_NOT_FOUND`,
+ * `SEATBOOK_STORAGE` (with RELEASE, the holds not yet released stay; close
+ * again), ...
+ *
+ * # Safety
+ * `admin` is NULL or a live admin handle; `app_id` and `entity_id` are
+ * NULL or C strings; `out_info` is NULL or writable.
+ */
+seatbook_status seatbook_admin_close_entity(const struct seatbook_admin *admin,
+                                            const char *app_id,
+                                            const char *entity_id,
+                                            uint32_t holds,
+                                            struct seatbook_entity_info **out_info);
+
+/**
+ * An entity's figures now into `*out_figures` (free with
+ * `seatbook_entity_figures_free()`): seats sold, held and available, and
+ * the revenue of the sold seats per currency. Errors:
+ * `SEATBOOK_ENTITY_NOT_FOUND`, `SEATBOOK_INVALID_INPUT`,
+ * `SEATBOOK_APP_NOT_FOUND`, ...
+ *
+ * # Safety
+ * `admin` is NULL or a live admin handle; `app_id` and `entity_id` are
+ * NULL or C strings; `out_figures` is NULL or writable.
+ */
+seatbook_status seatbook_admin_entity_figures(const struct seatbook_admin *admin,
+                                              const char *app_id,
+                                              const char *entity_id,
+                                              struct seatbook_entity_figures **out_figures);
+
+/**
+ * Reads an entity's figures into `*out`.
+ *
+ * # Safety
+ * `figures` is NULL or a live entity figures handle; `out` is NULL or
+ * writable.
+ */
+seatbook_status seatbook_entity_figures_get(const struct seatbook_entity_figures *figures,
+                                            struct seatbook_entity_figures_view *out);
+
+/**
+ * Frees an entity figures handle. NULL is a no-op.
+ *
+ * # Safety
+ * `figures` is NULL or a live entity figures handle, not freed before.
+ */
+void seatbook_entity_figures_free(struct seatbook_entity_figures *figures);
 
 /**
  * Authenticates an app into `*out_app` (free with `seatbook_app_free()`).
@@ -1636,8 +2079,11 @@ void seatbook_reservation_free(struct seatbook_reservation *reservation);
  * `seatbook_reservation_free()`) carries the token. Two callers racing for
  * a seat: exactly one wins. Errors: `SEATBOOK_SEAT_HELD`,
  * `SEATBOOK_SEAT_BOOKED`, `SEATBOOK_SEAT_NOT_FOUND` (the blocking seat is in
- * `seatbook_last_error_seat()`), `SEATBOOK_INVALID_INPUT` (no seats, too
- * many, duplicates, mixed currencies, TTL), `SEATBOOK_TOKEN_EXPIRED`, ...
+ * `seatbook_last_error_seat()`), `SEATBOOK_SALE_NOT_OPEN`,
+ * `SEATBOOK_SALE_CLOSED` (an entity of the seats is before or after its
+ * sale window, or closed; nothing is held), `SEATBOOK_INVALID_INPUT` (no
+ * seats, too many, duplicates, mixed currencies, TTL),
+ * `SEATBOOK_TOKEN_EXPIRED`, ...
  *
  * # Safety
  * `app` and `user` are NULL or live handles of their kinds; `seat_ids` is
@@ -1656,6 +2102,8 @@ seatbook_status seatbook_app_reserve(const struct seatbook_app *app,
  * past created + the maximum total hold time. `*out_reservation` (free
  * with `seatbook_reservation_free()`) has no token. Errors:
  * `SEATBOOK_HOLD_EXPIRED`, `SEATBOOK_HOLD_LIMIT_EXCEEDED`,
+ * `SEATBOOK_SALE_CLOSED` (an entity of its seats was closed, or is
+ * outside its sale window),
  * `SEATBOOK_RESERVATION_NOT_FOUND`, `SEATBOOK_RESERVATION_NOT_ACTIVE`, ...
  *
  * # Safety

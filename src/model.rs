@@ -109,10 +109,11 @@ pub struct NewEntity<'a> {
     pub sale_closes_at: Option<UnixMillis>,
 }
 
-/// Changes to an entity; `None` leaves a field as it is. For the sale
-/// window, `Some(None)` removes that bound.
+/// Changes to an entity; `None` leaves a field as it is. For the
+/// instants, `Some(None)` removes the value (no start, no bound).
 #[derive(Debug, Clone, Default)]
 pub struct EntityUpdate<'a> {
+    /// `Some("")` names it after its id, as at creation.
     pub name: Option<&'a str>,
     pub kind: Option<&'a str>,
     pub starts_at: Option<Option<UnixMillis>>,

@@ -126,6 +126,20 @@ fn the_admin_creates_reads_lists_and_updates_entities() {
     assert_eq!(window.code(), ErrorCode::InvalidInput);
     assert_eq!(admin.get_entity(APP, "SHOW-1").unwrap(), updated);
     assert_eq!(admin.list_entities(APP).unwrap().len(), 2, "no SHOW-2");
+    let unnamed = admin
+        .update_entity(
+            APP,
+            "SHOW-1",
+            &EntityUpdate {
+                name: Some(""),
+                ..EntityUpdate::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        unnamed.name, "SHOW-1",
+        "an empty name is the id, as at creation"
+    );
 }
 
 #[test]

@@ -265,6 +265,99 @@ fn null_for_every_pointer_argument() {
                 nul_mut(i, 2, &raw mut list),
             )
         });
+        let new_entity = seatbook_new_entity {
+            entity_id: c"SHOW-1".as_ptr(),
+            name: null(),
+            kind: null(),
+            has_starts_at: false,
+            starts_at: 0,
+            has_sale_opens_at: false,
+            sale_opens_at: 0,
+            has_sale_closes_at: false,
+            sale_closes_at: 0,
+        };
+        // (a zeroed update keeps every field)
+        let update: seatbook_entity_update = std::mem::zeroed();
+        let keep = seatbook_holds_on_close::SEATBOOK_HOLDS_KEEP as u32;
+        // (out_info is optional for create, update and close)
+        each_null("admin_create_entity", 3, |i| {
+            seatbook_admin_create_entity(
+                nul(i, 0, ad),
+                nul(i, 1, app_id),
+                nul(i, 2, &new_entity),
+                oh.cast(),
+            )
+        });
+        each_null("admin_update_entity", 4, |i| {
+            seatbook_admin_update_entity(
+                nul(i, 0, ad),
+                nul(i, 1, app_id),
+                nul(i, 2, entity),
+                nul(i, 3, &update),
+                oh.cast(),
+            )
+        });
+        each_null("admin_get_entity", 4, |i| {
+            seatbook_admin_get_entity(
+                nul(i, 0, ad),
+                nul(i, 1, app_id),
+                nul(i, 2, entity),
+                nul_mut(i, 3, oh.cast()),
+            )
+        });
+        each_null("admin_list_entities", 3, |i| {
+            seatbook_admin_list_entities(nul(i, 0, ad), nul(i, 1, app_id), nul_mut(i, 2, oh.cast()))
+        });
+        each_null("admin_close_entity", 3, |i| {
+            seatbook_admin_close_entity(
+                nul(i, 0, ad),
+                nul(i, 1, app_id),
+                nul(i, 2, entity),
+                keep,
+                oh.cast(),
+            )
+        });
+        each_null("admin_entity_figures", 4, |i| {
+            seatbook_admin_entity_figures(
+                nul(i, 0, ad),
+                nul(i, 1, app_id),
+                nul(i, 2, entity),
+                nul_mut(i, 3, oh.cast()),
+            )
+        });
+        let mut einfo = null_mut();
+        let mut elist = null_mut();
+        let mut efigs = null_mut();
+        expect(
+            seatbook_admin_get_entity(ad, app_id, entity, &raw mut einfo),
+            SEATBOOK_OK,
+        );
+        expect(
+            seatbook_admin_list_entities(ad, app_id, &raw mut elist),
+            SEATBOOK_OK,
+        );
+        expect(
+            seatbook_admin_entity_figures(ad, app_id, entity, &raw mut efigs),
+            SEATBOOK_OK,
+        );
+        each_null("entity_info_get", 2, |i| {
+            let mut v = seatbook_entity_info_view::default();
+            seatbook_entity_info_get(nul(i, 0, einfo), nul_mut(i, 1, &raw mut v))
+        });
+        each_null("entity_info_list_count", 2, |i| {
+            seatbook_entity_info_list_count(nul(i, 0, elist), nul_mut(i, 1, on))
+        });
+        each_null("entity_info_list_get", 2, |i| {
+            let mut v = seatbook_entity_info_view::default();
+            seatbook_entity_info_list_get(nul(i, 0, elist), 0, nul_mut(i, 1, &raw mut v))
+        });
+        each_null("entity_figures_get", 2, |i| {
+            let mut v = seatbook_entity_figures_view::default();
+            seatbook_entity_figures_get(nul(i, 0, efigs), nul_mut(i, 1, &raw mut v))
+        });
+        seatbook_entity_info_free(einfo);
+        seatbook_entity_info_list_free(elist);
+        seatbook_entity_figures_free(efigs);
         each_null("app_signup", 4, |i| {
             seatbook_app_signup(
                 nul(i, 0, ap),
@@ -709,6 +802,9 @@ fn use_after_engine_close_is_detected_and_frees_of_null_are_no_ops() {
         seatbook_reservation_free(null_mut());
         seatbook_booking_free(null_mut());
         seatbook_booking_list_free(null_mut());
+        seatbook_entity_info_free(null_mut());
+        seatbook_entity_info_list_free(null_mut());
+        seatbook_entity_figures_free(null_mut());
         seatbook_string_free(null_mut());
     }
 }

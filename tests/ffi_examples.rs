@@ -225,3 +225,22 @@ fn cpp_backup_and_check() {
     );
     assert!(out.ends_with("C++ backup and check OK\n"), "{out}");
 }
+
+/// The entity operations of seatbook.hpp's `Admin` (create, read, list,
+/// update, close keeping and releasing holds, figures) and the typed
+/// statuses they and `App::reserve` throw.
+#[test]
+fn cpp_entities_and_their_sale() {
+    let b = compile("c++", "tests/cpp/entities.cpp", false);
+    let out = run(&b, "entities.redb");
+    for status in [
+        "SEATBOOK_ENTITY_ALREADY_EXISTS: ",
+        "SEATBOOK_ENTITY_NOT_FOUND: ",
+        "SEATBOOK_SALE_NOT_OPEN: ",
+        "SEATBOOK_SALE_CLOSED: ",
+        "SEATBOOK_ENTITY_CLOSED: ",
+    ] {
+        assert!(out.contains(status), "no `{status}` in:\n{out}");
+    }
+    assert!(out.ends_with("C++ entities OK\n"), "{out}");
+}

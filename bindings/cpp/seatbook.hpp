@@ -155,6 +155,78 @@ struct NewSeat {
   std::optional<std::string> section, row, category;
 };
 
+/// Where an entity is in its lifecycle (OnSale -> Closed, one way). A
+/// value a later library adds is passed through as it is: treat any value
+/// but OnSale as "not on sale".
+enum class EntityStatus : uint32_t {
+  OnSale = SEATBOOK_ENTITY_STATUS_ON_SALE,
+  Closed = SEATBOOK_ENTITY_STATUS_CLOSED,
+};
+
+/// What Admin::close_entity does with the live holds on the entity's seats.
+enum class HoldsOnClose : uint32_t {
+  Keep = SEATBOOK_HOLDS_KEEP,        // they run to their end and can be confirmed
+  Release = SEATBOOK_HOLDS_RELEASE,  // released at once
+};
+
+/// An entity (an event, a route, a show) as the admin sees it. Instants
+/// are milliseconds since the Unix epoch; empty when not set.
+struct EntityInfo {
+  std::string entity_id, name, kind;
+  std::optional<uint64_t> starts_at;
+  std::optional<uint64_t> sale_opens_at;   // reserves before it: SEATBOOK_SALE_NOT_OPEN
+  std::optional<uint64_t> sale_closes_at;  // reserves at or after it: SEATBOOK_SALE_CLOSED
+  EntityStatus status = EntityStatus::OnSale;
+  uint64_t created_at = 0, updated_at = 0;
+};
+
+/// An entity to create with Admin::create_entity.
+struct NewEntity {
+  std::string entity_id;
+  std::string name;  // empty: the entity id
+  std::string kind;  // free text ("event", "route", "show", ...)
+  std::optional<uint64_t> starts_at, sale_opens_at, sale_closes_at;
+};
+
+/// One optional instant in an EntityUpdate: keep it (the default), set it
+/// or clear it.
+class FieldChange {
+ public:
+  FieldChange() = default;
+  static FieldChange keep() { return FieldChange(); }
+  static FieldChange set(uint64_t ms) { return FieldChange(SEATBOOK_FIELD_SET, ms); }
+  static FieldChange clear() { return FieldChange(SEATBOOK_FIELD_CLEAR, 0); }
+  uint32_t change() const { return change_; }
+  uint64_t value() const { return value_; }
+
+ private:
+  FieldChange(uint32_t change, uint64_t value) : change_(change), value_(value) {}
+  uint32_t change_ = SEATBOOK_FIELD_KEEP;
+  uint64_t value_ = 0;
+};
+
+/// Changes to an entity (Admin::update_entity); a default-constructed
+/// update changes nothing.
+struct EntityUpdate {
+  std::optional<std::string> name, kind;  // empty optional: keep
+  FieldChange starts_at, sale_opens_at, sale_closes_at;
+};
+
+/// An amount of money in one currency (minor units).
+struct Money {
+  std::string currency;
+  uint64_t amount_minor = 0;
+};
+
+/// One entity's figures when they were read: seats sold, held and
+/// available, and the revenue of the sold seats per currency.
+struct EntityFigures {
+  std::string entity_id;
+  EntityStatus status = EntityStatus::OnSale;
+  uint64_t sold = 0, held = 0, available = 0;
+  std::vector<Money> revenue;  // ordered by currency; empty when none sold
+};
+
 using SeatCounts = seatbook_seat_counts;
 using Stats = seatbook_stats;
 using Audit = seatbook_audit;
@@ -212,6 +284,31 @@ inline AppInfo take_info(seatbook_app_info *p) {
   seatbook_app_info_view v;
   check(seatbook_app_info_get(h.get(), &v));
   return app_info(v);
+}
+
+inline std::optional<uint64_t> instant(bool has, uint64_t value) {
+  return has ? std::optional<uint64_t>(value) : std::nullopt;
+}
+
+inline EntityInfo entity_info(const seatbook_entity_info_view &v) {
+  EntityInfo e;
+  e.entity_id = str(v.entity_id);
+  e.name = str(v.name);
+  e.kind = str(v.kind);
+  e.starts_at = instant(v.has_starts_at, v.starts_at);
+  e.sale_opens_at = instant(v.has_sale_opens_at, v.sale_opens_at);
+  e.sale_closes_at = instant(v.has_sale_closes_at, v.sale_closes_at);
+  e.status = static_cast<EntityStatus>(v.status);
+  e.created_at = v.created_at;
+  e.updated_at = v.updated_at;
+  return e;
+}
+
+inline EntityInfo take_entity(seatbook_entity_info *p) {
+  Owned<seatbook_entity_info, seatbook_entity_info_free> h(p);
+  seatbook_entity_info_view v;
+  check(seatbook_entity_info_get(h.get(), &v));
+  return entity_info(v);
 }
 
 inline Booking booking(const seatbook_booking_view &v) {
@@ -613,6 +710,93 @@ class Admin {
     seatbook_booking *b = nullptr;
     detail::check(seatbook_admin_settle_refund(get(), booking_id.c_str(), &b));
     return detail::take_booking(b);
+  }
+  /// Creates an entity of the app, on sale. Throws
+  /// SEATBOOK_ENTITY_ALREADY_EXISTS, SEATBOOK_INVALID_INPUT (id, kind, a
+  /// sale window that does not open before it closes), ...
+  EntityInfo create_entity(const std::string &app_id, const NewEntity &entity) const {
+    seatbook_new_entity raw{};
+    raw.entity_id = entity.entity_id.c_str();
+    raw.name = entity.name.c_str();
+    raw.kind = entity.kind.c_str();
+    raw.has_starts_at = entity.starts_at.has_value();
+    raw.starts_at = entity.starts_at.value_or(0);
+    raw.has_sale_opens_at = entity.sale_opens_at.has_value();
+    raw.sale_opens_at = entity.sale_opens_at.value_or(0);
+    raw.has_sale_closes_at = entity.sale_closes_at.has_value();
+    raw.sale_closes_at = entity.sale_closes_at.value_or(0);
+    seatbook_entity_info *info = nullptr;
+    detail::check(seatbook_admin_create_entity(get(), app_id.c_str(), &raw, &info));
+    return detail::take_entity(info);
+  }
+  /// Changes an entity's name, kind, start or sale window. Throws
+  /// SEATBOOK_ENTITY_NOT_FOUND, SEATBOOK_ENTITY_CLOSED (a start or window
+  /// change of a closed entity), SEATBOOK_INVALID_INPUT, ...
+  EntityInfo update_entity(const std::string &app_id, const std::string &entity_id,
+                           const EntityUpdate &update) const {
+    seatbook_entity_update raw{};
+    raw.name = update.name ? update.name->c_str() : nullptr;
+    raw.kind = update.kind ? update.kind->c_str() : nullptr;
+    raw.starts_at_change = update.starts_at.change();
+    raw.starts_at = update.starts_at.value();
+    raw.sale_opens_at_change = update.sale_opens_at.change();
+    raw.sale_opens_at = update.sale_opens_at.value();
+    raw.sale_closes_at_change = update.sale_closes_at.change();
+    raw.sale_closes_at = update.sale_closes_at.value();
+    seatbook_entity_info *info = nullptr;
+    detail::check(seatbook_admin_update_entity(get(), app_id.c_str(), entity_id.c_str(),
+                                               &raw, &info));
+    return detail::take_entity(info);
+  }
+  /// One entity. Throws SEATBOOK_ENTITY_NOT_FOUND.
+  EntityInfo get_entity(const std::string &app_id, const std::string &entity_id) const {
+    seatbook_entity_info *info = nullptr;
+    detail::check(seatbook_admin_get_entity(get(), app_id.c_str(), entity_id.c_str(), &info));
+    return detail::take_entity(info);
+  }
+  /// Every entity of the app, by entity id.
+  std::vector<EntityInfo> list_entities(const std::string &app_id) const {
+    seatbook_entity_info_list *raw = nullptr;
+    detail::check(seatbook_admin_list_entities(get(), app_id.c_str(), &raw));
+    detail::Owned<seatbook_entity_info_list, seatbook_entity_info_list_free> list(raw);
+    size_t n = 0;
+    detail::check(seatbook_entity_info_list_count(raw, &n));
+    std::vector<EntityInfo> out;
+    out.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      seatbook_entity_info_view v;
+      detail::check(seatbook_entity_info_list_get(raw, i, &v));
+      out.push_back(detail::entity_info(v));
+    }
+    return out;
+  }
+  /// Closes an entity for good: no reserve of its seats succeeds from now
+  /// on (SEATBOOK_SALE_CLOSED); live holds are kept or released as `holds`
+  /// says. Bookings stay cancellable. Throws SEATBOOK_ENTITY_NOT_FOUND, ...
+  EntityInfo close_entity(const std::string &app_id, const std::string &entity_id,
+                          HoldsOnClose holds = HoldsOnClose::Keep) const {
+    seatbook_entity_info *info = nullptr;
+    detail::check(seatbook_admin_close_entity(get(), app_id.c_str(), entity_id.c_str(),
+                                              static_cast<uint32_t>(holds), &info));
+    return detail::take_entity(info);
+  }
+  /// An entity's figures now. Throws SEATBOOK_ENTITY_NOT_FOUND.
+  EntityFigures entity_figures(const std::string &app_id, const std::string &entity_id) const {
+    seatbook_entity_figures *raw = nullptr;
+    detail::check(seatbook_admin_entity_figures(get(), app_id.c_str(), entity_id.c_str(), &raw));
+    detail::Owned<seatbook_entity_figures, seatbook_entity_figures_free> h(raw);
+    seatbook_entity_figures_view v;
+    detail::check(seatbook_entity_figures_get(raw, &v));
+    EntityFigures f;
+    f.entity_id = detail::str(v.entity_id);
+    f.status = static_cast<EntityStatus>(v.status);
+    f.sold = v.sold;
+    f.held = v.held;
+    f.available = v.available;
+    f.revenue.reserve(v.revenue_count);
+    for (size_t i = 0; i < v.revenue_count; i++)
+      f.revenue.push_back(Money{detail::str(v.revenue[i].currency), v.revenue[i].amount_minor});
+    return f;
   }
   /// Every user of the app holding seats right now, by user id.
   std::vector<UserHolds> user_holds(const std::string &app_id) const {

@@ -39,7 +39,7 @@ impl Handle for AdminHandle {
 
 /// # Safety
 /// `p` is NULL or a live seatbook handle.
-unsafe fn admin_of<'a>(p: *const seatbook_admin) -> FfiResult<&'a Admin> {
+pub(crate) unsafe fn admin_of<'a>(p: *const seatbook_admin) -> FfiResult<&'a Admin> {
     // SAFETY: this function's own contract (docs/ffi.md, pointer rule 1).
     let h: &AdminHandle = unsafe { handle(p, "admin")? };
     Ok(&h.admin)
@@ -570,10 +570,12 @@ pub struct seatbook_new_seat {
 }
 
 /// Creates `seat_count` seats of entity `entity_id` in app `app_id`, all or
-/// none. `*out_created` (optional) receives how many were created.
+/// none. An entity not created yet (`seatbook_admin_create_entity()`) is
+/// created on sale, with no sale window, named after its id.
+/// `*out_created` (optional) receives how many were created.
 /// Errors: `SEATBOOK_SEAT_ALREADY_EXISTS` (`seatbook_last_error_seat()`
-/// names it), `SEATBOOK_INVALID_INPUT`, `SEATBOOK_CAPACITY_EXCEEDED`,
-/// `SEATBOOK_APP_NOT_FOUND`, ...
+/// names it), `SEATBOOK_ENTITY_CLOSED`, `SEATBOOK_INVALID_INPUT`,
+/// `SEATBOOK_CAPACITY_EXCEEDED`, `SEATBOOK_APP_NOT_FOUND`, ...
 ///
 /// # Safety
 /// `admin` is NULL or a live admin handle; the strings are NULL or C

@@ -495,8 +495,11 @@ fn ttl(ms: u64, default: Duration) -> Duration {
 /// `seatbook_reservation_free()`) carries the token. Two callers racing for
 /// a seat: exactly one wins. Errors: `SEATBOOK_SEAT_HELD`,
 /// `SEATBOOK_SEAT_BOOKED`, `SEATBOOK_SEAT_NOT_FOUND` (the blocking seat is in
-/// `seatbook_last_error_seat()`), `SEATBOOK_INVALID_INPUT` (no seats, too
-/// many, duplicates, mixed currencies, TTL), `SEATBOOK_TOKEN_EXPIRED`, ...
+/// `seatbook_last_error_seat()`), `SEATBOOK_SALE_NOT_OPEN`,
+/// `SEATBOOK_SALE_CLOSED` (an entity of the seats is before or after its
+/// sale window, or closed; nothing is held), `SEATBOOK_INVALID_INPUT` (no
+/// seats, too many, duplicates, mixed currencies, TTL),
+/// `SEATBOOK_TOKEN_EXPIRED`, ...
 ///
 /// # Safety
 /// `app` and `user` are NULL or live handles of their kinds; `seat_ids` is
@@ -539,6 +542,8 @@ pub unsafe extern "C" fn seatbook_app_reserve(
 /// past created + the maximum total hold time. `*out_reservation` (free
 /// with `seatbook_reservation_free()`) has no token. Errors:
 /// `SEATBOOK_HOLD_EXPIRED`, `SEATBOOK_HOLD_LIMIT_EXCEEDED`,
+/// `SEATBOOK_SALE_CLOSED` (an entity of its seats was closed, or is
+/// outside its sale window),
 /// `SEATBOOK_RESERVATION_NOT_FOUND`, `SEATBOOK_RESERVATION_NOT_ACTIVE`, ...
 ///
 /// # Safety

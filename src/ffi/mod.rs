@@ -13,6 +13,7 @@
 //!   thread-local last error, handle and string helpers;
 //! - `engine`: configuration, open/close, stats, sweep, audit, payment callback;
 //! - `admin`: admin login and operations, app records;
+//! - `entities`: entities (events, routes, shows), their sale and figures;
 //! - `app`: app contexts, signup/login, user sessions;
 //! - `booking`: seats, reservations and bookings;
 //! - `backup`: online backup and the offline check report.
@@ -54,6 +55,8 @@ mod engine;
 
 mod admin;
 
+mod entities;
+
 mod app;
 
 mod booking;
@@ -68,4 +71,5 @@ pub use boundary::{
     MAX_STRING_BYTES, seatbook_last_error_message, seatbook_last_error_seat, seatbook_string_free,
 };
 pub use engine::*;
+pub use entities::*;
 pub use status::{seatbook_status, seatbook_status_name};

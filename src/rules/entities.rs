@@ -194,10 +194,12 @@ pub(crate) fn update(
     if changes_sale && rec.status == EntityStatus::Closed {
         return Err(AdminError::EntityClosed(entity_id.to_owned()));
     }
-    let (name, kind) = check_text(
-        update.name.unwrap_or(&rec.name),
-        update.kind.unwrap_or(&rec.kind),
-    )?;
+    let name = match update.name {
+        Some("") => entity_id,
+        Some(name) => name,
+        None => &rec.name,
+    };
+    let (name, kind) = check_text(name, update.kind.unwrap_or(&rec.kind))?;
     rec.name = name;
     rec.kind = kind;
     if let Some(starts_at) = update.starts_at {

@@ -267,6 +267,72 @@ class UserHoldsView(Structure):
     _fields_ = [("user_id", c_char_p), ("reservations", c_size_t), ("seats", c_size_t)]
 
 
+class NewEntityC(Structure):
+    _fields_ = [
+        ("entity_id", c_char_p),
+        ("name", c_char_p),
+        ("kind", c_char_p),
+        ("has_starts_at", c_bool),
+        ("starts_at", c_uint64),
+        ("has_sale_opens_at", c_bool),
+        ("sale_opens_at", c_uint64),
+        ("has_sale_closes_at", c_bool),
+        ("sale_closes_at", c_uint64),
+    ]
+
+
+# seatbook_field_change
+FIELD_KEEP = 0
+FIELD_SET = 1
+FIELD_CLEAR = 2
+
+
+class EntityUpdateC(Structure):
+    _fields_ = [
+        ("name", c_char_p),
+        ("kind", c_char_p),
+        ("starts_at_change", c_uint32),
+        ("starts_at", c_uint64),
+        ("sale_opens_at_change", c_uint32),
+        ("sale_opens_at", c_uint64),
+        ("sale_closes_at_change", c_uint32),
+        ("sale_closes_at", c_uint64),
+    ]
+
+
+class EntityInfoView(Structure):
+    _fields_ = [
+        ("entity_id", c_char_p),
+        ("name", c_char_p),
+        ("kind", c_char_p),
+        ("has_starts_at", c_bool),
+        ("starts_at", c_uint64),
+        ("has_sale_opens_at", c_bool),
+        ("sale_opens_at", c_uint64),
+        ("has_sale_closes_at", c_bool),
+        ("sale_closes_at", c_uint64),
+        ("status", c_uint32),
+        ("created_at", c_uint64),
+        ("updated_at", c_uint64),
+    ]
+
+
+class MoneyC(Structure):
+    _fields_ = [("currency", c_char_p), ("amount_minor", c_uint64)]
+
+
+class EntityFiguresView(Structure):
+    _fields_ = [
+        ("entity_id", c_char_p),
+        ("status", c_uint32),
+        ("sold", c_uint64),
+        ("held", c_uint64),
+        ("available", c_uint64),
+        ("revenue_count", c_size_t),
+        ("revenue", POINTER(MoneyC)),
+    ]
+
+
 class UserView(Structure):
     _fields_ = [("user_id", c_char_p), ("expires_at", c_uint64)]
 
@@ -311,6 +377,19 @@ _PROTOTYPES = {
     "seatbook_user_holds_list_count": ([P, POINTER(c_size_t)], c_uint32),
     "seatbook_user_holds_list_get": ([P, c_size_t, POINTER(UserHoldsView)], c_uint32),
     "seatbook_user_holds_list_free": ([P], None),
+    "seatbook_entity_info_get": ([P, POINTER(EntityInfoView)], c_uint32),
+    "seatbook_entity_info_free": ([P], None),
+    "seatbook_entity_info_list_count": ([P, POINTER(c_size_t)], c_uint32),
+    "seatbook_entity_info_list_get": ([P, c_size_t, POINTER(EntityInfoView)], c_uint32),
+    "seatbook_entity_info_list_free": ([P], None),
+    "seatbook_admin_create_entity": ([P, S, POINTER(NewEntityC), PP], c_uint32),
+    "seatbook_admin_update_entity": ([P, S, S, POINTER(EntityUpdateC), PP], c_uint32),
+    "seatbook_admin_get_entity": ([P, S, S, PP], c_uint32),
+    "seatbook_admin_list_entities": ([P, S, PP], c_uint32),
+    "seatbook_admin_close_entity": ([P, S, S, c_uint32, PP], c_uint32),
+    "seatbook_admin_entity_figures": ([P, S, S, PP], c_uint32),
+    "seatbook_entity_figures_get": ([P, POINTER(EntityFiguresView)], c_uint32),
+    "seatbook_entity_figures_free": ([P], None),
     "seatbook_engine_app": ([P, S, S, S, PP], c_uint32),
     "seatbook_app_free": ([P], None),
     "seatbook_app_signup": ([P, S, S, PP], c_uint32),

@@ -15,6 +15,7 @@ confirm still running when the Engine is closed can still call it."""
 
 import ctypes
 import dataclasses
+import enum
 import threading
 from ctypes import byref, c_size_t, c_void_p
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, cast, overload
@@ -240,6 +241,74 @@ class NewSeat:
     category: Optional[str] = None
 
 
+class EntityStatus(str, enum.Enum):
+    """Where an entity is in its lifecycle: ``ON_SALE`` -> ``CLOSED``, one
+    way. A ``str`` enum: it compares equal to its name."""
+
+    ON_SALE = "ON_SALE"  # seats can be reserved (within the sale window, if any)
+    CLOSED = "CLOSED"  # sales stopped for good; bookings stay cancellable
+
+
+class HoldsOnClose(str, enum.Enum):
+    """What :meth:`Admin.close_entity` does with the live holds on the
+    entity's seats."""
+
+    KEEP = "KEEP"  # they run to their end and can still be confirmed
+    RELEASE = "RELEASE"  # released at once (reservations RELEASED)
+
+
+class _Keep(enum.Enum):
+    KEEP = "KEEP"
+
+
+#: The default of :meth:`Admin.update_entity`'s instants: leave the field
+#: as it is (``None`` clears it, an int sets it).
+KEEP = _Keep.KEEP
+
+#: An instant argument of :meth:`Admin.update_entity`.
+InstantChange = Union[int, None, _Keep]
+
+
+@dataclasses.dataclass(frozen=True)
+class EntityInfo:
+    """An entity (an event, a route, a show) as the admin sees it. Instants
+    are milliseconds since the Unix epoch, ``None`` when not set: reserves
+    before ``sale_opens_at`` raise SaleNotOpenError, at or after
+    ``sale_closes_at`` SaleClosedError."""
+
+    entity_id: str
+    name: str
+    kind: str
+    starts_at: Optional[int]
+    sale_opens_at: Optional[int]
+    sale_closes_at: Optional[int]
+    status: EntityStatus
+    created_at: int
+    updated_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Money:
+    """An amount of money: integer minor units (cents) of ``currency``."""
+
+    currency: str
+    amount_minor: int
+
+
+@dataclasses.dataclass(frozen=True)
+class EntityFigures:
+    """One entity's figures when they were read: seats ``sold`` (booked),
+    ``held`` (live holds) and ``available``, and the revenue of the sold
+    seats per currency (ordered by currency; empty when none is sold)."""
+
+    entity_id: str
+    status: EntityStatus
+    sold: int
+    held: int
+    available: int
+    revenue: List[Money]
+
+
 @dataclasses.dataclass(frozen=True)
 class PaymentRequest:
     """What a payment verifier is asked to check (see :class:`Engine`)."""
@@ -288,6 +357,43 @@ def _take_booking_list(out: c_void_p) -> List[Booking]:
         return result
     finally:
         _lib.seatbook_booking_list_free(out)
+
+
+_ENTITY_STATUS = {0: EntityStatus.ON_SALE, 1: EntityStatus.CLOSED}
+_HOLDS_ON_CLOSE = {HoldsOnClose.KEEP: 0, HoldsOnClose.RELEASE: 1}
+
+
+def _instant(value: int, name: str) -> int:
+    """Checks a millisecond instant for a ``uint64_t`` (ctypes would wrap
+    a negative or too large int silently)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int (ms since the Unix epoch), got {type(value).__name__}")
+    if not 0 <= value < 2**64:
+        raise ValueError(f"{name} out of range: {value}")
+    return value
+
+
+def _entity_info(v: n.EntityInfoView) -> EntityInfo:
+    return EntityInfo(
+        _s(v.entity_id),
+        _s(v.name),
+        _s(v.kind),
+        v.starts_at if v.has_starts_at else None,
+        v.sale_opens_at if v.has_sale_opens_at else None,
+        v.sale_closes_at if v.has_sale_closes_at else None,
+        _ENTITY_STATUS[v.status],
+        v.created_at,
+        v.updated_at,
+    )
+
+
+def _take_entity_info(ptr: c_void_p) -> EntityInfo:
+    try:
+        v = n.EntityInfoView()
+        _check(_lib.seatbook_entity_info_get(ptr, byref(v)))
+        return _entity_info(v)
+    finally:
+        _lib.seatbook_entity_info_free(ptr)
 
 
 def _booking(v: n.BookingView) -> Booking:
@@ -614,6 +720,119 @@ class Admin(_Handle):
             return holds
         finally:
             _lib.seatbook_user_holds_list_free(out)
+
+    def create_entity(
+        self,
+        app_id: str,
+        entity_id: str,
+        name: str = "",
+        kind: str = "",
+        *,
+        starts_at: Optional[int] = None,
+        sale_opens_at: Optional[int] = None,
+        sale_closes_at: Optional[int] = None,
+    ) -> EntityInfo:
+        """Creates an entity (an event, a route, a show) of the app, on sale.
+        ``name`` empty means the entity id; ``kind`` is free text. Instants
+        are ms since the Unix epoch; a sale window must open before it
+        closes. Raises EntityAlreadyExistsError (also for an entity its
+        seats created), InvalidInputError, AppNotFoundError."""
+        raw = n.NewEntityC(_b(entity_id), _b(name), _b(kind))
+        for field, value in (
+            ("starts_at", starts_at),
+            ("sale_opens_at", sale_opens_at),
+            ("sale_closes_at", sale_closes_at),
+        ):
+            if value is not None:
+                setattr(raw, "has_" + field, True)
+                setattr(raw, field, _instant(value, field))
+        out = c_void_p()
+        _check(_lib.seatbook_admin_create_entity(self, _b(app_id), byref(raw), byref(out)))
+        return _take_entity_info(out)
+
+    def update_entity(
+        self,
+        app_id: str,
+        entity_id: str,
+        *,
+        name: Optional[str] = None,
+        kind: Optional[str] = None,
+        starts_at: InstantChange = KEEP,
+        sale_opens_at: InstantChange = KEEP,
+        sale_closes_at: InstantChange = KEEP,
+    ) -> EntityInfo:
+        """Changes an entity's name and kind (``None`` keeps them) and its
+        start and sale window: for each instant, :data:`KEEP` (the default)
+        keeps it, ``None`` clears it, an int (ms since the Unix epoch) sets
+        it. A window change applies to the next reserves; holds already
+        taken stay. Raises EntityNotFoundError, EntityClosedError (a start
+        or window change of a closed entity), InvalidInputError."""
+        raw = n.EntityUpdateC(_b(name), _b(kind))
+        for field, change in (
+            ("starts_at", starts_at),
+            ("sale_opens_at", sale_opens_at),
+            ("sale_closes_at", sale_closes_at),
+        ):
+            if change is KEEP:
+                continue
+            if change is None:
+                setattr(raw, field + "_change", n.FIELD_CLEAR)
+            else:
+                setattr(raw, field + "_change", n.FIELD_SET)
+                setattr(raw, field, _instant(change, field))
+        out = c_void_p()
+        _check(_lib.seatbook_admin_update_entity(self, _b(app_id), _b(entity_id), byref(raw), byref(out)))
+        return _take_entity_info(out)
+
+    def get_entity(self, app_id: str, entity_id: str) -> EntityInfo:
+        """One entity. Raises EntityNotFoundError."""
+        out = c_void_p()
+        _check(_lib.seatbook_admin_get_entity(self, _b(app_id), _b(entity_id), byref(out)))
+        return _take_entity_info(out)
+
+    def list_entities(self, app_id: str) -> List[EntityInfo]:
+        """Every entity of the app, by entity id."""
+        out = c_void_p()
+        _check(_lib.seatbook_admin_list_entities(self, _b(app_id), byref(out)))
+        try:
+            count = c_size_t()
+            _check(_lib.seatbook_entity_info_list_count(out, byref(count)))
+            entities = []
+            for i in range(count.value):
+                v = n.EntityInfoView()
+                _check(_lib.seatbook_entity_info_list_get(out, i, byref(v)))
+                entities.append(_entity_info(v))
+            return entities
+        finally:
+            _lib.seatbook_entity_info_list_free(out)
+
+    def close_entity(self, app_id: str, entity_id: str, holds: HoldsOnClose = HoldsOnClose.KEEP) -> EntityInfo:
+        """Closes an entity for good: from now on every reserve of its seats
+        raises SaleClosedError. Live holds are kept (they can still be
+        confirmed) or released at once, as ``holds`` says. Bookings stay
+        cancellable; closing a closed entity applies ``holds`` again.
+        Raises EntityNotFoundError, ValueError for an unknown ``holds``."""
+        code = _HOLDS_ON_CLOSE[HoldsOnClose(holds)]
+        out = c_void_p()
+        _check(_lib.seatbook_admin_close_entity(self, _b(app_id), _b(entity_id), code, byref(out)))
+        return _take_entity_info(out)
+
+    def entity_figures(self, app_id: str, entity_id: str) -> EntityFigures:
+        """An entity's figures now: seats sold, held and available, and the
+        revenue of the sold seats per currency. Raises EntityNotFoundError."""
+        out = c_void_p()
+        _check(_lib.seatbook_admin_entity_figures(self, _b(app_id), _b(entity_id), byref(out)))
+        try:
+            v = n.EntityFiguresView()
+            _check(_lib.seatbook_entity_figures_get(out, byref(v)))
+            revenue = [
+                Money(_s(v.revenue[i].currency), v.revenue[i].amount_minor) for i in range(v.revenue_count)
+            ]
+            return EntityFigures(
+                _s(v.entity_id), _ENTITY_STATUS[v.status], v.sold, v.held, v.available, revenue
+            )
+        finally:
+            _lib.seatbook_entity_figures_free(out)
 
 
 _owned(Admin, _lib.seatbook_admin_free)

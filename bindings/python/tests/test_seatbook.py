@@ -8,11 +8,13 @@ finds, so the same tests run against the source tree and an installed wheel:
     # package is not importable, with the venv's python and no SEATBOOK_LIB
 """
 
+import ctypes
 import gc
 import os
 import sys
 import tempfile
 import threading
+import time
 import unittest
 import weakref
 
@@ -231,6 +233,136 @@ class Admin(Fixture):
         self.assertEqual(self.admin.cancel_booking(booking.booking_id).status, "CANCELLED")
         with self.assertRaises(seatbook.BookingNotCancellableError):
             self.admin.cancel_booking(booking.booking_id)
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+class Entities(Fixture):
+    def test_create_get_list_and_update(self):
+        start = now_ms()
+        created = self.admin.create_entity(
+            "event-app", "SHOW-1", "Opening night", "show", starts_at=start + 86_400_000, sale_opens_at=start - 1000
+        )
+        self.assertEqual(created.entity_id, "SHOW-1")
+        self.assertEqual((created.name, created.kind), ("Opening night", "show"))
+        self.assertEqual(created.starts_at, start + 86_400_000)
+        self.assertEqual(created.sale_opens_at, start - 1000)
+        self.assertIsNone(created.sale_closes_at)
+        self.assertIs(created.status, seatbook.EntityStatus.ON_SALE)
+        self.assertEqual(created.status, "ON_SALE")
+        self.assertGreaterEqual(created.created_at, start)
+        self.assertEqual(self.admin.get_entity("event-app", "SHOW-1"), created)
+        # The entity the fixture's seats made: named after its id, no kind.
+        implicit = self.admin.get_entity("event-app", "EVENT_001")
+        self.assertEqual((implicit.name, implicit.kind, implicit.sale_opens_at), ("EVENT_001", "", None))
+        self.assertEqual([e.entity_id for e in self.admin.list_entities("event-app")], ["EVENT_001", "SHOW-1"])
+
+        closes = start + 3_600_000
+        updated = self.admin.update_entity(
+            "event-app", "SHOW-1", name="Premiere", starts_at=None, sale_closes_at=closes
+        )
+        self.assertEqual(updated.name, "Premiere")
+        self.assertEqual(updated.kind, "show")  # kept
+        self.assertIsNone(updated.starts_at)  # cleared
+        self.assertEqual(updated.sale_opens_at, start - 1000)  # kept
+        self.assertEqual(updated.sale_closes_at, closes)
+        self.assertEqual(updated.created_at, created.created_at)
+        unchanged = self.admin.update_entity("event-app", "SHOW-1", sale_opens_at=seatbook.KEEP)
+        self.assertEqual(unchanged, self.admin.get_entity("event-app", "SHOW-1"))
+        self.assertEqual(unchanged.sale_opens_at, start - 1000)
+
+        # Refusals are typed and change nothing.
+        with self.assertRaises(seatbook.EntityAlreadyExistsError) as caught:
+            self.admin.create_entity("event-app", "SHOW-1")
+        self.assertEqual(caught.exception.status, seatbook.Status.ENTITY_ALREADY_EXISTS)
+        with self.assertRaises(seatbook.EntityAlreadyExistsError):
+            self.admin.create_entity("event-app", "EVENT_001")
+        with self.assertRaises(seatbook.EntityNotFoundError):
+            self.admin.get_entity("event-app", "NOPE")
+        with self.assertRaises(seatbook.EntityNotFoundError):
+            self.admin.update_entity("event-app", "NOPE", name="x")
+        with self.assertRaises(seatbook.EntityNotFoundError):
+            self.admin.entity_figures("event-app", "NOPE")
+        with self.assertRaises(seatbook.InvalidInputError):
+            self.admin.create_entity("event-app", "SHOW-2", sale_opens_at=closes, sale_closes_at=closes)
+        with self.assertRaises(seatbook.InvalidInputError):
+            self.admin.update_entity("event-app", "SHOW-1", sale_closes_at=start - 2000)
+        with self.assertRaises(ValueError):
+            self.admin.create_entity("event-app", "SHOW-2", starts_at=-1)
+        with self.assertRaises(TypeError):
+            self.admin.update_entity("event-app", "SHOW-1", starts_at="soon")
+        with self.assertRaises(ValueError):
+            self.admin.close_entity("event-app", "SHOW-1", "LATER")
+        self.assertEqual(self.admin.get_entity("event-app", "SHOW-1").sale_closes_at, closes)
+        self.assertEqual(len(self.admin.list_entities("event-app")), 2)
+
+    def test_sale_window_refuses_reserves_outside_it(self):
+        self.admin.create_entity("event-app", "SHOW-1", sale_opens_at=now_ms() + 3_600_000)
+        self.admin.create_seats("event-app", "SHOW-1", [seatbook.NewSeat("SHOW-1-S0", 2500, "EUR")])
+        with self.buyer() as user:
+            with self.assertRaises(seatbook.SaleNotOpenError) as caught:
+                self.app.reserve(user, ["SHOW-1-S0"])
+            self.assertIn("SHOW-1", caught.exception.message)
+            # A mixed request is refused whole.
+            with self.assertRaises(seatbook.SaleNotOpenError):
+                self.app.reserve(user, ["EVENT_001-A1", "SHOW-1-S0"])
+            self.assertEqual(self.app.seat_counts("EVENT_001")["held"], 0)
+            self.admin.update_entity("event-app", "SHOW-1", sale_opens_at=None)
+            self.app.reserve(user, ["SHOW-1-S0"])
+            self.admin.update_entity("event-app", "EVENT_001", sale_closes_at=now_ms() - 1)
+            with self.assertRaises(seatbook.SaleClosedError):
+                self.app.reserve(user, ["EVENT_001-A1"])
+
+    def test_close_keeps_or_releases_holds_and_figures_follow(self):
+        with self.buyer() as user:
+            kept = self.app.reserve(user, ["EVENT_001-A1"])
+            paid = self.app.reserve(user, ["EVENT_001-A2", "EVENT_001-A3"])
+            self.app.confirm(user, paid.token, "pay_1", paid.total_minor)
+            figures = self.admin.entity_figures("event-app", "EVENT_001")
+            self.assertEqual(
+                figures,
+                seatbook.EntityFigures(
+                    "EVENT_001", seatbook.EntityStatus.ON_SALE, 2, 1, 3, [seatbook.Money("EUR", 10000)]
+                ),
+            )
+            closed = self.admin.close_entity("event-app", "EVENT_001", seatbook.HoldsOnClose.KEEP)
+            self.assertIs(closed.status, seatbook.EntityStatus.CLOSED)
+            with self.assertRaises(seatbook.SaleClosedError):
+                self.app.reserve(user, ["EVENT_001-A4"])
+            self.app.confirm(user, kept.token, "pay_2", kept.total_minor)  # still payable
+            with self.assertRaises(seatbook.EntityClosedError):
+                self.admin.update_entity("event-app", "EVENT_001", sale_closes_at=None)
+            with self.assertRaises(seatbook.EntityClosedError):
+                self.admin.create_seats("event-app", "EVENT_001", [seatbook.NewSeat("EVENT_001-Z1", 1, "EUR")])
+            self.assertEqual(self.admin.update_entity("event-app", "EVENT_001", name="Sold out").name, "Sold out")
+            figures = self.admin.entity_figures("event-app", "EVENT_001")
+            self.assertEqual((figures.status, figures.sold, figures.held, figures.available), ("CLOSED", 3, 0, 3))
+            self.assertEqual(figures.revenue, [seatbook.Money("EUR", 15000)])
+
+            self.admin.create_seats("event-app", "OTHER", [seatbook.NewSeat("OTHER-S0", 700, "EUR")])
+            hold = self.app.reserve(user, ["OTHER-S0"])
+            self.admin.close_entity("event-app", "OTHER", holds=seatbook.HoldsOnClose.RELEASE)
+            self.assertEqual(self.app.reservation(user, hold.token).status, "RELEASED")
+            self.assertEqual(self.app.seat_counts("OTHER"), {"available": 1, "held": 0, "booked": 0})
+            with self.assertRaises(seatbook.ReservationNotActiveError):
+                self.app.confirm(user, hold.token, "pay_3", hold.total_minor)
+        self.assertTrue(self.engine.audit()["clean"])
+
+    def test_bad_enum_values_from_c_are_refused(self):
+        # Below the Pythonic API: an out-of-range holds value reaches the
+        # library, which refuses it without closing anything.
+        out = ctypes.c_void_p()
+        status = _native.lib.seatbook_admin_close_entity(self.admin, b"event-app", b"EVENT_001", 7, ctypes.byref(out))
+        self.assertEqual(status, seatbook.Status.INVALID_INPUT)
+        self.assertIsNone(out.value)
+        raw = _native.EntityUpdateC(None, None, 3, 0)
+        status = _native.lib.seatbook_admin_update_entity(
+            self.admin, b"event-app", b"EVENT_001", ctypes.byref(raw), ctypes.byref(out)
+        )
+        self.assertEqual(status, seatbook.Status.INVALID_INPUT)
+        self.assertIs(self.admin.get_entity("event-app", "EVENT_001").status, seatbook.EntityStatus.ON_SALE)
 
 
 class MoneyPath(Fixture):

@@ -24,6 +24,16 @@ def flow(path: str) -> Optional[str]:
         admin: seatbook.Admin = engine.admin(engine.admin_login("admin@example.com", "admin-password"))
         created: seatbook.CreatedApp = admin.create_app("event-app", "Event App", ["https://event-app.com"])
         count: int = admin.create_seats("event-app", "E1", [seatbook.NewSeat("E1-A1", 5000, "EUR")])
+        show: seatbook.EntityInfo = admin.create_entity("event-app", "SHOW-1", "Premiere", "show", sale_opens_at=1)
+        opens: Optional[int] = admin.update_entity(
+            "event-app", "SHOW-1", name="Opening night", starts_at=None, sale_closes_at=seatbook.KEEP
+        ).sale_opens_at
+        entities: List[seatbook.EntityInfo] = admin.list_entities("event-app")
+        holds = seatbook.HoldsOnClose.RELEASE
+        closed: seatbook.EntityStatus = admin.close_entity("event-app", show.entity_id, holds).status
+        figures: seatbook.EntityFigures = admin.entity_figures("event-app", "E1")
+        revenue: List[seatbook.Money] = figures.revenue
+        print(opens, len(entities), closed, revenue, admin.get_entity("event-app", "E1").starts_at)
         app: seatbook.App = engine.app("event-app", created.api_key, "https://event-app.com")
         user: seatbook.User = app.user(app.signup("buyer@example.com", "correct horse battery"))
         seats: List[seatbook.Seat] = app.list_seats("E1", available_only=True)
