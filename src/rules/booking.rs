@@ -278,7 +278,7 @@ impl AppContext {
             return Err(InvalidInput::new("ttl", "outside the configured hold bounds").into());
         }
         let mut keys = [SeatKey(0); MAX_SEATS_PER_HOLD];
-        let mut entities = [0u32; MAX_SEATS_PER_HOLD];
+        let mut checked = u32::MAX;
         let mut total: u64 = 0;
         let mut currency: Option<[u8; 3]> = None;
         for (i, &seat) in seat_ids.iter().enumerate() {
@@ -291,10 +291,10 @@ impl AppContext {
             }
             // The early sale check (see `state::gates`), once per entity
             // in a run of seats: losers too hear "sale closed".
-            if i == 0 || entities[i - 1] != entry.entity {
+            if entry.entity != checked {
                 self.early_sale_check(entry.entity, now)?;
+                checked = entry.entity;
             }
-            entities[i] = entry.entity;
             if *currency.get_or_insert(entry.currency) != entry.currency {
                 return Err(InvalidInput::new(
                     "seat_ids",
@@ -316,6 +316,10 @@ impl AppContext {
         // entity's gate, and keeps the gates until its reservation is
         // recorded: a close or a window change waits for it, and every
         // reserve after the change sees the change.
+        let mut entities = [0u32; MAX_SEATS_PER_HOLD];
+        for (entity, seat) in entities.iter_mut().zip(seat_ids) {
+            *entity = self.app.seat(seat).map_or(u32::MAX, |e| e.entity);
+        }
         let entities = &entities[..seat_ids.len()];
         let _sales = match self.hold_sales(entities, now) {
             Ok(sales) => sales,
@@ -386,8 +390,8 @@ impl AppContext {
     /// atomics; see `state::gates`).
     #[inline]
     fn early_sale_check(&self, entity: u32, now: UnixMillis) -> Result<(), ReserveError> {
-        match self.app.gate(entity) {
-            Some(gate) => sale::verdict(&gate.quick(), now).map_err(|r| self.refusal(entity, r)),
+        match self.app.early_sale(entity) {
+            Some(sale) => sale::verdict(&sale, now).map_err(|r| self.refusal(entity, r)),
             None => Ok(()),
         }
     }

@@ -12,8 +12,10 @@
 //! Every reserve attempt, losers included, checks the sale of its seats'
 //! entities before touching the lock table, so a buyer of a closed entity
 //! hears "sale closed", never "seat held", and attempts before a sale
-//! opens never take a seat even for an instant. That early check reads
-//! three atomics ([`EntityGate::quick`]): no shared write on the hot path.
+//! opens take no seat (but those racing the change itself). That early
+//! check reads two atomics ([`EntityGate::quick`]), or one flag for an
+//! app whose sales were never restricted: no shared write on the hot
+//! path, and winners' read locks live in another allocation.
 //! A field-by-field read can mix an old and a new window while an admin
 //! changes it; a mix never refuses a reserve both windows accept, so the
 //! early check only ever refuses rightly, and a reserve that wins its
@@ -37,46 +39,60 @@ pub(crate) struct Sale {
     pub(crate) closes_at: Option<UnixMillis>,
 }
 
-/// The gate of one entity: its sale, authoritative behind a lock and
-/// mirrored in atomics for the early check.
-#[derive(Debug, Default)]
-pub(crate) struct EntityGate {
-    sale: RwLock<Sale>,
-    closed: AtomicBool,
+/// The atomics of the early check. Kept apart from the locks (another
+/// allocation), so winners taking a gate's read lock never write the
+/// cache line every attempt reads.
+#[derive(Debug)]
+struct Mirror {
     /// `0`: no lower bound.
     opens_at: AtomicU64,
-    /// `u64::MAX`: no upper bound.
+    /// `u64::MAX`: no upper bound; [`CLOSED`]: closed.
     closes_at: AtomicU64,
 }
 
-impl EntityGate {
-    fn new() -> Self {
-        let gate = Self::default();
-        gate.closes_at.store(u64::MAX, Ordering::Relaxed);
-        gate
-    }
+/// `Mirror::closes_at` of a closed entity (no sale ends at the epoch).
+const CLOSED: u64 = 0;
 
+impl Default for Mirror {
+    fn default() -> Self {
+        Self {
+            opens_at: AtomicU64::new(0),
+            closes_at: AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+/// The gate of one entity: its sale, authoritative behind a lock and
+/// mirrored in atomics for the early check.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntityGate<'a> {
+    sale: &'a RwLock<Sale>,
+    mirror: &'a Mirror,
+    gates: &'a Gates,
+}
+
+impl<'a> EntityGate<'a> {
     /// The sale as the atomics show it now (see the module docs: possibly
     /// a mix of two windows during a change).
     #[inline]
-    pub(crate) fn quick(&self) -> Sale {
-        let opens_at = self.opens_at.load(Ordering::Acquire);
-        let closes_at = self.closes_at.load(Ordering::Acquire);
+    pub(crate) fn quick(self) -> Sale {
+        let opens_at = self.mirror.opens_at.load(Ordering::Acquire);
+        let closes_at = self.mirror.closes_at.load(Ordering::Acquire);
         Sale {
-            closed: self.closed.load(Ordering::Acquire),
+            closed: closes_at == CLOSED,
             opens_at: (opens_at != 0).then_some(opens_at),
-            closes_at: (closes_at != u64::MAX).then_some(closes_at),
+            closes_at: (closes_at != u64::MAX && closes_at != CLOSED).then_some(closes_at),
         }
     }
 
     /// The sale, held: no change completes while the guard lives.
-    pub(crate) fn hold(&self) -> RwLockReadGuard<'_, Sale> {
+    pub(crate) fn hold(self) -> RwLockReadGuard<'a, Sale> {
         self.sale.read()
     }
 
     /// Exclusive access for a change: waits for every [`hold`](Self::hold)
     /// to end. Set the new sale with [`SaleChange::set`].
-    pub(crate) fn change(&self) -> SaleChange<'_> {
+    pub(crate) fn change(self) -> SaleChange<'a> {
         SaleChange {
             guard: self.sale.write(),
             gate: self,
@@ -87,19 +103,29 @@ impl EntityGate {
 /// A sale change in progress (the gate's write lock).
 pub(crate) struct SaleChange<'a> {
     guard: RwLockWriteGuard<'a, Sale>,
-    gate: &'a EntityGate,
+    gate: EntityGate<'a>,
 }
 
 impl SaleChange<'_> {
     /// Makes `sale` the entity's sale, in both copies.
     pub(crate) fn set(&mut self, sale: Sale) {
         *self.guard = sale;
-        let gate = self.gate;
-        gate.opens_at
+        if sale != Sale::default() {
+            // Before the mirror: an early check that still sees the flag
+            // unset skips the gate, which is the sale before this change.
+            self.gate.gates.restricted.store(true, Ordering::Release);
+        }
+        let mirror = self.gate.mirror;
+        mirror
+            .opens_at
             .store(sale.opens_at.unwrap_or(0), Ordering::Release);
-        gate.closes_at
-            .store(sale.closes_at.unwrap_or(u64::MAX), Ordering::Release);
-        gate.closed.store(sale.closed, Ordering::Release);
+        let closes_at = if sale.closed {
+            CLOSED
+        } else {
+            // A window can not end at the epoch; if asked to, it is closed.
+            sale.closes_at.unwrap_or(u64::MAX)
+        };
+        mirror.closes_at.store(closes_at, Ordering::Release);
     }
 }
 
@@ -112,17 +138,25 @@ const CHUNKS: usize = 1 << 10;
 /// Most entities one app can have.
 pub(crate) const MAX_ENTITIES: usize = CHUNK_LEN * CHUNKS;
 
+type Chunks<T> = Box<[OnceLock<Box<[T]>>]>;
+
 /// The gates of one app's entities, by entity number. Append-only; a
 /// gate's address never changes, so readers need no lock.
 #[derive(Debug)]
 pub(crate) struct Gates {
-    chunks: Box<[OnceLock<Box<[EntityGate]>>]>,
+    sales: Chunks<RwLock<Sale>>,
+    mirrors: Chunks<Mirror>,
+    /// Whether any entity of the app ever had a sale other than "on sale,
+    /// no window": until then the early check is this one load.
+    restricted: AtomicBool,
 }
 
 impl Default for Gates {
     fn default() -> Self {
         Self {
-            chunks: (0..CHUNKS).map(|_| OnceLock::new()).collect(),
+            sales: (0..CHUNKS).map(|_| OnceLock::new()).collect(),
+            mirrors: (0..CHUNKS).map(|_| OnceLock::new()).collect(),
+            restricted: AtomicBool::new(false),
         }
     }
 }
@@ -131,23 +165,37 @@ impl Gates {
     /// The gate of entity `entity`, if its chunk exists (every interned
     /// entity's does: see [`ensure`](Self::ensure)).
     #[inline]
-    pub(crate) fn get(&self, entity: u32) -> Option<&EntityGate> {
+    pub(crate) fn get(&self, entity: u32) -> Option<EntityGate<'_>> {
         let i = entity as usize;
-        self.chunks
-            .get(i >> CHUNK_BITS)?
-            .get()
-            .map(|chunk| &chunk[i & (CHUNK_LEN - 1)])
+        let (chunk, slot) = (i >> CHUNK_BITS, i & (CHUNK_LEN - 1));
+        Some(EntityGate {
+            sale: &self.sales.get(chunk)?.get()?[slot],
+            mirror: &self.mirrors.get(chunk)?.get()?[slot],
+            gates: self,
+        })
+    }
+
+    /// The sale for the early check of entity `entity`: `None` while no
+    /// entity of the app ever had a restricted sale (nothing to check).
+    #[inline]
+    pub(crate) fn early(&self, entity: u32) -> Option<Sale> {
+        if !self.restricted.load(Ordering::Acquire) {
+            return None;
+        }
+        self.get(entity).map(EntityGate::quick)
     }
 
     /// The gate of entity `entity`, allocating its chunk if needed; `None`
     /// past [`MAX_ENTITIES`].
-    pub(crate) fn ensure(&self, entity: u32) -> Option<&EntityGate> {
-        let i = entity as usize;
-        let chunk = self
-            .chunks
-            .get(i >> CHUNK_BITS)?
-            .get_or_init(|| (0..CHUNK_LEN).map(|_| EntityGate::new()).collect());
-        Some(&chunk[i & (CHUNK_LEN - 1)])
+    pub(crate) fn ensure(&self, entity: u32) -> Option<EntityGate<'_>> {
+        let chunk = entity as usize >> CHUNK_BITS;
+        self.sales
+            .get(chunk)?
+            .get_or_init(|| (0..CHUNK_LEN).map(|_| RwLock::default()).collect());
+        self.mirrors
+            .get(chunk)?
+            .get_or_init(|| (0..CHUNK_LEN).map(|_| Mirror::default()).collect());
+        self.get(entity)
     }
 }
 
@@ -164,6 +212,23 @@ mod tests {
         assert_eq!(*gate.hold(), Sale::default());
         assert!(gates.get(5).is_some());
         assert!(gates.ensure(u32::try_from(MAX_ENTITIES).unwrap()).is_none());
+    }
+
+    #[test]
+    fn the_early_check_is_skipped_until_a_sale_is_restricted() {
+        let gates = Gates::default();
+        let gate = gates.ensure(3).expect("within capacity");
+        assert_eq!(gates.early(3), None);
+        gate.change().set(Sale::default());
+        assert_eq!(gates.early(3), None, "an open sale restricts nothing");
+        let closed = Sale {
+            closed: true,
+            ..Sale::default()
+        };
+        gate.change().set(closed);
+        assert_eq!(gates.early(3), Some(closed));
+        assert_eq!(gates.early(4), Some(Sale::default()), "same chunk");
+        assert_eq!(gates.early(5_000), None, "no chunk");
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::payment::PaymentVerifier;
 use crate::store::AppRecord;
 
 pub(crate) use closable::ClosableStorage;
-use gates::{EntityGate, Gates};
+use gates::{EntityGate, Gates, Sale};
 use ledger::{Entities, Ledger};
 use stats::Counters;
 
@@ -146,8 +146,15 @@ impl AppState {
     }
 
     /// Allocates the gate of entity number `id` (opening).
-    pub(crate) fn ensure_gate(&self, id: u32) -> Option<&EntityGate> {
+    pub(crate) fn ensure_gate(&self, id: u32) -> Option<EntityGate<'_>> {
         self.gates.ensure(id)
+    }
+
+    /// The sale of entity number `id` for the early check, `None` when
+    /// there is nothing to check (see `gates`).
+    #[inline]
+    pub(crate) fn early_sale(&self, id: u32) -> Option<Sale> {
+        self.gates.early(id)
     }
 
     /// The number of entity `name`, if the app has it.
@@ -157,7 +164,7 @@ impl AppState {
 
     /// The gate of entity number `id` (every interned entity has one).
     #[inline]
-    pub(crate) fn gate(&self, id: u32) -> Option<&EntityGate> {
+    pub(crate) fn gate(&self, id: u32) -> Option<EntityGate<'_>> {
         self.gates.get(id)
     }
 
