@@ -290,6 +290,20 @@ enum seatbook_status
    */
   SEATBOOK_ENTITY_CLOSED = 71,
   /**
+   * The entity is archived: no seats, no changes; its bookings can no
+   * longer be cancelled.
+   */
+  SEATBOOK_ENTITY_ARCHIVED = 72,
+  /**
+   * Archiving an entity that is still on sale: close it first.
+   */
+  SEATBOOK_ENTITY_NOT_CLOSED = 73,
+  /**
+   * Archiving: a confirm is committing on one of the entity's seats;
+   * nothing archived, retry.
+   */
+  SEATBOOK_ENTITY_BUSY = 74,
+  /**
    * A required pointer argument was NULL.
    */
   SEATBOOK_NULL_PARAMETER = 100,
@@ -320,7 +334,8 @@ typedef uint32_t seatbook_status;
 #endif // __cplusplus
 
 /**
- * Where an entity is in its lifecycle (`OnSale -> Closed`, one way).
+ * Where an entity is in its lifecycle (`OnSale -> Closed -> Archived`,
+ * one way).
  *
  * Later versions may add values: treat a value you do not know as "not on
  * sale".
@@ -338,6 +353,11 @@ enum seatbook_entity_status
    * Sales stopped for good: no new holds; bookings stay cancellable.
    */
   SEATBOOK_ENTITY_STATUS_CLOSED = 1,
+  /**
+   * Archived: its seats are gone from memory and the database, its
+   * bookings and reservations stay queryable, its figures are frozen.
+   */
+  SEATBOOK_ENTITY_STATUS_ARCHIVED = 2,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1861,6 +1881,29 @@ seatbook_status seatbook_admin_close_entity(const struct seatbook_admin *admin,
                                             const char *entity_id,
                                             uint32_t holds,
                                             struct seatbook_entity_info **out_info);
+
+/**
+ * Archives a closed entity: live holds left on its seats are released,
+ * its seats leave memory, the lock table and the database (their keys
+ * serve new seats), its figures are kept as they are now. Its bookings
+ * and reservations stay queryable (by id, a user's bookings) with their
+ * seat ids; its bookings can no longer be cancelled
+ * (`SEATBOOK_ENTITY_ARCHIVED`). Archiving an archived entity changes
+ * nothing. `*out_info` (optional, may be NULL) receives the archived
+ * record (free with `seatbook_entity_info_free()`). Errors:
+ * `SEATBOOK_ENTITY_NOT_FOUND`, `SEATBOOK_ENTITY_NOT_CLOSED` (close it
+ * first), `SEATBOOK_ENTITY_BUSY` (a confirm is committing on one of its
+ * seats: retry), `SEATBOOK_INVALID_INPUT`, `SEATBOOK_APP_NOT_FOUND`,
+ * `SEATBOOK_STORAGE` (nothing archived), ...
+ *
+ * # Safety
+ * `admin` is NULL or a live admin handle; `app_id` and `entity_id` are
+ * NULL or C strings; `out_info` is NULL or writable.
+ */
+seatbook_status seatbook_admin_archive_entity(const struct seatbook_admin *admin,
+                                              const char *app_id,
+                                              const char *entity_id,
+                                              struct seatbook_entity_info **out_info);
 
 /**
  * An entity's figures now into `*out_figures` (free with

@@ -146,6 +146,14 @@ pub enum ErrorCode {
     EntityAlreadyExists = 70,
     /// The entity is closed: it takes no new seats and no changes to its sale.
     EntityClosed = 71,
+    /// The entity is archived: it takes no seats and no changes, and its
+    /// bookings can no longer be cancelled.
+    EntityArchived = 72,
+    /// Archiving: the entity is still on sale (close it first).
+    EntityNotClosed = 73,
+    /// Archiving: a confirm is committing on one of the entity's seats.
+    /// Nothing archived; retry once it ended.
+    EntityBusy = 74,
     /// A required pointer argument was NULL (C only).
     NullParameter = 100,
     /// A string argument was not valid UTF-8 (C only).
@@ -602,6 +610,16 @@ pub enum AdminError {
     /// can no longer change (closing is for good).
     #[error("entity {0} is closed")]
     EntityClosed(String),
+    /// The entity is archived: it takes no new seats and no changes.
+    #[error("entity {0} is archived")]
+    EntityArchived(String),
+    /// Archiving an entity that is still on sale: close it first.
+    #[error("entity {0} is not closed")]
+    EntityNotClosed(String),
+    /// Archiving: a confirm is committing on one of the entity's seats.
+    /// Nothing was archived; retry once it ended.
+    #[error("entity {0} has a confirm in flight")]
+    EntityBusy(String),
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error("the operating system's random generator failed")]
@@ -781,6 +799,10 @@ pub enum CancelError {
     BookingNotFound,
     #[error("booking cannot be cancelled in its current state")]
     BookingNotCancellable,
+    /// The booking's entity (named) was archived: its seats are gone, and
+    /// its bookings stay as they are.
+    #[error("the booking's entity {0} is archived")]
+    EntityArchived(String),
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error(transparent)]
@@ -793,6 +815,7 @@ impl From<CancelError> for AdminError {
             CancelError::Auth(a) => Self::Auth(a),
             CancelError::BookingNotFound => Self::BookingNotFound,
             CancelError::BookingNotCancellable => Self::BookingNotCancellable,
+            CancelError::EntityArchived(entity) => Self::EntityArchived(entity),
             CancelError::InvalidInput(i) => Self::InvalidInput(i),
             CancelError::Storage(s) => Self::Storage(s),
         }
@@ -948,6 +971,9 @@ impl HasErrorCode for AdminError {
             Self::EntityNotFound(_) => ErrorCode::EntityNotFound,
             Self::EntityAlreadyExists(_) => ErrorCode::EntityAlreadyExists,
             Self::EntityClosed(_) => ErrorCode::EntityClosed,
+            Self::EntityArchived(_) => ErrorCode::EntityArchived,
+            Self::EntityNotClosed(_) => ErrorCode::EntityNotClosed,
+            Self::EntityBusy(_) => ErrorCode::EntityBusy,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::RandomFailure => ErrorCode::RandomFailure,
             Self::Storage(e) => e.code(),
@@ -1028,6 +1054,7 @@ impl HasErrorCode for CancelError {
             Self::Auth(a) => a.code(),
             Self::BookingNotFound => ErrorCode::BookingNotFound,
             Self::BookingNotCancellable => ErrorCode::BookingNotCancellable,
+            Self::EntityArchived(_) => ErrorCode::EntityArchived,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::Storage(e) => e.code(),
         }

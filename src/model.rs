@@ -65,8 +65,10 @@ pub struct AppUpdate<'a> {
 
 /// Where an entity (an event, a route, a show) is in its lifecycle.
 ///
-/// `OnSale → Closed`, one way (see [`Admin::close_entity`](crate::Admin::close_entity)).
-/// While on sale, reserves are still refused outside its sale window.
+/// `OnSale → Closed → Archived`, one way (see
+/// [`Admin::close_entity`](crate::Admin::close_entity) and
+/// [`Admin::archive_entity`](crate::Admin::archive_entity)). While on
+/// sale, reserves are still refused outside its sale window.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EntityStatus {
@@ -76,6 +78,12 @@ pub enum EntityStatus {
     /// holds taken before the close ran to their end or were released,
     /// as the close chose.
     Closed,
+    /// Archived: its seats left memory and the lock table (their keys
+    /// serve new seats) and their rows left the database; its bookings
+    /// and reservations stay queryable with their seat ids, its figures
+    /// are those of the moment it was archived. Never on sale again; its
+    /// bookings can no longer be cancelled.
+    Archived,
 }
 
 /// An entity as the admin sees it.
@@ -321,6 +329,15 @@ pub struct Booking {
     pub status: BookingStatus,
     pub created_at: UnixMillis,
     pub cancelled_at: Option<UnixMillis>,
+}
+
+/// The lock table's seat keys (see [`Engine::seat_keys`](crate::Engine::seat_keys)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeatKeys {
+    /// Keys serving a seat now.
+    pub live: u64,
+    /// Keys ever handed out since open (live ones and those given back).
+    pub allocated: u64,
 }
 
 /// Engine counters since open (not persisted).

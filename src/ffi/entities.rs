@@ -23,7 +23,8 @@ use super::boundary::{
 use super::status::seatbook_status;
 use crate::{EntityFigures, EntityInfo, EntityStatus, EntityUpdate, HoldsOnClose, NewEntity};
 
-/// Where an entity is in its lifecycle (`OnSale -> Closed`, one way).
+/// Where an entity is in its lifecycle (`OnSale -> Closed -> Archived`,
+/// one way).
 ///
 /// Later versions may add values: treat a value you do not know as "not on
 /// sale".
@@ -35,6 +36,9 @@ pub enum seatbook_entity_status {
     SEATBOOK_ENTITY_STATUS_ON_SALE = 0,
     /// Sales stopped for good: no new holds; bookings stay cancellable.
     SEATBOOK_ENTITY_STATUS_CLOSED = 1,
+    /// Archived: its seats are gone from memory and the database, its
+    /// bookings and reservations stay queryable, its figures are frozen.
+    SEATBOOK_ENTITY_STATUS_ARCHIVED = 2,
 }
 
 impl From<EntityStatus> for seatbook_entity_status {
@@ -45,6 +49,7 @@ impl From<EntityStatus> for seatbook_entity_status {
         match status {
             EntityStatus::OnSale => Self::SEATBOOK_ENTITY_STATUS_ON_SALE,
             EntityStatus::Closed => Self::SEATBOOK_ENTITY_STATUS_CLOSED,
+            EntityStatus::Archived => Self::SEATBOOK_ENTITY_STATUS_ARCHIVED,
         }
     }
 }
@@ -610,6 +615,47 @@ pub unsafe extern "C" fn seatbook_admin_close_entity(
         };
         let holds = seatbook_holds_on_close::from_raw(holds)?;
         let info = admin.close_entity(app_id, entity_id, holds)?;
+        give_entity(out, info);
+        Ok(())
+    })
+}
+
+/// Archives a closed entity: live holds left on its seats are released,
+/// its seats leave memory, the lock table and the database (their keys
+/// serve new seats), its figures are kept as they are now. Its bookings
+/// and reservations stay queryable (by id, a user's bookings) with their
+/// seat ids; its bookings can no longer be cancelled
+/// (`SEATBOOK_ENTITY_ARCHIVED`). Archiving an archived entity changes
+/// nothing. `*out_info` (optional, may be NULL) receives the archived
+/// record (free with `seatbook_entity_info_free()`). Errors:
+/// `SEATBOOK_ENTITY_NOT_FOUND`, `SEATBOOK_ENTITY_NOT_CLOSED` (close it
+/// first), `SEATBOOK_ENTITY_BUSY` (a confirm is committing on one of its
+/// seats: retry), `SEATBOOK_INVALID_INPUT`, `SEATBOOK_APP_NOT_FOUND`,
+/// `SEATBOOK_STORAGE` (nothing archived), ...
+///
+/// # Safety
+/// `admin` is NULL or a live admin handle; `app_id` and `entity_id` are
+/// NULL or C strings; `out_info` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_admin_archive_entity(
+    admin: *const seatbook_admin,
+    app_id: *const c_char,
+    entity_id: *const c_char,
+    out_info: *mut *mut seatbook_entity_info,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: `out_info` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `admin` NULL or a live handle (rule 1), the strings NULL or
+        // readable C strings (rule 2).
+        let (out, admin, app_id, entity_id) = unsafe {
+            (
+                opt_out_handle(out_info),
+                admin_of(admin)?,
+                arg_str(app_id, "app_id")?,
+                arg_str(entity_id, "entity_id")?,
+            )
+        };
+        let info = admin.archive_entity(app_id, entity_id)?;
         give_entity(out, info);
         Ok(())
     })

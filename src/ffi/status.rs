@@ -143,6 +143,14 @@ pub enum seatbook_status {
     SEATBOOK_ENTITY_ALREADY_EXISTS = 70,
     /// The entity is closed: no new seats, no change to its sale.
     SEATBOOK_ENTITY_CLOSED = 71,
+    /// The entity is archived: no seats, no changes; its bookings can no
+    /// longer be cancelled.
+    SEATBOOK_ENTITY_ARCHIVED = 72,
+    /// Archiving an entity that is still on sale: close it first.
+    SEATBOOK_ENTITY_NOT_CLOSED = 73,
+    /// Archiving: a confirm is committing on one of the entity's seats;
+    /// nothing archived, retry.
+    SEATBOOK_ENTITY_BUSY = 74,
     /// A required pointer argument was NULL.
     SEATBOOK_NULL_PARAMETER = 100,
     /// A string argument was not valid UTF-8.
@@ -162,7 +170,8 @@ use seatbook_status::{
     SEATBOOK_BOOKING_NOT_CANCELLABLE, SEATBOOK_BOOKING_NOT_FOUND, SEATBOOK_CAPACITY_EXCEEDED,
     SEATBOOK_CONFIRM_IN_PROGRESS, SEATBOOK_DATABASE_ALREADY_OPEN, SEATBOOK_DATABASE_NOT_FOUND,
     SEATBOOK_EMAIL_TAKEN, SEATBOOK_ENGINE_CLOSED, SEATBOOK_ENTITY_ALREADY_EXISTS,
-    SEATBOOK_ENTITY_CLOSED, SEATBOOK_ENTITY_NOT_FOUND, SEATBOOK_HASHING_FAILED,
+    SEATBOOK_ENTITY_ARCHIVED, SEATBOOK_ENTITY_BUSY, SEATBOOK_ENTITY_CLOSED,
+    SEATBOOK_ENTITY_NOT_CLOSED, SEATBOOK_ENTITY_NOT_FOUND, SEATBOOK_HASHING_FAILED,
     SEATBOOK_HOLD_EXPIRED, SEATBOOK_HOLD_LIMIT_EXCEEDED, SEATBOOK_INVALID_CONFIG,
     SEATBOOK_INVALID_CREDENTIALS, SEATBOOK_INVALID_HANDLE, SEATBOOK_INVALID_INPUT,
     SEATBOOK_INVALID_TOKEN, SEATBOOK_INVALID_UTF8, SEATBOOK_JOURNAL_CORRUPTED,
@@ -180,7 +189,7 @@ use seatbook_status::{
 
 impl seatbook_status {
     /// Every status, in value order.
-    pub const ALL: [Self; 58] = [
+    pub const ALL: [Self; 61] = [
         SEATBOOK_OK,
         SEATBOOK_INVALID_INPUT,
         SEATBOOK_INVALID_CONFIG,
@@ -234,6 +243,9 @@ impl seatbook_status {
         SEATBOOK_ENTITY_NOT_FOUND,
         SEATBOOK_ENTITY_ALREADY_EXISTS,
         SEATBOOK_ENTITY_CLOSED,
+        SEATBOOK_ENTITY_ARCHIVED,
+        SEATBOOK_ENTITY_NOT_CLOSED,
+        SEATBOOK_ENTITY_BUSY,
         SEATBOOK_NULL_PARAMETER,
         SEATBOOK_INVALID_UTF8,
         SEATBOOK_PANIC,
@@ -298,6 +310,9 @@ impl seatbook_status {
             SEATBOOK_ENTITY_NOT_FOUND => ErrorCode::EntityNotFound,
             SEATBOOK_ENTITY_ALREADY_EXISTS => ErrorCode::EntityAlreadyExists,
             SEATBOOK_ENTITY_CLOSED => ErrorCode::EntityClosed,
+            SEATBOOK_ENTITY_ARCHIVED => ErrorCode::EntityArchived,
+            SEATBOOK_ENTITY_NOT_CLOSED => ErrorCode::EntityNotClosed,
+            SEATBOOK_ENTITY_BUSY => ErrorCode::EntityBusy,
             SEATBOOK_NULL_PARAMETER => ErrorCode::NullParameter,
             SEATBOOK_INVALID_UTF8 => ErrorCode::InvalidUtf8,
             SEATBOOK_PANIC => ErrorCode::Panic,
@@ -363,6 +378,9 @@ impl seatbook_status {
             ErrorCode::EntityNotFound => SEATBOOK_ENTITY_NOT_FOUND,
             ErrorCode::EntityAlreadyExists => SEATBOOK_ENTITY_ALREADY_EXISTS,
             ErrorCode::EntityClosed => SEATBOOK_ENTITY_CLOSED,
+            ErrorCode::EntityArchived => SEATBOOK_ENTITY_ARCHIVED,
+            ErrorCode::EntityNotClosed => SEATBOOK_ENTITY_NOT_CLOSED,
+            ErrorCode::EntityBusy => SEATBOOK_ENTITY_BUSY,
             ErrorCode::NullParameter => SEATBOOK_NULL_PARAMETER,
             ErrorCode::InvalidUtf8 => SEATBOOK_INVALID_UTF8,
             ErrorCode::Panic => SEATBOOK_PANIC,
@@ -434,6 +452,9 @@ impl seatbook_status {
             SEATBOOK_ENTITY_NOT_FOUND => c"SEATBOOK_ENTITY_NOT_FOUND",
             SEATBOOK_ENTITY_ALREADY_EXISTS => c"SEATBOOK_ENTITY_ALREADY_EXISTS",
             SEATBOOK_ENTITY_CLOSED => c"SEATBOOK_ENTITY_CLOSED",
+            SEATBOOK_ENTITY_ARCHIVED => c"SEATBOOK_ENTITY_ARCHIVED",
+            SEATBOOK_ENTITY_NOT_CLOSED => c"SEATBOOK_ENTITY_NOT_CLOSED",
+            SEATBOOK_ENTITY_BUSY => c"SEATBOOK_ENTITY_BUSY",
             SEATBOOK_NULL_PARAMETER => c"SEATBOOK_NULL_PARAMETER",
             SEATBOOK_INVALID_UTF8 => c"SEATBOOK_INVALID_UTF8",
             SEATBOOK_PANIC => c"SEATBOOK_PANIC",

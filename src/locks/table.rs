@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use super::slot::{BOOKED, FREE, PIN_BIT, PINNED, Slot, SlotGuard, Snapshot, VACANT, ends_at};
-use crate::sync::{AtomicU32, AtomicU64, Ordering};
+use crate::sync::{AtomicU32, AtomicU64, Mutex, Ordering};
 
 /// Slots per chunk, as a power of two. Under loom every slot's atomics
 /// are model objects, so model tests get chunks of four seats.
@@ -66,14 +66,21 @@ pub enum PinError {
 /// The in-memory lock table. `Send + Sync`; every method takes `&self`.
 pub struct LockTable {
     chunks: Box<[OnceLock<Box<[Slot]>>]>,
+    /// One past the highest key ever handed out.
     next_key: AtomicU32,
+    /// Keys given back by [`recycle`](Self::recycle), handed out again
+    /// before new ones. A plain mutex: keys are added and recycled by
+    /// admin operations (seat creation, removal, archive), never on the
+    /// hold path.
+    recycled: Mutex<Vec<u32>>,
     next_hold: AtomicU64,
 }
 
 impl std::fmt::Debug for LockTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LockTable")
-            .field("seats", &self.next_key.load(Ordering::Relaxed))
+            .field("keys", &self.next_key.load(Ordering::Relaxed))
+            .field("live_seats", &self.live_seats())
             .field("next_hold", &self.next_hold.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -94,6 +101,7 @@ impl LockTable {
         Self {
             chunks: (0..CHUNKS).map(|_| OnceLock::new()).collect(),
             next_key: AtomicU32::new(0),
+            recycled: Mutex::new(Vec::new()),
             next_hold: AtomicU64::new(first_hold_id.max(1)),
         }
     }
@@ -101,24 +109,56 @@ impl LockTable {
     /// Most seats a table can hold (16 M).
     pub const CAPACITY: usize = CHUNK_LEN * CHUNKS;
 
-    /// Allocates a new seat key, in state `Free` (or `Booked`).
-    /// `None` once the table is full.
+    /// Allocates a seat key, in state `Free` (or `Booked`): a recycled
+    /// one if any (see [`recycle`](Self::recycle)), else a new one. `None`
+    /// once every key is live.
     pub fn add_seat(&self, booked: bool) -> Option<SeatKey> {
-        let raw = self
-            .next_key
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |k| {
-                (usize::try_from(k).ok()? < Self::CAPACITY - 1).then_some(k + 1)
-            })
-            .ok()?;
+        let reused = self.recycled.lock().pop();
+        let raw = match reused {
+            Some(raw) => raw,
+            None => self
+                .next_key
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |k| {
+                    (usize::try_from(k).ok()? < Self::CAPACITY - 1).then_some(k + 1)
+                })
+                .ok()?,
+        };
         let key = SeatKey(raw);
         let (chunk, _) = split(key);
         self.chunks[chunk].get_or_init(|| (0..CHUNK_LEN).map(|_| Slot::default()).collect());
         let slot = self.slot(key)?;
         let mut guard = slot.lock();
-        // Keys are handed out once: a fresh key's slot was never activated.
+        // A key is live for one seat at a time: a new or recycled key's
+        // slot is vacant.
         assert_eq!(guard.get().holder, VACANT, "seat key {raw} activated twice");
         guard.set(if booked { BOOKED } else { FREE }, 0);
         Some(key)
+    }
+
+    /// Gives retired keys back for [`add_seat`](Self::add_seat) to hand
+    /// out again, once their seats' removal has committed and the engine
+    /// no longer maps any seat to them.
+    ///
+    /// A reserve that looked a key up before its seat was removed may
+    /// still acquire it after it went to another seat; the engine checks
+    /// the seat's directory entry again after every acquire and lets go
+    /// of such a hold (`rules::booking`). Every other holder-side
+    /// operation is fenced by its hold id.
+    ///
+    /// # Panics
+    /// If a key is not retired (vacant): recycling a live seat's key would
+    /// give one slot to two seats (a bug; admin path, so checked in
+    /// release builds too, before anything is recycled).
+    pub fn recycle(&self, keys: &[SeatKey]) {
+        for &key in keys {
+            let holder = self.slot(key).map(|s| s.read().holder);
+            assert!(
+                holder == Some(VACANT),
+                "recycle of seat key {} that is not retired",
+                key.0
+            );
+        }
+        self.recycled.lock().extend(keys.iter().map(|k| k.0));
     }
 
     /// Marks a seat as gone: later acquires see `Vacant`.
@@ -143,24 +183,49 @@ impl LockTable {
         }
     }
 
-    /// Undoes [`try_retire`](Self::try_retire): the seat is free again.
+    /// Retires a seat nobody holds: free, its hold expired, or booked
+    /// (archiving an entity retires its booked seats too). Returns whether
+    /// it was booked; `None`, changing nothing, if a hold is live on it
+    /// (a confirm's pin included) or it is vacant.
+    pub fn try_retire_settled(&self, key: SeatKey, now: u64) -> Option<bool> {
+        let slot = self.slot(key)?;
+        let mut guard = slot.lock();
+        let seen = guard.get();
+        let booked = seen.holder == BOOKED;
+        if !booked && !seen.is_acquirable(now) {
+            return None;
+        }
+        guard.set(VACANT, 0);
+        Some(booked)
+    }
+
+    /// Undoes [`try_retire`](Self::try_retire) or
+    /// [`try_retire_settled`](Self::try_retire_settled): the seat is free
+    /// again, or booked again if `booked`.
     ///
     /// The seat must still be retired (nothing writes a retired slot but
     /// this). Checked only in debug builds: this runs in a drop guard,
     /// possibly while a panic unwinds, where a second panic would abort;
     /// release builds leave a slot that is not retired alone.
-    pub fn unretire(&self, key: SeatKey) {
+    pub fn unretire(&self, key: SeatKey, booked: bool) {
         if let Some(slot) = self.slot(key) {
             let mut guard = slot.lock();
             let holder = guard.get().holder;
             debug_assert_eq!(holder, VACANT, "unretire of a seat that is not retired");
             if holder == VACANT {
-                guard.set(FREE, 0);
+                guard.set(if booked { BOOKED } else { FREE }, 0);
             }
         }
     }
 
-    /// Seats ever added (including removed ones).
+    /// Seat keys live now: handed out and not recycled.
+    #[must_use]
+    pub fn live_seats(&self) -> usize {
+        self.seat_count() - self.recycled.lock().len()
+    }
+
+    /// Seat keys ever handed out: the table's high-water mark (recycled
+    /// keys included, each counted once).
     #[must_use]
     pub fn seat_count(&self) -> usize {
         self.next_key.load(Ordering::Relaxed) as usize
@@ -855,6 +920,51 @@ mod tests {
     #[should_panic(expected = "not retired")]
     fn unretiring_a_seat_that_is_not_retired_is_a_bug_in_debug_builds() {
         let (t, k) = table_with(1);
-        t.unretire(k[0]);
+        t.unretire(k[0], false);
+    }
+
+    #[test]
+    fn recycled_keys_are_handed_out_again_before_new_ones() {
+        let (t, k) = table_with(3);
+        let h = t.try_acquire(&k[..1], 0, 100).unwrap();
+        t.pin(&k[..1], h, 1, 1_000).unwrap();
+        t.seal(&k[..1], h, 1).unwrap();
+        t.book(&k[..1], h);
+        t.try_acquire(&k[1..2], 0, 100).unwrap();
+        assert_eq!(t.try_retire_settled(k[0], 10), Some(true), "booked");
+        assert_eq!(t.try_retire_settled(k[1], 10), None, "held");
+        assert_eq!(t.try_retire_settled(k[1], 100), Some(false), "expired");
+        assert_eq!(t.try_retire_settled(k[1], 100), None, "vacant already");
+        t.recycle(&k[..2]);
+        assert_eq!((t.seat_count(), t.live_seats()), (3, 1));
+        let again: Vec<SeatKey> = (0..3).map(|_| t.add_seat(false).unwrap()).collect();
+        assert!(again[..2].contains(&k[0]) && again[..2].contains(&k[1]));
+        assert_eq!(again[2], SeatKey(3), "a new key only once none is recycled");
+        assert_eq!((t.seat_count(), t.live_seats()), (4, 4));
+        for &key in &again {
+            assert_eq!(t.state(key, 0), LockState::Free, "a reused key starts free");
+        }
+    }
+
+    #[test]
+    fn unretire_restores_a_booked_seat_as_booked() {
+        let (t, k) = table_with(2);
+        let h = t.try_acquire(&k[..1], 0, 100).unwrap();
+        t.pin(&k[..1], h, 1, 1_000).unwrap();
+        t.seal(&k[..1], h, 1).unwrap();
+        t.book(&k[..1], h);
+        assert_eq!(t.try_retire_settled(k[0], 5), Some(true));
+        assert_eq!(t.try_retire_settled(k[1], 5), Some(false));
+        t.unretire(k[0], true);
+        t.unretire(k[1], false);
+        assert_eq!(t.state(k[0], 5), LockState::Booked);
+        assert_eq!(t.state(k[1], 5), LockState::Free);
+    }
+
+    #[test]
+    #[should_panic(expected = "not retired")]
+    fn recycling_a_live_key_is_a_bug() {
+        let (t, k) = table_with(1);
+        t.recycle(&k);
     }
 }

@@ -296,12 +296,14 @@ impl Admin {
     }
 
     /// Creates seats for one entity of an app, all or none. Seat ids are
-    /// unique within the app. An entity not created yet is created with
+    /// unique within the app, for good: the ids of an archived entity's
+    /// seats stay taken. An entity not created yet is created with
     /// defaults (on sale, no sale window, named after its id; see
     /// [`create_entity`](Self::create_entity)).
     ///
     /// # Errors
-    /// [`AdminError::EntityClosed`], [`AdminError::SeatAlreadyExists`] (nothing created),
+    /// [`AdminError::EntityClosed`], [`AdminError::EntityArchived`],
+    /// [`AdminError::SeatAlreadyExists`] (also an archived seat's id; nothing created),
     /// [`AdminError::InvalidInput`] (empty, too many, duplicates, bad ids,
     /// currency or attributes), [`AdminError::CapacityExceeded`],
     /// [`AdminError::AppNotFound`], [`AdminError::Auth`], [`AdminError::Storage`].
@@ -348,13 +350,15 @@ impl Admin {
             });
         }
         let _guard = self.inner.admin_lock();
-        if self.inner.locks().seat_count() + seats.len() > LockTable::CAPACITY - 1 {
+        if self.inner.locks().live_seats() + seats.len() > LockTable::CAPACITY - 1 {
             return Err(AdminError::CapacityExceeded);
         }
         self.inner.storage().write(|tx| {
             entities::ensure_for_seats(tx, app_id, entity_id, now)?;
             for (s, rec) in seats.iter().zip(&records) {
-                if tx.seat(app_id, &s.seat_id)?.is_some() {
+                if tx.seat(app_id, &s.seat_id)?.is_some()
+                    || tx.archived_seat(app_id, &s.seat_id)?.is_some()
+                {
                     return Err(AdminError::SeatAlreadyExists(s.seat_id.clone()));
                 }
                 tx.put_seat(app_id, &s.seat_id, rec)?;
@@ -472,8 +476,33 @@ impl Admin {
         entities::close(&self.inner, &app, app_id, entity_id, holds, now)
     }
 
+    /// Archives a closed entity, so that an engine running for years keeps
+    /// only its live entities in memory: live holds left on its seats are
+    /// released, its seats leave the directory, the lock table (their keys
+    /// serve new seats) and the database, and its figures are kept as they
+    /// are now ([`entity_figures`](Self::entity_figures) still answers).
+    /// Its bookings and reservations stay queryable with their seat ids;
+    /// its bookings can no longer be cancelled
+    /// ([`CancelError::EntityArchived`](crate::CancelError::EntityArchived)).
+    /// Archiving an archived entity changes nothing. See the README's
+    /// "Entities and their sale".
+    ///
+    /// # Errors
+    /// [`AdminError::EntityNotClosed`] (close it first),
+    /// [`AdminError::EntityBusy`] (a confirm is committing on one of its
+    /// seats: retry), [`AdminError::EntityNotFound`],
+    /// [`AdminError::InvalidInput`], [`AdminError::AppNotFound`],
+    /// [`AdminError::Auth`], [`AdminError::Storage`] (nothing archived;
+    /// holds it released stay released).
+    pub fn archive_entity(&self, app_id: &str, entity_id: &str) -> Result<EntityInfo, AdminError> {
+        let now = self.check()?;
+        let app = self.app_state(app_id)?;
+        entities::archive(&self.inner, &app, app_id, entity_id, now)
+    }
+
     /// An entity's figures now: seats sold, held and available, and the
-    /// revenue of the sold seats per currency (minor units).
+    /// revenue of the sold seats per currency (minor units); an archived
+    /// entity's as they were when it was archived.
     ///
     /// # Errors
     /// [`AdminError::EntityNotFound`], [`AdminError::InvalidInput`],
@@ -543,6 +572,7 @@ impl Admin {
     ///
     /// # Errors
     /// [`AdminError::BookingNotFound`], [`AdminError::BookingNotCancellable`],
+    /// [`AdminError::EntityArchived`] (its entity was archived),
     /// [`AdminError::Auth`], [`AdminError::Storage`].
     pub fn cancel_booking(&self, booking_id: &str) -> Result<Booking, AdminError> {
         self.check()?;

@@ -54,7 +54,7 @@ use crate::model::{
 };
 use crate::payment::{PaymentOutcome, PaymentRequest};
 use crate::secret::Secret;
-use crate::state::gates::Sale;
+use crate::state::gates::{EntityGate, Sale};
 use crate::state::stats::Counter;
 use crate::state::{AppState, Inner};
 use crate::store::{BookingRecord, PaymentRecord, PaymentState, ReservationRecord, SeatStatus};
@@ -279,7 +279,6 @@ impl AppContext {
         }
         let mut keys = [SeatKey(0); MAX_SEATS_PER_HOLD];
         let mut checked = u32::MAX;
-        let mut total: u64 = 0;
         let mut currency: Option<[u8; 3]> = None;
         for (i, &seat) in seat_ids.iter().enumerate() {
             validate::id("seat_id", seat)?;
@@ -302,7 +301,6 @@ impl AppContext {
                 )
                 .into());
             }
-            total = total.saturating_add(entry.price_minor);
             keys[i] = entry.key;
         }
         let keys = &keys[..seat_ids.len()];
@@ -312,15 +310,19 @@ impl AppContext {
             Ok(hold) => hold,
             Err(e) => return Err(self.blocked(seat_ids[e.position], e.state)),
         };
-        // Only a winner gets here. It checks the sale again, under each
-        // entity's gate, and keeps the gates until its reservation is
-        // recorded: a close or a window change waits for it, and every
-        // reserve after the change sees the change.
-        let mut entities = [0u32; MAX_SEATS_PER_HOLD];
-        for (entity, seat) in entities.iter_mut().zip(seat_ids) {
-            *entity = self.app.seat(seat).map_or(u32::MAX, |e| e.entity);
-        }
+        // Only a winner gets here.
+        let (entities, total, currency) = match self.winners_seats(seat_ids, keys) {
+            Ok(read) => read,
+            Err(e) => {
+                self.inner.locks().release(keys, hold);
+                return Err(e);
+            }
+        };
         let entities = &entities[..seat_ids.len()];
+        // It checks the sale again, under each entity's gate, and keeps
+        // the gates until its reservation is recorded: a close, an archive
+        // or a window change waits for it, and every reserve after the
+        // change sees the change.
         let _sales = match self.hold_sales(entities, now) {
             Ok(sales) => sales,
             Err(e) => {
@@ -354,7 +356,7 @@ impl AppContext {
             seat_ids,
             hold,
             total,
-            currency.unwrap_or(*b"XXX"),
+            currency,
             now,
             expires_at,
         ) {
@@ -368,6 +370,37 @@ impl AppContext {
                 Err(e)
             }
         }
+    }
+
+    /// A winner reads its seats' directory entries again: a seat removed
+    /// (or its entity archived) since its lookup may have had its key
+    /// recycled for another seat, which the hold then took; such a hold is
+    /// let go (docs/design.md, invariant 14). Returns the seats' entities,
+    /// total and currency, from these entries (the seats' current ones).
+    fn winners_seats(
+        &self,
+        seat_ids: &[&str],
+        keys: &[SeatKey],
+    ) -> Result<([u32; MAX_SEATS_PER_HOLD], u64, [u8; 3]), ReserveError> {
+        let mut entities = [0u32; MAX_SEATS_PER_HOLD];
+        let mut total: u64 = 0;
+        let mut currency: Option<[u8; 3]> = None;
+        for (i, &seat) in seat_ids.iter().enumerate() {
+            let entry = match self.app.seat(seat) {
+                Some(entry) if entry.key == keys[i] => entry,
+                _ => return Err(ReserveError::SeatNotFound(seat.to_owned())),
+            };
+            if *currency.get_or_insert(entry.currency) != entry.currency {
+                return Err(InvalidInput::new(
+                    "seat_ids",
+                    "seats are priced in different currencies",
+                )
+                .into());
+            }
+            entities[i] = entry.entity;
+            total = total.saturating_add(entry.price_minor);
+        }
+        Ok((entities, total, currency.unwrap_or(*b"XXX")))
     }
 
     /// Why `seat` blocked a reserve, as the lock table found it.
@@ -1045,7 +1078,8 @@ impl AppContext {
     ///
     /// # Errors
     /// [`CancelError::BookingNotFound`] (also for another app's booking),
-    /// [`CancelError::BookingNotCancellable`], [`CancelError::Auth`],
+    /// [`CancelError::BookingNotCancellable`],
+    /// [`CancelError::EntityArchived`] (its entity was archived), [`CancelError::Auth`],
     /// [`CancelError::Storage`].
     pub fn cancel_booking(&self, booking_id: &str) -> Result<Booking, CancelError> {
         self.check()?;
@@ -1115,6 +1149,12 @@ pub(crate) fn settle_refund(inner: &Inner, booking_id: &str) -> Result<Booking, 
 
 /// Cancels a booking; `app` limits it to one app (app contexts), `None` is
 /// the admin.
+///
+/// Holds the gates of the booking's seats' entities (read) from before
+/// its commit until its seats are free in the lock table: an archive
+/// (which takes a gate for writing) never retires and recycles a seat's
+/// key between the two, so the late `unbook` can never free another
+/// seat's key.
 pub(crate) fn cancel(
     inner: &Inner,
     app: Option<&str>,
@@ -1123,6 +1163,23 @@ pub(crate) fn cancel(
     if booking_id.len() > 64 {
         return Err(CancelError::BookingNotFound);
     }
+    let Some(found) = inner.storage().read()?.booking(booking_id)? else {
+        return Err(CancelError::BookingNotFound);
+    };
+    let state = inner.app_state(&found.app_id);
+    let mut entities: Vec<u32> = state.as_ref().map_or_else(Vec::new, |s| {
+        found
+            .seat_ids
+            .iter()
+            .filter_map(|seat| s.seat(seat).map(|e| e.entity))
+            .collect()
+    });
+    entities.sort_unstable();
+    entities.dedup();
+    let _gates: Vec<_> = entities
+        .iter()
+        .filter_map(|&e| state.as_ref()?.gate(e).map(EntityGate::hold))
+        .collect();
     let now = inner.now();
     let rec = inner.storage().write(|tx| {
         let mut rec = tx
@@ -1135,13 +1192,18 @@ pub(crate) fn cancel(
             return Err(CancelError::BookingNotCancellable);
         }
         for seat_id in &rec.seat_ids {
-            if let Some(mut seat) = tx.seat(&rec.app_id, seat_id)?
-                && seat.booking_id.as_deref() == Some(booking_id)
-            {
-                seat.status = SeatStatus::Available;
-                seat.booked_by = None;
-                seat.booking_id = None;
-                tx.update_seat(&rec.app_id, seat_id, &seat)?;
+            match tx.seat(&rec.app_id, seat_id)? {
+                Some(mut seat) if seat.booking_id.as_deref() == Some(booking_id) => {
+                    seat.status = SeatStatus::Available;
+                    seat.booked_by = None;
+                    seat.booking_id = None;
+                    tx.update_seat(&rec.app_id, seat_id, &seat)?;
+                }
+                _ => {
+                    if let Some(entity) = tx.archived_seat(&rec.app_id, seat_id)? {
+                        return Err(CancelError::EntityArchived(entity));
+                    }
+                }
             }
         }
         rec.status = BookingStatus::Cancelled;
@@ -1149,7 +1211,7 @@ pub(crate) fn cancel(
         tx.put_booking(booking_id, &rec, false)?;
         Ok(rec)
     })?;
-    if let Some(app) = inner.app_state(&rec.app_id) {
+    if let Some(app) = &state {
         inner
             .locks()
             .unbook(&app.keys(&rec.seat_ids), HoldId(rec.reservation_id));

@@ -21,7 +21,7 @@ use super::expiry;
 use crate::clock::UnixMillis;
 use crate::config::Config;
 use crate::error::{BackupError, OpenError, StorageError};
-use crate::model::Stats;
+use crate::model::{SeatKeys, Stats};
 use crate::state::Inner;
 use crate::store::fs::Vfs;
 
@@ -143,6 +143,20 @@ impl Engine {
     #[must_use]
     pub fn stats(&self) -> Stats {
         self.inner.counters().snapshot()
+    }
+
+    /// The lock table's seat keys now: how many serve a seat, and how many
+    /// were ever handed out (the table's high-water mark, at most
+    /// 16,777,215). Removing seats and archiving entities give keys back
+    /// for new seats, so an engine that archives its past entities keeps
+    /// both bounded by its live seats.
+    #[must_use]
+    pub fn seat_keys(&self) -> SeatKeys {
+        let locks = self.inner.locks();
+        SeatKeys {
+            live: locks.live_seats() as u64,
+            allocated: locks.seat_count() as u64,
+        }
     }
 
     /// The engine's clock reading (milliseconds since the Unix epoch).

@@ -2,14 +2,16 @@
 //!
 //! Owns the entity lifecycle rules behind the admin's entity operations
 //! ([`Admin`](crate::Admin)'s `create_entity`, `update_entity`,
-//! `get_entity`, `list_entities`, `close_entity`, `entity_figures`): what
-//! a new entity looks like (also one created implicitly by the first
-//! `create_seats` naming it), which changes a closed entity refuses, how
-//! a close stops sales (the gate, see `crate::state::gates`) and releases
-//! live holds when asked. It must never take or free a seat but through
-//! the lock table's hold operations via `booking`'s release, and never
-//! change a sale but under its gate's write lock, after the record is
-//! stored.
+//! `get_entity`, `list_entities`, `close_entity`, `archive_entity`,
+//! `entity_figures`): what a new entity looks like (also one created
+//! implicitly by the first `create_seats` naming it), which changes a
+//! closed or archived entity refuses, how a close stops sales (the gate,
+//! see `crate::state::gates`) and releases live holds when asked, and how
+//! an archive takes an entity's seats out of memory, the lock table and
+//! the database. It must never take or free a seat but through the lock
+//! table's hold operations via `booking`'s release (and, archiving, the
+//! retirement of `retire`), and never change a sale but under its gate's
+//! write lock, after the record is stored.
 //!
 //! # Decisions
 //!
@@ -26,12 +28,30 @@
 //!   entity refuses new seats and changes to its sale window; its name,
 //!   kind and start can still be corrected. Its bookings stay cancellable
 //!   (a cancelled seat becomes available, but nobody can reserve it).
+//! - **Archiving** is for closed entities only (`EntityNotClosed`
+//!   otherwise), for good, and idempotent. It releases the holds still
+//!   live on the entity's seats (a confirm committing makes it refuse
+//!   with `EntityBusy`, changing nothing but the released holds), then,
+//!   under the entity's gate, retires every seat in the lock table
+//!   (booked ones too) and in one commit replaces the entity's record by
+//!   an archived one carrying its final figures, and its seat rows by
+//!   archived-seat rows (seat id to entity id). After the commit the
+//!   seats leave the directory, their keys are recycled, and the entity's
+//!   number serves the next new entity. What stays: the bookings and
+//!   reservations, by id and in each user's list, with their seat ids
+//!   and amounts; the archived record (`get_entity`, `list_entities`,
+//!   `entity_figures`). Seat ids of an archived entity stay taken, so a
+//!   booking's seat ids never name two seats. Its bookings can no longer
+//!   be cancelled (`CancelError::EntityArchived`): their seats are gone.
+//!   An archived entity refuses every change (`EntityArchived`) and is
+//!   never loaded on open.
 
 use std::collections::BTreeMap;
 
 use super::booking::{effective_state, release_reservation};
+use super::retire::Retired;
 use crate::clock::UnixMillis;
-use crate::error::{AdminError, HoldError};
+use crate::error::{AdminError, HoldError, StorageError};
 use crate::locks::LockState;
 use crate::model::{
     EntityFigures, EntityInfo, EntityStatus, EntityUpdate, HoldsOnClose, Money, NewEntity,
@@ -39,7 +59,7 @@ use crate::model::{
 };
 use crate::state::gates::{MAX_ENTITIES, Sale};
 use crate::state::{AppState, Inner};
-use crate::store::{EntityRecord, WriteTx};
+use crate::store::{ArchivedEntityRecord, EntityRecord, SeatStatus, WriteTx};
 use crate::validate::{self, InvalidInput};
 
 /// The record of an entity created by naming it in `create_seats`.
@@ -65,11 +85,17 @@ pub(crate) fn ensure_for_seats(
     now: UnixMillis,
 ) -> Result<(), AdminError> {
     match tx.entity(app_id, entity_id)? {
-        Some(rec) if rec.status == EntityStatus::Closed => {
-            Err(AdminError::EntityClosed(entity_id.to_owned()))
-        }
-        Some(_) => Ok(()),
+        Some(rec) => refuse_unless_on_sale(entity_id, &rec),
         None => Ok(tx.put_entity(app_id, entity_id, &implicit_record(entity_id, now))?),
+    }
+}
+
+/// `EntityClosed` or `EntityArchived` unless the entity is on sale.
+fn refuse_unless_on_sale(entity_id: &str, rec: &EntityRecord) -> Result<(), AdminError> {
+    match rec.status {
+        EntityStatus::OnSale => Ok(()),
+        EntityStatus::Closed => Err(AdminError::EntityClosed(entity_id.to_owned())),
+        EntityStatus::Archived => Err(AdminError::EntityArchived(entity_id.to_owned())),
     }
 }
 
@@ -89,7 +115,7 @@ fn info(entity_id: &str, rec: &EntityRecord) -> EntityInfo {
 
 fn sale_of(rec: &EntityRecord) -> Sale {
     Sale {
-        closed: rec.status == EntityStatus::Closed,
+        closed: rec.status != EntityStatus::OnSale,
         opens_at: rec.sale_opens_at,
         closes_at: rec.sale_closes_at,
     }
@@ -158,7 +184,7 @@ pub(crate) fn create(
     if app.entity_id(new.entity_id).is_some() {
         return Err(AdminError::EntityAlreadyExists(new.entity_id.to_owned()));
     }
-    if app.entity_count() as usize >= MAX_ENTITIES {
+    if app.next_entity_number() as usize >= MAX_ENTITIES {
         return Err(AdminError::CapacityExceeded);
     }
     inner.storage().write(|tx| {
@@ -191,8 +217,8 @@ pub(crate) fn update(
     let _admin = inner.admin_lock();
     let mut rec = record(inner, app, app_id, entity_id)?;
     let changes_sale = update.sale_opens_at.is_some() || update.sale_closes_at.is_some();
-    if changes_sale && rec.status == EntityStatus::Closed {
-        return Err(AdminError::EntityClosed(entity_id.to_owned()));
+    if rec.status == EntityStatus::Archived || changes_sale {
+        refuse_unless_on_sale(entity_id, &rec)?;
     }
     let name = match update.name {
         Some("") => entity_id,
@@ -273,6 +299,10 @@ pub(crate) fn close(
     validate::id("entity_id", entity_id)?;
     let admin = inner.admin_lock();
     let mut rec = record(inner, app, app_id, entity_id)?;
+    if rec.status == EntityStatus::Archived {
+        // Closed for good already, and no seat left to hold.
+        return Ok(info(entity_id, &rec));
+    }
     let id = app
         .intern_entity(entity_id)
         .ok_or(AdminError::CapacityExceeded)?;
@@ -293,20 +323,110 @@ pub(crate) fn close(
     }
     drop(admin);
     if holds == HoldsOnClose::Release {
-        release_holds(inner, app, id)?;
+        release_holds(inner, app, app_id, entity_id)?;
     }
     Ok(info(entity_id, &rec))
 }
 
-/// Releases every live hold on the seats of entity number `id` (its sale
+/// Archives closed entity `entity_id` (see the module's Decisions).
+pub(crate) fn archive(
+    inner: &Inner,
+    app: &AppState,
+    app_id: &str,
+    entity_id: &str,
+    now: UnixMillis,
+) -> Result<EntityInfo, AdminError> {
+    validate::id("entity_id", entity_id)?;
+    let _admin = inner.admin_lock();
+    let mut rec = record(inner, app, app_id, entity_id)?;
+    match rec.status {
+        EntityStatus::Archived => return Ok(info(entity_id, &rec)),
+        EntityStatus::OnSale => return Err(AdminError::EntityNotClosed(entity_id.to_owned())),
+        EntityStatus::Closed => {}
+    }
+    // A closed entity has a record, interned on open and by its close.
+    let id = app
+        .entity_id(entity_id)
+        .ok_or_else(|| StorageError::corrupt(format!("closed entity {entity_id} not loaded")))?;
+    release_holds(inner, app, app_id, entity_id)?;
+    let gate = app.gate(id).ok_or(AdminError::CapacityExceeded)?;
+    // Under the gate's write lock: no reserve of its seats is in flight
+    // (none can win: the sale is closed) and no cancel of its bookings
+    // (`booking::cancel` holds the gates of its seats' entities).
+    let mut change = gate.change();
+    let seat_ids: Vec<String> = inner
+        .storage()
+        .read()?
+        .entity_seats(app_id, entity_id)?
+        .into_iter()
+        .map(|(seat_id, _)| seat_id)
+        .collect();
+    let now_locks = inner.now();
+    let mut retired = Retired::new(inner.locks(), seat_ids.len());
+    for seat_id in &seat_ids {
+        let entry = app
+            .seat(seat_id)
+            .ok_or_else(|| StorageError::corrupt(format!("seat {seat_id} not loaded")))?;
+        // A hold still live here is a confirm committing (the release
+        // above leaves pinned holds to their confirm) or a reserve that
+        // won just before the close and lets go under the gate.
+        let booked = inner
+            .locks()
+            .try_retire_settled(entry.key, now_locks)
+            .ok_or_else(|| AdminError::EntityBusy(entity_id.to_owned()))?;
+        retired.push(entry.key, booked);
+    }
+    rec.status = EntityStatus::Archived;
+    rec.updated_at = now;
+    let archived = inner.storage().write(|tx| {
+        // Figures from the rows as committed: every seat is retired, so
+        // no confirm can book one after this read.
+        let mut sold = 0;
+        let mut revenue: BTreeMap<[u8; 3], u64> = BTreeMap::new();
+        for seat_id in &seat_ids {
+            if let Some(seat) = tx.seat(app_id, seat_id)?
+                && seat.status == SeatStatus::Booked
+            {
+                sold += 1;
+                let sum = revenue.entry(seat.currency).or_insert(0);
+                *sum = sum.saturating_add(seat.price_minor);
+            }
+        }
+        let archived = ArchivedEntityRecord {
+            record: rec.clone(),
+            seats: seat_ids.len() as u64,
+            sold,
+            revenue: revenue.into_iter().collect(),
+        };
+        tx.archive_entity(app_id, entity_id, &seat_ids, &archived)?;
+        Ok::<_, AdminError>(archived)
+    })?;
+    for seat_id in &seat_ids {
+        app.remove_seat(seat_id);
+    }
+    retired.recycle();
+    // The number serves the next new entity, which starts on sale.
+    change.set(Sale::default());
+    drop(change);
+    app.forget_entity(id);
+    Ok(info(entity_id, &archived.record))
+}
+
+/// Releases every live hold on the seats of entity `entity_id` (its sale
 /// is closed: no new ones come). A hold a confirm has pinned is left to
 /// its confirm; one that ended meanwhile is skipped.
-fn release_holds(inner: &Inner, app: &AppState, id: u32) -> Result<(), AdminError> {
+fn release_holds(
+    inner: &Inner,
+    app: &AppState,
+    app_id: &str,
+    entity_id: &str,
+) -> Result<(), AdminError> {
     let now = inner.now();
-    let mut holds: Vec<u64> = app
-        .seats_of_entity(id)
-        .into_iter()
-        .filter_map(|(_, entry)| match inner.locks().state(entry.key, now) {
+    let seats = inner.storage().read()?.entity_seats(app_id, entity_id)?;
+    let mut holds: Vec<u64> = seats
+        .iter()
+        .filter_map(|(seat_id, _)| app.seat(seat_id))
+        .filter_map(|entry| match inner.locks().state(entry.key, now) {
             LockState::Held { holder, .. } => Some(holder.0),
             _ => None,
         })
@@ -339,6 +459,21 @@ pub(crate) fn figures(
 ) -> Result<EntityFigures, AdminError> {
     validate::id("entity_id", entity_id)?;
     let rec = record(inner, app, app_id, entity_id)?;
+    if rec.status == EntityStatus::Archived {
+        let archived = inner
+            .storage()
+            .read()?
+            .archived_entity(app_id, entity_id)?
+            .ok_or(AdminError::EntityNotFound(entity_id.to_owned()))?;
+        return Ok(EntityFigures {
+            entity_id: entity_id.to_owned(),
+            status: rec.status,
+            sold: archived.sold,
+            held: 0,
+            available: archived.seats - archived.sold,
+            revenue: money(archived.revenue),
+        });
+    }
     let now = inner.now();
     let rows = inner.storage().read()?.entity_seats(app_id, entity_id)?;
     let mut figures = EntityFigures {
@@ -361,12 +496,16 @@ pub(crate) fn figures(
             SeatState::Available => figures.available += 1,
         }
     }
-    figures.revenue = revenue
+    figures.revenue = money(revenue);
+    Ok(figures)
+}
+
+fn money(revenue: impl IntoIterator<Item = ([u8; 3], u64)>) -> Vec<Money> {
+    revenue
         .into_iter()
         .map(|(currency, amount_minor)| Money {
             currency: String::from_utf8_lossy(&currency).into_owned(),
             amount_minor,
         })
-        .collect();
-    Ok(figures)
+        .collect()
 }

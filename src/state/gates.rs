@@ -129,8 +129,9 @@ impl SaleChange<'_> {
     }
 }
 
-/// Gates per chunk and chunks per app: up to 2^20 entities per app
-/// (entity numbers are interned per app and never reused).
+/// Gates per chunk and chunks per app: up to 2^20 live entities per app
+/// (entity numbers are interned per app; an archived entity's number
+/// serves the next new one).
 const CHUNK_BITS: u32 = 10;
 const CHUNK_LEN: usize = 1 << CHUNK_BITS;
 const CHUNKS: usize = 1 << 10;
@@ -140,8 +141,8 @@ pub(crate) const MAX_ENTITIES: usize = CHUNK_LEN * CHUNKS;
 
 type Chunks<T> = Box<[OnceLock<Box<[T]>>]>;
 
-/// The gates of one app's entities, by entity number. Append-only; a
-/// gate's address never changes, so readers need no lock.
+/// The gates of one app's entities, by entity number. Chunks are never
+/// freed; a gate's address never changes, so readers need no lock.
 #[derive(Debug)]
 pub(crate) struct Gates {
     sales: Chunks<RwLock<Sale>>,

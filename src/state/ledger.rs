@@ -199,12 +199,17 @@ impl Ledger {
 }
 
 /// One app's entity names, interned to small numbers for the ledger and
-/// the gates. Written only by entity and seat creation (under the admin
-/// lock) and on open.
+/// the gates. Written only by entity and seat creation and archiving
+/// (under the admin lock) and on open. The number of an archived entity
+/// serves the next new one, so numbers stay bounded by the live entities.
 #[derive(Debug, Default)]
 pub(crate) struct Entities {
     ids: HashMap<Box<str>, u32>,
+    /// By number; `""` for a number given back by [`release`](Self::release)
+    /// (entity ids are never empty).
     names: Vec<Box<str>>,
+    /// Numbers given back, handed out again before new ones.
+    free: Vec<u32>,
 }
 
 impl Entities {
@@ -215,7 +220,11 @@ impl Entities {
             .enumerate()
             .map(|(i, n)| (n.clone(), u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
-        Self { ids, names }
+        Self {
+            ids,
+            names,
+            free: Vec::new(),
+        }
     }
 
     /// The number of `name`, new or known.
@@ -223,10 +232,27 @@ impl Entities {
         if let Some(&id) = self.ids.get(name) {
             return id;
         }
-        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(name.into());
+        let id = self.next_id();
+        if self.free.last() == Some(&id) {
+            self.free.pop();
+            self.names[id as usize] = name.into();
+        } else {
+            self.names.push(name.into());
+        }
         self.ids.insert(name.into(), id);
         id
+    }
+
+    /// Forgets entity number `id` (archived); the number serves the next
+    /// new name.
+    pub(crate) fn release(&mut self, id: u32) {
+        if let Some(name) = self.names.get_mut(id as usize)
+            && !name.is_empty()
+        {
+            self.ids.remove(&**name);
+            *name = "".into();
+            self.free.push(id);
+        }
     }
 
     /// The number of `name`, if known.
@@ -236,11 +262,45 @@ impl Entities {
 
     /// The number the next new name gets.
     pub(crate) fn next_id(&self) -> u32 {
+        self.free
+            .last()
+            .copied()
+            .unwrap_or_else(|| u32::try_from(self.names.len()).unwrap_or(u32::MAX))
+    }
+
+    /// One past the highest number in use or given back.
+    pub(crate) fn numbers(&self) -> u32 {
         u32::try_from(self.names.len()).unwrap_or(u32::MAX)
     }
 
-    /// The name of entity `id`.
+    /// The name of entity `id` (`""` if it was released).
     pub(crate) fn name(&self, id: u32) -> &str {
         self.names.get(id as usize).map_or("", |n| n)
+    }
+
+    /// The names of the entities known now, in number order.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(|n| &**n).filter(|n| !n.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Entities;
+
+    #[test]
+    fn a_released_number_serves_the_next_new_name() {
+        let mut e = Entities::from_names(vec!["A".into(), "B".into()]);
+        assert_eq!(e.intern("C"), 2);
+        e.release(1);
+        e.release(1);
+        assert_eq!(e.id("B"), None);
+        assert_eq!(e.name(1), "");
+        assert_eq!(e.names().collect::<Vec<_>>(), ["A", "C"]);
+        assert_eq!(e.next_id(), 1);
+        assert_eq!(e.intern("D"), 1, "the released number, not a new one");
+        assert_eq!(e.intern("E"), 3);
+        assert_eq!(e.numbers(), 4);
+        assert_eq!((e.id("D"), e.name(1)), (Some(1), "D"));
     }
 }

@@ -40,7 +40,7 @@ use stats::Counters;
 pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
 /// A seat as the directory knows it: its lock-table key, price and entity.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SeatEntry {
     pub(crate) key: SeatKey,
     pub(crate) price_minor: u64,
@@ -134,15 +134,23 @@ impl AppState {
 
     /// The names of every interned entity, in number order.
     pub(crate) fn entity_names(&self) -> Vec<String> {
-        let entities = self.entities.read();
-        (0..entities.next_id())
-            .map(|id| entities.name(id).to_owned())
-            .collect()
+        self.entities.read().names().map(str::to_owned).collect()
     }
 
-    /// How many entities the app has interned.
-    pub(crate) fn entity_count(&self) -> u32 {
+    /// The number a new entity would get (under the admin lock).
+    pub(crate) fn next_entity_number(&self) -> u32 {
         self.entities.read().next_id()
+    }
+
+    /// One past the highest entity number in use or given back.
+    pub(crate) fn entity_numbers(&self) -> u32 {
+        self.entities.read().numbers()
+    }
+
+    /// Forgets entity number `id` once it is archived (under the admin
+    /// lock, its gate reset): the number serves the next new entity.
+    pub(crate) fn forget_entity(&self, id: u32) {
+        self.entities.write().release(id);
     }
 
     /// Allocates the gate of entity number `id` (opening).
@@ -166,16 +174,6 @@ impl AppState {
     #[inline]
     pub(crate) fn gate(&self, id: u32) -> Option<EntityGate<'_>> {
         self.gates.get(id)
-    }
-
-    /// The seats of entity number `id` with their directory entries (a
-    /// scan of the app's whole directory: admin operations only).
-    pub(crate) fn seats_of_entity(&self, id: u32) -> Vec<(Box<str>, SeatEntry)> {
-        self.seats
-            .iter()
-            .filter(|e| e.value().entity == id)
-            .map(|e| (e.key().clone(), *e.value()))
-            .collect()
     }
 
     /// The name of entity number `id`.

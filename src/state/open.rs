@@ -148,14 +148,14 @@ fn gate_entities<'a>(
     records: impl Iterator<Item = &'a (String, String, EntityRecord)>,
 ) -> Result<(), OpenError> {
     let too_many = || OpenError::Storage(StorageError::corrupt("more entities than an app holds"));
-    for id in 0..app.entity_count() {
+    for id in 0..app.entity_numbers() {
         app.ensure_gate(id).ok_or_else(too_many)?;
     }
     for (_, entity_id, rec) in records {
         let id = app.intern_entity(entity_id).ok_or_else(too_many)?;
         let gate = app.gate(id).ok_or_else(too_many)?;
         gate.change().set(Sale {
-            closed: rec.status == EntityStatus::Closed,
+            closed: rec.status != EntityStatus::OnSale,
             opens_at: rec.sale_opens_at,
             closes_at: rec.sale_closes_at,
         });

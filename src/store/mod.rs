@@ -35,7 +35,8 @@
 //! * [`ReadTx`] is a snapshot: it never sees a later commit.
 //!
 //! The operations by record: apps (`app`, `apps`, `put_app`), entities
-//! (`entity`, `entities`, `put_entity`), users
+//! (`entity`, `entities`, `archived_entity`, `put_entity`,
+//! `archive_entity`), users
 //! (`user`, `user_by_email`, `insert_user`, `put_user`), seats (`seat`,
 //! `entity_seats`, `all_seats`, `put_seat`, `update_seat`,
 //! `delete_seat`), reservations and holds (`reservation`,
@@ -131,6 +132,20 @@ pub(crate) struct EntityRecord {
     pub(crate) status: EntityStatus,
     pub(crate) created_at: UnixMillis,
     pub(crate) updated_at: UnixMillis,
+}
+
+/// An archived entity: its record (status
+/// [`Archived`](EntityStatus::Archived)) and its figures when it was
+/// archived, which its seat rows no longer give.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub(crate) struct ArchivedEntityRecord {
+    pub(crate) record: EntityRecord,
+    /// Seats it had.
+    pub(crate) seats: u64,
+    /// Of those, booked.
+    pub(crate) sold: u64,
+    /// The booked seats' prices, per currency, in currency order.
+    pub(crate) revenue: Vec<([u8; 3], u64)>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]

@@ -11,8 +11,8 @@ use std::sync::atomic::AtomicBool;
 use redb::{Database, ReadableTable};
 
 use super::schema::{
-    CHECKPOINTED_GENERATION, DB_ID_HIGH, DB_ID_LOW, ENTITIES, META, SCHEMA_VERSION,
-    SCHEMA_VERSION_KEY, UPGRADABLE_SCHEMA_VERSION,
+    ARCHIVED_ENTITIES, ARCHIVED_SEATS, CHECKPOINTED_GENERATION, DB_ID_HIGH, DB_ID_LOW, ENTITIES,
+    META, SCHEMA_VERSION, SCHEMA_VERSION_KEY, UPGRADABLE_SCHEMA_VERSIONS,
 };
 use super::{RedbStore, WriteTx, commit, fs, journal};
 use crate::error::{OpenError, StorageError};
@@ -291,9 +291,11 @@ impl RedbStore {
             .get(SCHEMA_VERSION_KEY)
             .map_err(storage)?
             .map(|v| v.value());
-        if version == Some(UPGRADABLE_SCHEMA_VERSION) {
+        if version.is_some_and(|v| UPGRADABLE_SCHEMA_VERSIONS.contains(&v)) {
             // Committed with the open's checkpoint, or not at all.
             txn.open_table(ENTITIES).map_err(storage)?;
+            txn.open_table(ARCHIVED_ENTITIES).map_err(storage)?;
+            txn.open_table(ARCHIVED_SEATS).map_err(storage)?;
             meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
                 .map_err(storage)?;
         }

@@ -10,15 +10,16 @@ use super::records::{
     SEP, app_key, decode, decode_user, entity_prefix, prefix_end, seat_key, user_bookings_prefix,
 };
 use super::schema::{
-    ACTIVE_HOLDS, APPS, BOOKINGS, ENTITIES, ENTITY_SEATS, PAYMENTS, PENDING_PAYMENTS,
-    PENDING_USER_BOOKINGS, REFUNDS_DUE, RESERVATIONS, SEATS, USER_BOOKINGS, USER_EMAILS, USERS,
+    ACTIVE_HOLDS, APPS, ARCHIVED_ENTITIES, BOOKINGS, ENTITIES, ENTITY_SEATS, PAYMENTS,
+    PENDING_PAYMENTS, PENDING_USER_BOOKINGS, REFUNDS_DUE, RESERVATIONS, SEATS, USER_BOOKINGS,
+    USER_EMAILS, USERS,
 };
 use crate::clock::UnixMillis;
 use crate::error::StorageError;
 use crate::model::UserId;
 use crate::store::{
-    AppRecord, BookingRecord, EntityRecord, PaymentRecord, ReservationRecord, SeatRecord,
-    UserRecord,
+    AppRecord, ArchivedEntityRecord, BookingRecord, EntityRecord, PaymentRecord, ReservationRecord,
+    SeatRecord, UserRecord,
 };
 
 impl RedbStore {
@@ -76,30 +77,58 @@ macro_rules! getters {
                 .transpose()
         }
 
+        /// Entity `entity`'s record, live or archived.
         pub(crate) fn entity(
             &self,
             app: &str,
             entity: &str,
         ) -> Result<Option<EntityRecord>, StorageError> {
-            let t = self.inner.open_table(ENTITIES)?;
+            let key = app_key(app, entity);
+            if let Some(v) = self.inner.open_table(ENTITIES)?.get(key.as_str())? {
+                return decode(v.value()).map(Some);
+            }
+            Ok(self.archived_entity(app, entity)?.map(|a| a.record))
+        }
+
+        /// Archived entity `entity`, with its figures.
+        pub(crate) fn archived_entity(
+            &self,
+            app: &str,
+            entity: &str,
+        ) -> Result<Option<ArchivedEntityRecord>, StorageError> {
+            let t = self.inner.open_table(ARCHIVED_ENTITIES)?;
             t.get(app_key(app, entity).as_str())?
                 .map(|v| decode(v.value()))
                 .transpose()
         }
 
-        /// Every entity record of one app, in entity-id order.
+        /// Every entity record of one app, live and archived, in
+        /// entity-id order.
         pub(crate) fn entities(
             &self,
             app: &str,
         ) -> Result<Vec<(String, EntityRecord)>, StorageError> {
             let prefix = format!("{app}{SEP}");
             let end = prefix_end(&prefix);
-            let t = self.inner.open_table(ENTITIES)?;
             let mut out = Vec::new();
-            for row in t.range(prefix.as_str()..end.as_str())? {
+            for row in self
+                .inner
+                .open_table(ENTITIES)?
+                .range(prefix.as_str()..end.as_str())?
+            {
                 let (k, v) = row?;
                 out.push((k.value()[prefix.len()..].to_owned(), decode(v.value())?));
             }
+            for row in self
+                .inner
+                .open_table(ARCHIVED_ENTITIES)?
+                .range(prefix.as_str()..end.as_str())?
+            {
+                let (k, v) = row?;
+                let archived: ArchivedEntityRecord = decode(v.value())?;
+                out.push((k.value()[prefix.len()..].to_owned(), archived.record));
+            }
+            out.sort_by(|a, b| a.0.cmp(&b.0));
             Ok(out)
         }
 

@@ -130,8 +130,20 @@ journaled_tables! {
     /// [`BookingStatus::RefundDue`](crate::model::BookingStatus::RefundDue)
     /// (an approved payment that booked nothing).
     REFUNDS_DUE / RefundsDue / refunds_due: &'static str => () = "refunds_due", tag 13;
-    /// Entity records, keyed `app SEP entity_id` (schema version 3).
+    /// Entity records, keyed `app SEP entity_id` (schema version 3): the
+    /// entities on sale or closed, which opening loads.
     ENTITIES / Entities / entities: &'static str => &'static [u8] = "entities", tag 14;
+    /// Archived entities, keyed `app SEP entity_id` (schema version 4):
+    /// each one's record and its figures when archived. Apart from
+    /// [`ENTITIES`] so that opening reads the live entities only, however
+    /// many were archived.
+    ARCHIVED_ENTITIES / ArchivedEntities / archived_entities:
+        &'static str => &'static [u8] = "entities_archived", tag 15;
+    /// The seats of archived entities, keyed `app SEP seat_id`, each to its
+    /// entity's id (schema version 4): what is left of a seat row once its
+    /// entity is archived. Seat ids stay unique within an app for good, so
+    /// a booking's seat ids never name two seats; never loaded on open.
+    ARCHIVED_SEATS / ArchivedSeats / archived_seats: &'static str => &'static str = "seats_archived", tag 16;
 }
 
 /// See [`PENDING_USER_BOOKINGS`].
@@ -149,19 +161,21 @@ pub(crate) trait TableVisitor {
     ) -> Result<(), StorageError>;
 }
 
-/// Version 3: the entities table. Version 2 (the database's unique id and
-/// the journal's pairing, see [`journal`](super::journal)) is upgraded in
-/// place on open: the missing table is created and the version raised, in
-/// the open's first write transaction; its rows and journal are the same.
+/// Version 4: the archived-entities and archived-seats tables. Versions 2 (the database's
+/// unique id and the journal's pairing, see [`journal`](super::journal))
+/// and 3 (the entities table) are upgraded in place on open: the missing
+/// tables are created and the version raised, in the open's first write
+/// transaction; their rows and journal are the same.
 /// A database of version 1 is refused with
 /// [`OpenError::UnsupportedFormat`](crate::error::OpenError::UnsupportedFormat):
 /// there were no production users, so there is no migration from it. A
 /// later version is refused too, so an older build never runs a database
-/// whose rules (sale windows, closed entities) it would not enforce.
-pub(super) const SCHEMA_VERSION: u64 = 3;
+/// whose rules (sale windows, closed or archived entities) it would not
+/// enforce.
+pub(super) const SCHEMA_VERSION: u64 = 4;
 
-/// The version upgraded in place to [`SCHEMA_VERSION`] on open.
-pub(super) const UPGRADABLE_SCHEMA_VERSION: u64 = 2;
+/// The versions upgraded in place to [`SCHEMA_VERSION`] on open.
+pub(super) const UPGRADABLE_SCHEMA_VERSIONS: [u64; 2] = [2, 3];
 
 /// `META` key: the last journal generation whose groups the database
 /// file contains (written by every checkpoint; see [`journal`](super::journal)'s

@@ -5,13 +5,14 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::Serialize;
 
 use super::open::CRASH_AT;
 use super::records::{SeatHead, decode_borrowed, decode_user, encode, entity_prefix, prefix_end};
 use super::schema::{
-    ENTITIES, META, PENDING_USER_BOOKINGS, PENDING_USER_BOOKINGS_MAX, SCHEMA_VERSION_KEY,
+    ARCHIVED_ENTITIES, ARCHIVED_SEATS, ENTITIES, META, PENDING_USER_BOOKINGS,
+    PENDING_USER_BOOKINGS_MAX, SCHEMA_VERSION_KEY,
 };
 use super::{RedbStore, fs, journal};
 use crate::clock::UnixMillis;
@@ -352,77 +353,91 @@ fn a_database_of_the_previous_format_is_refused() {
             err,
             OpenError::UnsupportedFormat {
                 found: 1,
-                expected: 3
+                expected: 4
             }
         ),
         "{err:?}"
     );
 }
 
-/// A database of version 2 (before entities) opens: the entities table is
-/// created and the version raised in the open's checkpoint, and its rows
-/// are untouched. A version newer than this build's is refused.
+/// Databases of versions 2 (before entities) and 3 (before archiving)
+/// open: the missing tables are created and the version raised in the
+/// open's checkpoint, and their rows are untouched. A version newer than
+/// this build's is refused.
 #[test]
-fn a_version_2_database_is_upgraded_in_place_and_a_newer_one_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.redb");
-    let rec = reservation(500, ReservationStatus::Active);
-    {
-        let s = RedbStore::open_with(&path, Durability::Full, false).unwrap();
-        s.write(|tx| tx.put_reservation(7, &rec)).unwrap();
-    }
-    let set_version = |version: u64, drop_entities: bool| {
-        let db = Database::open(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        if drop_entities {
-            assert!(txn.delete_table(ENTITIES).unwrap(), "v3 has the table");
+fn older_databases_are_upgraded_in_place_and_a_newer_one_refused() {
+    for (old, dropped) in [
+        (2, &[ENTITIES, ARCHIVED_ENTITIES][..]),
+        (3, &[ARCHIVED_ENTITIES][..]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        let rec = reservation(500, ReservationStatus::Active);
+        {
+            let s = RedbStore::open_with(&path, Durability::Full, false).unwrap();
+            s.write(|tx| tx.put_reservation(7, &rec)).unwrap();
         }
-        txn.open_table(META)
-            .unwrap()
-            .insert(SCHEMA_VERSION_KEY, version)
-            .unwrap();
-        txn.commit().unwrap();
-    };
-    set_version(2, true);
-    {
+        let set_version =
+            |version: u64, drop: &[TableDefinition<'static, &'static str, &'static [u8]>]| {
+                let db = Database::open(&path).unwrap();
+                let txn = db.begin_write().unwrap();
+                for &table in drop {
+                    assert!(txn.delete_table(table).unwrap(), "v4 has the table");
+                }
+                if version < 4 {
+                    assert!(
+                        txn.delete_table(ARCHIVED_SEATS).unwrap(),
+                        "v4 has the table"
+                    );
+                }
+                txn.open_table(META)
+                    .unwrap()
+                    .insert(SCHEMA_VERSION_KEY, version)
+                    .unwrap();
+                txn.commit().unwrap();
+            };
+        set_version(old, dropped);
+        {
+            let s = RedbStore::open_with(&path, Durability::Full, false).unwrap();
+            let read = s.read().unwrap();
+            assert_eq!(
+                read.reservation(7).unwrap().map(|r| r.expires_at),
+                Some(500)
+            );
+            assert!(read.entities("app").unwrap().is_empty());
+            assert_eq!(read.archived_entity("app", "E0").unwrap(), None);
+            s.write(|tx| tx.put_entity("app", "E1", &entity_record()))
+                .unwrap();
+        }
+        {
+            let db = Database::open(&path).unwrap();
+            let txn = db.begin_read().unwrap();
+            let version = txn
+                .open_table(META)
+                .unwrap()
+                .get(SCHEMA_VERSION_KEY)
+                .unwrap();
+            assert_eq!(version.map(|v| v.value()), Some(4), "from version {old}");
+        }
         let s = RedbStore::open_with(&path, Durability::Full, false).unwrap();
-        let read = s.read().unwrap();
         assert_eq!(
-            read.reservation(7).unwrap().map(|r| r.expires_at),
-            Some(500)
+            s.read().unwrap().entity("app", "E1").unwrap(),
+            Some(entity_record())
         );
-        assert!(read.entities("app").unwrap().is_empty());
-        s.write(|tx| tx.put_entity("app", "E1", &entity_record()))
-            .unwrap();
+        drop(s);
+        set_version(5, &[]);
+        let err = RedbStore::open_with(&path, Durability::Full, false).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OpenError::UnsupportedFormat {
+                    found: 5,
+                    expected: 4
+                }
+            ),
+            "{err:?}"
+        );
     }
-    {
-        let db = Database::open(&path).unwrap();
-        let txn = db.begin_read().unwrap();
-        let version = txn
-            .open_table(META)
-            .unwrap()
-            .get(SCHEMA_VERSION_KEY)
-            .unwrap();
-        assert_eq!(version.map(|v| v.value()), Some(3));
-    }
-    let s = RedbStore::open_with(&path, Durability::Full, false).unwrap();
-    assert_eq!(
-        s.read().unwrap().entity("app", "E1").unwrap(),
-        Some(entity_record())
-    );
-    drop(s);
-    set_version(4, false);
-    let err = RedbStore::open_with(&path, Durability::Full, false).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            OpenError::UnsupportedFormat {
-                found: 4,
-                expected: 3
-            }
-        ),
-        "{err:?}"
-    );
 }
 
 fn entity_record() -> EntityRecord {

@@ -44,16 +44,16 @@ use super::records::{
     take_bytes, user_booking_key_of_pending,
 };
 use super::schema::{
-    ActiveHolds, Apps, Bookings, Entities, EntitySeats, Journaled, META, OpenTables,
-    PENDING_USER_BOOKINGS_MAX, Payments, PendingPayments, PendingUserBookings, RefundsDue,
-    Reservations, SCHEMA_VERSION, SCHEMA_VERSION_KEY, Seats, TableFn, TableVisitor, UserBookings,
-    UserEmails, Users, visit_every_table, with_tag,
+    ActiveHolds, Apps, ArchivedEntities, ArchivedSeats, Bookings, Entities, EntitySeats, Journaled,
+    META, OpenTables, PENDING_USER_BOOKINGS_MAX, Payments, PendingPayments, PendingUserBookings,
+    RefundsDue, Reservations, SCHEMA_VERSION, SCHEMA_VERSION_KEY, Seats, TableFn, TableVisitor,
+    UserBookings, UserEmails, Users, visit_every_table, with_tag,
 };
 use crate::error::StorageError;
 use crate::model::{BookingStatus, UserId};
 use crate::store::{
-    AppRecord, BookingRecord, EntityRecord, PaymentRecord, PaymentState, ReservationRecord,
-    SeatRecord, UserRecord,
+    AppRecord, ArchivedEntityRecord, BookingRecord, EntityRecord, PaymentRecord, PaymentState,
+    ReservationRecord, SeatRecord, UserRecord,
 };
 
 /// Set in a tag: the record removes its key.
@@ -265,14 +265,19 @@ impl<'t> WriteTx<'t> {
             .transpose()
     }
 
+    /// Entity `entity`'s record, live or archived.
     pub(crate) fn entity(
         &mut self,
         app: &str,
         entity: &str,
     ) -> Result<Option<EntityRecord>, StorageError> {
-        self.table::<Entities>()?
-            .get(app_key(app, entity).as_str())?
-            .map(|v| decode(v.value()))
+        let key = app_key(app, entity);
+        if let Some(v) = self.table::<Entities>()?.get(key.as_str())? {
+            return decode(v.value()).map(Some);
+        }
+        self.table::<ArchivedEntities>()?
+            .get(key.as_str())?
+            .map(|v| decode::<ArchivedEntityRecord>(v.value()).map(|a| a.record))
             .transpose()
     }
 
@@ -500,6 +505,41 @@ impl<'t> WriteTx<'t> {
         rec: &EntityRecord,
     ) -> Result<(), StorageError> {
         self.put::<Entities>(&app_key(app, entity), &encode(rec)?)
+    }
+
+    /// Archives entity `entity`: its live record gives way to `archived`,
+    /// and the rows of its seats `seat_ids` (every seat it has) and their
+    /// index rows give way to archived-seat rows naming the entity.
+    pub(crate) fn archive_entity(
+        &mut self,
+        app: &str,
+        entity: &str,
+        seat_ids: &[String],
+        archived: &ArchivedEntityRecord,
+    ) -> Result<(), StorageError> {
+        let key = app_key(app, entity);
+        self.remove::<Entities>(&key)?;
+        self.put::<ArchivedEntities>(&key, &encode(archived)?)?;
+        let prefix = entity_prefix(app, entity);
+        for seat in seat_ids {
+            let key = seat_key(app, seat);
+            self.remove::<Seats>(&key)?;
+            self.remove::<EntitySeats>(&format!("{prefix}{seat}"))?;
+            self.put::<ArchivedSeats>(&key, entity)?;
+        }
+        Ok(())
+    }
+
+    /// The entity of seat `seat` if its entity was archived.
+    pub(crate) fn archived_seat(
+        &mut self,
+        app: &str,
+        seat: &str,
+    ) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .table::<ArchivedSeats>()?
+            .get(seat_key(app, seat).as_str())?
+            .map(|v| v.value().to_owned()))
     }
 
     /// Rewrites an existing user's row (password change, rehash). The
