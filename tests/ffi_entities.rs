@@ -1,6 +1,6 @@
 //! Entities through the C ABI, called directly from Rust (the Rust
-//! behaviour is tests/entities.rs): create, get, list, update, close
-//! (keeping or releasing holds) and figures; the typed statuses; NULL and
+//! behaviour is tests/entities.rs and tests/archive.rs): create, get,
+//! list, update, close (keeping or releasing holds), archive and figures; the typed statuses; NULL and
 //! out-of-range enum values refused at the boundary with nothing changed;
 //! every handle freed.
 #![allow(clippy::too_many_lines)]
@@ -10,17 +10,18 @@ use std::ptr::{null, null_mut};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use seatbook::ffi::seatbook_entity_status::{
-    SEATBOOK_ENTITY_STATUS_CLOSED, SEATBOOK_ENTITY_STATUS_ON_SALE,
+    SEATBOOK_ENTITY_STATUS_ARCHIVED, SEATBOOK_ENTITY_STATUS_CLOSED, SEATBOOK_ENTITY_STATUS_ON_SALE,
 };
 use seatbook::ffi::seatbook_field_change::{
     SEATBOOK_FIELD_CLEAR, SEATBOOK_FIELD_KEEP, SEATBOOK_FIELD_SET,
 };
 use seatbook::ffi::seatbook_holds_on_close::{SEATBOOK_HOLDS_KEEP, SEATBOOK_HOLDS_RELEASE};
 use seatbook::ffi::seatbook_status::{
-    SEATBOOK_ENTITY_ALREADY_EXISTS, SEATBOOK_ENTITY_CLOSED, SEATBOOK_ENTITY_NOT_FOUND,
-    SEATBOOK_INVALID_HANDLE, SEATBOOK_INVALID_INPUT, SEATBOOK_INVALID_UTF8,
-    SEATBOOK_NULL_PARAMETER, SEATBOOK_OK, SEATBOOK_RESERVATION_NOT_ACTIVE, SEATBOOK_SALE_CLOSED,
-    SEATBOOK_SALE_NOT_OPEN,
+    SEATBOOK_ENTITY_ALREADY_EXISTS, SEATBOOK_ENTITY_ARCHIVED, SEATBOOK_ENTITY_CLOSED,
+    SEATBOOK_ENTITY_NOT_CLOSED, SEATBOOK_ENTITY_NOT_FOUND, SEATBOOK_INVALID_HANDLE,
+    SEATBOOK_INVALID_INPUT, SEATBOOK_INVALID_UTF8, SEATBOOK_NULL_PARAMETER, SEATBOOK_OK,
+    SEATBOOK_RESERVATION_NOT_ACTIVE, SEATBOOK_SALE_CLOSED, SEATBOOK_SALE_NOT_OPEN,
+    SEATBOOK_SEAT_ALREADY_EXISTS, SEATBOOK_SEAT_NOT_FOUND,
 };
 use seatbook::ffi::*;
 
@@ -928,4 +929,156 @@ fn null_arguments_and_bad_enum_values_are_refused_and_change_nothing() {
     expect(status, SEATBOOK_OK);
     // SAFETY: the reservation handle from `reserve`, freed once.
     unsafe { seatbook_reservation_free(res) };
+}
+
+/// Confirms a reservation handle (freed here); the new booking's id.
+fn confirm_booking(w: &World, res: *mut seatbook_reservation, payment_id: &CStr) -> String {
+    // SAFETY: a live reservation handle, freed once here; valid handles;
+    // the booking handle is freed after its id was copied.
+    unsafe {
+        let mut v = seatbook_reservation_view::default();
+        expect(seatbook_reservation_get(res, &raw mut v), SEATBOOK_OK);
+        let mut booking = null_mut();
+        expect(
+            seatbook_app_confirm(
+                w.app,
+                w.user,
+                v.token,
+                payment_id.as_ptr(),
+                v.total_minor,
+                &raw mut booking,
+            ),
+            SEATBOOK_OK,
+        );
+        let mut b = seatbook_booking_view::default();
+        expect(seatbook_booking_get(booking, &raw mut b), SEATBOOK_OK);
+        let id = string(b.booking_id);
+        seatbook_booking_free(booking);
+        seatbook_reservation_free(res);
+        id
+    }
+}
+
+fn archive(w: &World, entity: &CStr) -> Result<Entity, seatbook_status> {
+    let mut out = null_mut();
+    // SAFETY: valid handles, strings and out-parameter.
+    let status = unsafe {
+        seatbook_admin_archive_entity(w.admin, APP.as_ptr(), entity.as_ptr(), &raw mut out)
+    };
+    if status == SEATBOOK_OK {
+        Ok(Entity::take(out))
+    } else {
+        assert!(out.is_null(), "nothing handed out on failure");
+        Err(status)
+    }
+}
+
+#[test]
+fn archiving_takes_the_seats_out_and_keeps_the_bookings() {
+    let w = World::new();
+    expect(
+        add_seats(&w, EVENT, &[c"EVENT_001-A2", c"EVENT_001-A3"], 1000),
+        SEATBOOK_OK,
+    );
+    let (status, paid) = reserve(&w, &[c"EVENT_001-A2"]);
+    expect(status, SEATBOOK_OK);
+    let booking_id = confirm_booking(&w, paid, c"pay-1");
+    let (status, live) = reserve(&w, &[SEAT_A1]);
+    expect(status, SEATBOOK_OK);
+    // SAFETY: a live handle, freed once.
+    unsafe { seatbook_reservation_free(live) };
+
+    // Not closed: refused, nothing changed; NULL arguments refused.
+    assert_eq!(archive(&w, EVENT), Err(SEATBOOK_ENTITY_NOT_CLOSED));
+    assert!(last_error().contains("EVENT_001"), "{}", last_error());
+    assert_eq!(archive(&w, c"NOPE"), Err(SEATBOOK_ENTITY_NOT_FOUND));
+    // SAFETY: NULL arguments are refused at the boundary.
+    unsafe {
+        expect(
+            seatbook_admin_archive_entity(w.admin, APP.as_ptr(), null(), null_mut()),
+            SEATBOOK_NULL_PARAMETER,
+        );
+        expect(
+            seatbook_admin_archive_entity(null(), APP.as_ptr(), EVENT.as_ptr(), null_mut()),
+            SEATBOOK_NULL_PARAMETER,
+        );
+    }
+    assert_eq!(counts(&w, EVENT), (1, 1, 1));
+
+    // SAFETY: valid handles and strings.
+    expect(
+        unsafe {
+            seatbook_admin_close_entity(
+                w.admin,
+                APP.as_ptr(),
+                EVENT.as_ptr(),
+                SEATBOOK_HOLDS_KEEP as u32,
+                null_mut(),
+            )
+        },
+        SEATBOOK_OK,
+    );
+    let archived = archive(&w, EVENT).unwrap();
+    assert_eq!(archived.status, SEATBOOK_ENTITY_STATUS_ARCHIVED);
+    assert_eq!(get(&w, EVENT), archived);
+    assert_eq!(archive(&w, EVENT), Ok(archived.clone()), "idempotent");
+
+    // Its seats are gone; its figures stay as they were.
+    assert_eq!(counts(&w, EVENT), (0, 0, 0));
+    let (status, _) = reserve(&w, &[c"EVENT_001-A3"]);
+    expect(status, SEATBOOK_SEAT_NOT_FOUND);
+    assert_eq!(
+        figures(&w, EVENT),
+        Ok(Figures {
+            entity_id: "EVENT_001".into(),
+            status: SEATBOOK_ENTITY_STATUS_ARCHIVED,
+            sold: 1,
+            held: 0,
+            available: 2,
+            revenue: vec![("EUR".into(), 1000)],
+        })
+    );
+
+    // The booking stays readable, and is no longer cancellable.
+    let id = std::ffi::CString::new(booking_id).unwrap();
+    let mut h = null_mut();
+    // SAFETY: valid handles, strings and out-parameters.
+    unsafe {
+        expect(
+            seatbook_app_booking(w.app, id.as_ptr(), &raw mut h),
+            SEATBOOK_OK,
+        );
+        let mut b = seatbook_booking_view::default();
+        expect(seatbook_booking_get(h, &raw mut b), SEATBOOK_OK);
+        assert_eq!(b.seat_count, 1);
+        assert_eq!(string(*b.seat_ids), "EVENT_001-A2");
+        seatbook_booking_free(h);
+        let mut h = null_mut();
+        expect(
+            seatbook_app_cancel_booking(w.app, id.as_ptr(), &raw mut h),
+            SEATBOOK_ENTITY_ARCHIVED,
+        );
+        assert!(last_error().contains("EVENT_001"), "{}", last_error());
+        expect(
+            seatbook_admin_cancel_booking(w.admin, id.as_ptr(), &raw mut h),
+            SEATBOOK_ENTITY_ARCHIVED,
+        );
+        assert!(h.is_null());
+    }
+    // No seats for it, and its seat ids stay taken.
+    expect(
+        add_seats(&w, EVENT, &[c"EVENT_001-NEW"], 1000),
+        SEATBOOK_ENTITY_ARCHIVED,
+    );
+    expect(
+        add_seats(&w, c"LATER", &[c"EVENT_001-A3"], 1000),
+        SEATBOOK_SEAT_ALREADY_EXISTS,
+    );
+    let mut audit = seatbook_audit::default();
+    // SAFETY: valid handle and out-parameter.
+    expect(
+        unsafe { seatbook_engine_audit(w.engine, &raw mut audit) },
+        SEATBOOK_OK,
+    );
+    assert!(audit.clean);
 }

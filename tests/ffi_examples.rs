@@ -239,6 +239,10 @@ fn cpp_entities_and_their_sale() {
         "SEATBOOK_SALE_NOT_OPEN: ",
         "SEATBOOK_SALE_CLOSED: ",
         "SEATBOOK_ENTITY_CLOSED: ",
+        "SEATBOOK_ENTITY_NOT_CLOSED: ",
+        "SEATBOOK_ENTITY_ARCHIVED: ",
+        "SEATBOOK_SEAT_NOT_FOUND: ",
+        "SEATBOOK_SEAT_ALREADY_EXISTS: ",
     ] {
         assert!(out.contains(status), "no `{status}` in:\n{out}");
     }

@@ -155,12 +155,13 @@ struct NewSeat {
   std::optional<std::string> section, row, category;
 };
 
-/// Where an entity is in its lifecycle (OnSale -> Closed, one way). A
-/// value a later library adds is passed through as it is: treat any value
-/// but OnSale as "not on sale".
+/// Where an entity is in its lifecycle (OnSale -> Closed -> Archived, one
+/// way). A value a later library adds is passed through as it is: treat
+/// any value but OnSale as "not on sale".
 enum class EntityStatus : uint32_t {
   OnSale = SEATBOOK_ENTITY_STATUS_ON_SALE,
   Closed = SEATBOOK_ENTITY_STATUS_CLOSED,
+  Archived = SEATBOOK_ENTITY_STATUS_ARCHIVED,  // seats gone, figures frozen
 };
 
 /// What Admin::close_entity does with the live holds on the entity's seats.
@@ -600,6 +601,8 @@ class App {
     detail::check(seatbook_app_refunds_due(get(), &raw));
     return detail::take_booking_list(raw);
   }
+  /// Cancels one of this app's bookings. Throws SEATBOOK_ENTITY_ARCHIVED
+  /// once its entity is archived (its seats are gone).
   Booking cancel_booking(const std::string &booking_id) const {
     seatbook_booking *b = nullptr;
     detail::check(seatbook_app_cancel_booking(get(), booking_id.c_str(), &b));
@@ -694,6 +697,7 @@ class Admin {
     detail::check(seatbook_admin_remove_seats(get(), app_id.c_str(), ids.data(), ids.size(), &n));
     return n;
   }
+  /// Cancels any booking of any app (as App::cancel_booking).
   Booking cancel_booking(const std::string &booking_id) const {
     seatbook_booking *b = nullptr;
     detail::check(seatbook_admin_cancel_booking(get(), booking_id.c_str(), &b));
@@ -731,7 +735,8 @@ class Admin {
   }
   /// Changes an entity's name, kind, start or sale window. Throws
   /// SEATBOOK_ENTITY_NOT_FOUND, SEATBOOK_ENTITY_CLOSED (a start or window
-  /// change of a closed entity), SEATBOOK_INVALID_INPUT, ...
+  /// change of a closed entity), SEATBOOK_ENTITY_ARCHIVED (any change of an
+  /// archived one), SEATBOOK_INVALID_INPUT, ...
   EntityInfo update_entity(const std::string &app_id, const std::string &entity_id,
                            const EntityUpdate &update) const {
     seatbook_entity_update raw{};
@@ -780,7 +785,20 @@ class Admin {
                                               static_cast<uint32_t>(holds), &info));
     return detail::take_entity(info);
   }
-  /// An entity's figures now. Throws SEATBOOK_ENTITY_NOT_FOUND.
+  /// Archives a closed entity: live holds on its seats are released, its
+  /// seats leave memory and the database (their ids stay taken), its
+  /// figures stay as they are now. Its bookings stay readable but can no
+  /// longer be cancelled (SEATBOOK_ENTITY_ARCHIVED). Archiving an archived
+  /// entity changes nothing. Throws SEATBOOK_ENTITY_NOT_FOUND,
+  /// SEATBOOK_ENTITY_NOT_CLOSED (close it first), SEATBOOK_ENTITY_BUSY (a
+  /// confirm is committing on one of its seats: retry), ...
+  EntityInfo archive_entity(const std::string &app_id, const std::string &entity_id) const {
+    seatbook_entity_info *info = nullptr;
+    detail::check(seatbook_admin_archive_entity(get(), app_id.c_str(), entity_id.c_str(), &info));
+    return detail::take_entity(info);
+  }
+  /// An entity's figures now (as at archive for an archived one). Throws
+  /// SEATBOOK_ENTITY_NOT_FOUND.
   EntityFigures entity_figures(const std::string &app_id, const std::string &entity_id) const {
     seatbook_entity_figures *raw = nullptr;
     detail::check(seatbook_admin_entity_figures(get(), app_id.c_str(), entity_id.c_str(), &raw));

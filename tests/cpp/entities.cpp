@@ -1,6 +1,6 @@
 // Entities and their sale through bindings/cpp/seatbook.hpp: create, read,
-// list, update, sale windows, close (keeping or releasing holds) and
-// figures, with the typed statuses as seatbook::Error. Built and run by
+// list, update, sale windows, close (keeping or releasing holds), archive
+// and figures, with the typed statuses as seatbook::Error. Built and run by
 // tests/ffi_examples.rs.
 //
 //   entities DB_PATH --fast
@@ -143,6 +143,56 @@ int main(int argc, char **argv) {
     ASSERT(app.reservation(buyer, show_hold.token).status == seatbook::ReservationStatus::Released);
     EXPECT_STATUS(SEATBOOK_SALE_CLOSED, app.reserve(buyer, {"SHOW-1-S1"}));
     EXPECT_STATUS(SEATBOOK_ENTITY_NOT_FOUND, admin.entity_figures("show-app", "NOPE"));
+
+    // Archive: refused while on sale, then its seats go and its bookings
+    // stay readable but not cancellable. (SEATBOOK_ENTITY_BUSY needs a
+    // confirm committing at that instant: tests/archive.rs races for it.)
+    ASSERT(admin.create_seats("show-app", "ARCH",
+                              {{"ARCH-S0", 3000, "EUR", {}, {}, {}},
+                               {"ARCH-S1", 3000, "EUR", {}, {}, {}},
+                               {"ARCH-S2", 3000, "EUR", {}, {}, {}}}) == 3);
+    auto sold = app.reserve(buyer, {"ARCH-S0"});
+    seatbook::Booking booked = app.confirm(buyer, sold.token, "pay-3", sold.total_minor);
+    auto live = app.reserve(buyer, {"ARCH-S1"});
+    EXPECT_STATUS(SEATBOOK_ENTITY_NOT_CLOSED, admin.archive_entity("show-app", "ARCH"));
+    ASSERT(admin.get_entity("show-app", "ARCH").status == seatbook::EntityStatus::OnSale);
+    ASSERT(app.seat_counts("ARCH").held == 1);  // nothing changed
+    EXPECT_STATUS(SEATBOOK_ENTITY_NOT_FOUND, admin.archive_entity("show-app", "NOPE"));
+    admin.close_entity("show-app", "ARCH", seatbook::HoldsOnClose::Keep);
+    seatbook::EntityInfo archived = admin.archive_entity("show-app", "ARCH");
+    ASSERT(archived.entity_id == "ARCH" && archived.status == seatbook::EntityStatus::Archived);
+    ASSERT(admin.get_entity("show-app", "ARCH").status == seatbook::EntityStatus::Archived);
+    bool listed = false;
+    for (const auto &e : admin.list_entities("show-app"))
+      if (e.entity_id == "ARCH") listed = e.status == seatbook::EntityStatus::Archived;
+    ASSERT(listed);
+    // The hold kept at close is released by the archive.
+    ASSERT(app.reservation(buyer, live.token).status == seatbook::ReservationStatus::Released);
+    ASSERT(app.list_seats("ARCH").empty());
+    EXPECT_STATUS(SEATBOOK_SEAT_NOT_FOUND, app.reserve(buyer, {"ARCH-S2"}));
+    figures = admin.entity_figures("show-app", "ARCH");
+    ASSERT(figures.status == seatbook::EntityStatus::Archived);
+    ASSERT(figures.sold == 1 && figures.held == 0 && figures.available == 2);
+    ASSERT(figures.revenue.size() == 1 && figures.revenue[0].amount_minor == 3000);
+    seatbook::Booking kept_booking = app.booking(booked.booking_id);
+    ASSERT(kept_booking.status == seatbook::BookingStatus::Success);
+    ASSERT(kept_booking.seat_ids == std::vector<std::string>{"ARCH-S0"});
+    EXPECT_STATUS(SEATBOOK_ENTITY_ARCHIVED, app.cancel_booking(booked.booking_id));
+    EXPECT_STATUS(SEATBOOK_ENTITY_ARCHIVED, admin.cancel_booking(booked.booking_id));
+    EXPECT_STATUS(SEATBOOK_ENTITY_ARCHIVED,
+                  admin.create_seats("show-app", "ARCH", {{"ARCH-S9", 3000, "EUR", {}, {}, {}}}));
+    seatbook::EntityUpdate rename;
+    rename.name = "Gone";
+    EXPECT_STATUS(SEATBOOK_ENTITY_ARCHIVED, admin.update_entity("show-app", "ARCH", rename));
+    // Its seat ids stay taken, so a booking's seat ids never name two seats.
+    EXPECT_STATUS(SEATBOOK_SEAT_ALREADY_EXISTS,
+                  admin.create_seats("show-app", "LATER", {{"ARCH-S2", 3000, "EUR", {}, {}, {}}}));
+    // Idempotent; closing it again leaves it archived.
+    seatbook::EntityInfo again_archived = admin.archive_entity("show-app", "ARCH");
+    ASSERT(again_archived.status == seatbook::EntityStatus::Archived &&
+           again_archived.updated_at == archived.updated_at);
+    ASSERT(admin.close_entity("show-app", "ARCH").status == seatbook::EntityStatus::Archived);
+    ASSERT(admin.entity_figures("show-app", "ARCH").sold == 1);
     ASSERT(engine.audit().clean);
   } catch (const seatbook::Error &e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -387,6 +387,7 @@ _PROTOTYPES = {
     "seatbook_admin_get_entity": ([P, S, S, PP], c_uint32),
     "seatbook_admin_list_entities": ([P, S, PP], c_uint32),
     "seatbook_admin_close_entity": ([P, S, S, c_uint32, PP], c_uint32),
+    "seatbook_admin_archive_entity": ([P, S, S, PP], c_uint32),
     "seatbook_admin_entity_figures": ([P, S, S, PP], c_uint32),
     "seatbook_entity_figures_get": ([P, POINTER(EntityFiguresView)], c_uint32),
     "seatbook_entity_figures_free": ([P], None),

@@ -242,11 +242,12 @@ class NewSeat:
 
 
 class EntityStatus(str, enum.Enum):
-    """Where an entity is in its lifecycle: ``ON_SALE`` -> ``CLOSED``, one
-    way. A ``str`` enum: it compares equal to its name."""
+    """Where an entity is in its lifecycle: ``ON_SALE`` -> ``CLOSED`` ->
+    ``ARCHIVED``, one way. A ``str`` enum: it compares equal to its name."""
 
     ON_SALE = "ON_SALE"  # seats can be reserved (within the sale window, if any)
     CLOSED = "CLOSED"  # sales stopped for good; bookings stay cancellable
+    ARCHIVED = "ARCHIVED"  # seats gone, figures frozen; bookings readable, not cancellable
 
 
 class HoldsOnClose(str, enum.Enum):
@@ -359,7 +360,7 @@ def _take_booking_list(out: c_void_p) -> List[Booking]:
         _lib.seatbook_booking_list_free(out)
 
 
-_ENTITY_STATUS = {0: EntityStatus.ON_SALE, 1: EntityStatus.CLOSED}
+_ENTITY_STATUS = {0: EntityStatus.ON_SALE, 1: EntityStatus.CLOSED, 2: EntityStatus.ARCHIVED}
 _HOLDS_ON_CLOSE = {HoldsOnClose.KEEP: 0, HoldsOnClose.RELEASE: 1}
 
 
@@ -591,7 +592,8 @@ class App(_Handle):
 
     def cancel_booking(self, booking_id: str) -> Booking:
         """Cancels a SUCCESS booking (refunded: its seats are available again)
-        and returns it as CANCELLED."""
+        and returns it as CANCELLED. Raises EntityArchivedError once its
+        entity is archived (its seats are gone)."""
         out = c_void_p()
         _check(_lib.seatbook_app_cancel_booking(self, _b(booking_id), byref(out)))
         return _take_booking(out)
@@ -766,7 +768,8 @@ class Admin(_Handle):
         keeps it, ``None`` clears it, an int (ms since the Unix epoch) sets
         it. A window change applies to the next reserves; holds already
         taken stay. Raises EntityNotFoundError, EntityClosedError (a start
-        or window change of a closed entity), InvalidInputError."""
+        or window change of a closed entity), EntityArchivedError (any
+        change of an archived one), InvalidInputError."""
         raw = n.EntityUpdateC(_b(name), _b(kind))
         for field, change in (
             ("starts_at", starts_at),
@@ -817,9 +820,23 @@ class Admin(_Handle):
         _check(_lib.seatbook_admin_close_entity(self, _b(app_id), _b(entity_id), code, byref(out)))
         return _take_entity_info(out)
 
+    def archive_entity(self, app_id: str, entity_id: str) -> EntityInfo:
+        """Archives a closed entity: live holds on its seats are released,
+        its seats leave memory and the database (their ids stay taken: new
+        seats cannot reuse them), its figures stay as they are now. Its
+        bookings and reservations stay readable, but its bookings can no
+        longer be cancelled (EntityArchivedError). Archiving an archived
+        entity changes nothing. Raises EntityNotFoundError,
+        EntityNotClosedError (close it first), EntityBusyError (a confirm
+        is committing on one of its seats: retry)."""
+        out = c_void_p()
+        _check(_lib.seatbook_admin_archive_entity(self, _b(app_id), _b(entity_id), byref(out)))
+        return _take_entity_info(out)
+
     def entity_figures(self, app_id: str, entity_id: str) -> EntityFigures:
-        """An entity's figures now: seats sold, held and available, and the
-        revenue of the sold seats per currency. Raises EntityNotFoundError."""
+        """An entity's figures now (an archived entity's as they were when
+        it was archived): seats sold, held and available, and the revenue
+        of the sold seats per currency. Raises EntityNotFoundError."""
         out = c_void_p()
         _check(_lib.seatbook_admin_entity_figures(self, _b(app_id), _b(entity_id), byref(out)))
         try:

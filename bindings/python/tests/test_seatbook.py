@@ -350,6 +350,60 @@ class Entities(Fixture):
                 self.app.confirm(user, hold.token, "pay_3", hold.total_minor)
         self.assertTrue(self.engine.audit()["clean"])
 
+    def test_archive_takes_the_seats_out_and_keeps_the_bookings(self):
+        # Busy (a confirm committing at that instant) is left to tests/archive.rs.
+        with self.buyer() as user:
+            paid = self.app.reserve(user, ["EVENT_001-A1"])
+            booking = self.app.confirm(user, paid.token, "pay_1", paid.total_minor)
+            live = self.app.reserve(user, ["EVENT_001-A2"])
+            with self.assertRaises(seatbook.EntityNotClosedError) as caught:
+                self.admin.archive_entity("event-app", "EVENT_001")
+            self.assertEqual(caught.exception.status, seatbook.Status.ENTITY_NOT_CLOSED)
+            self.assertIn("EVENT_001", caught.exception.message)
+            with self.assertRaises(seatbook.EntityNotFoundError):
+                self.admin.archive_entity("event-app", "NOPE")
+            self.assertEqual(self.app.seat_counts("EVENT_001"), {"available": 4, "held": 1, "booked": 1})
+
+            self.admin.close_entity("event-app", "EVENT_001")  # keeps the live hold
+            archived = self.admin.archive_entity("event-app", "EVENT_001")
+            self.assertIs(archived.status, seatbook.EntityStatus.ARCHIVED)
+            self.assertEqual(archived.status, "ARCHIVED")
+            self.assertEqual(self.admin.get_entity("event-app", "EVENT_001"), archived)
+            self.assertEqual(self.admin.list_entities("event-app"), [archived])
+            self.assertEqual(self.admin.archive_entity("event-app", "EVENT_001"), archived)  # idempotent
+            self.assertEqual(self.admin.close_entity("event-app", "EVENT_001"), archived)  # unchanged
+
+            # Its seats are gone (the kept hold released); its figures stay.
+            self.assertEqual(self.app.reservation(user, live.token).status, "RELEASED")
+            self.assertEqual(self.app.list_seats("EVENT_001"), [])
+            self.assertEqual(self.app.seat_counts("EVENT_001"), {"available": 0, "held": 0, "booked": 0})
+            with self.assertRaises(seatbook.SeatNotFoundError):
+                self.app.reserve(user, ["EVENT_001-A3"])
+            self.assertEqual(
+                self.admin.entity_figures("event-app", "EVENT_001"),
+                seatbook.EntityFigures(
+                    "EVENT_001", seatbook.EntityStatus.ARCHIVED, 1, 0, 5, [seatbook.Money("EUR", 5000)]
+                ),
+            )
+
+            # The booking stays readable, and is no longer cancellable.
+            self.assertEqual(self.app.booking(booking.booking_id), booking)
+            self.assertEqual(self.app.booking(booking.booking_id).seat_ids, ["EVENT_001-A1"])
+            with self.assertRaises(seatbook.EntityArchivedError):
+                self.app.cancel_booking(booking.booking_id)
+            with self.assertRaises(seatbook.EntityArchivedError):
+                self.admin.cancel_booking(booking.booking_id)
+            self.assertEqual(self.app.booking(booking.booking_id).status, "SUCCESS")
+
+            # No new seats or changes for it; its seat ids stay taken.
+            with self.assertRaises(seatbook.EntityArchivedError):
+                self.admin.create_seats("event-app", "EVENT_001", [seatbook.NewSeat("EVENT_001-Z1", 1, "EUR")])
+            with self.assertRaises(seatbook.EntityArchivedError):
+                self.admin.update_entity("event-app", "EVENT_001", name="Gone")
+            with self.assertRaises(seatbook.SeatAlreadyExistsError):
+                self.admin.create_seats("event-app", "LATER", [seatbook.NewSeat("EVENT_001-A3", 1, "EUR")])
+        self.assertTrue(self.engine.audit()["clean"])
+
     def test_bad_enum_values_from_c_are_refused(self):
         # Below the Pythonic API: an out-of-range holds value reaches the
         # library, which refuses it without closing anything.
