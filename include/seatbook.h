@@ -1859,6 +1859,32 @@ seatbook_status seatbook_admin_list_entities(const struct seatbook_admin *admin,
                                              struct seatbook_entity_info_list **out_list);
 
 /**
+ * One entity of the app, as its buyers may see it (name, kind, start,
+ * sale window, status), into `*out_info` (free with
+ * `seatbook_entity_info_free()`). Errors: `SEATBOOK_ENTITY_NOT_FOUND`,
+ * `SEATBOOK_INVALID_INPUT`, `SEATBOOK_APP_CONTEXT_REVOKED`, ...
+ *
+ * # Safety
+ * `app` is NULL or a live app handle; `entity_id` is NULL or a C string;
+ * `out_info` is NULL or writable.
+ */
+seatbook_status seatbook_app_entity(const struct seatbook_app *app,
+                                    const char *entity_id,
+                                    struct seatbook_entity_info **out_info);
+
+/**
+ * The app's entities on sale or closed (archived ones are left out), by
+ * entity id, into `*out_list` (free with
+ * `seatbook_entity_info_list_free()`). Errors:
+ * `SEATBOOK_APP_CONTEXT_REVOKED`, `SEATBOOK_STORAGE`, ...
+ *
+ * # Safety
+ * `app` is NULL or a live app handle; `out_list` is NULL or writable.
+ */
+seatbook_status seatbook_app_list_entities(const struct seatbook_app *app,
+                                           struct seatbook_entity_info_list **out_list);
+
+/**
  * Closes an entity for good: from the moment this returns no reserve of
  * its seats succeeds (`SEATBOOK_SALE_CLOSED`). `holds` (a
  * `seatbook_holds_on_close` value) says what happens to the live holds on

@@ -122,6 +122,13 @@ pub struct Config {
     pub reaper_interval: Option<Duration>,
     /// Most seats one bulk create may add (10 000).
     pub max_seats_per_bulk: usize,
+    /// Most memory the database file's page cache may take (default
+    /// 1 GiB, redb's own default; at least 1 MiB). The engine's own memory
+    /// is bounded by its live seats and holds (archive past entities, see
+    /// [`Admin::archive_entity`](crate::Admin::archive_entity)); this
+    /// cache grows with the file up to this bound, so a host that runs for
+    /// years with a large history sets it to what it can spare.
+    pub page_cache_bytes: usize,
     /// Open even when the journal (`<file>-journal`) does not continue
     /// the database (default `false`: such an open fails with
     /// `OpenError::JournalMismatch`, `JournalMissing` or
@@ -161,6 +168,7 @@ impl Config {
             payments: None,
             reaper_interval: None,
             max_seats_per_bulk: 10_000,
+            page_cache_bytes: 1024 * 1024 * 1024,
             discard_unmatched_journal: false,
         }
     }
@@ -204,6 +212,7 @@ impl fmt::Debug for Config {
             )
             .field("reaper_interval", &self.reaper_interval)
             .field("max_seats_per_bulk", &self.max_seats_per_bulk)
+            .field("page_cache_bytes", &self.page_cache_bytes)
             .field("discard_unmatched_journal", &self.discard_unmatched_journal)
             .finish_non_exhaustive()
     }

@@ -784,6 +784,9 @@ pub enum QueryError {
     ReservationNotFound,
     #[error("booking not found")]
     BookingNotFound,
+    /// No entity with that id in this app.
+    #[error("entity {0} not found")]
+    EntityNotFound(String),
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
     #[error(transparent)]
@@ -1042,6 +1045,7 @@ impl HasErrorCode for QueryError {
             Self::Auth(a) => a.code(),
             Self::ReservationNotFound => ErrorCode::ReservationNotFound,
             Self::BookingNotFound => ErrorCode::BookingNotFound,
+            Self::EntityNotFound(_) => ErrorCode::EntityNotFound,
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::Storage(e) => e.code(),
         }

@@ -62,6 +62,16 @@ fn archiving_takes_the_seats_out_and_keeps_bookings_queryable() {
             .collect::<Vec<_>>(),
         [("E1", EntityStatus::Archived), ("E2", EntityStatus::OnSale)]
     );
+    // Buyers' listing leaves archived entities out; a direct read shows it.
+    assert_eq!(
+        app.list_entities()
+            .unwrap()
+            .iter()
+            .map(|e| e.entity_id.as_str())
+            .collect::<Vec<_>>(),
+        ["E2"]
+    );
+    assert_eq!(app.entity("E1").unwrap(), archived);
 
     // The kept hold was released; the other entity's hold is untouched.
     let released = app.reservation(&buyer, live.token.expose()).unwrap();

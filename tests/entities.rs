@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use seatbook::{
     AdminError, AppContext, ConfirmError, EntityStatus, EntityUpdate, ErrorCode, HasErrorCode,
-    HoldError, HoldsOnClose, Money, NewEntity, ReservationStatus, ReserveError, SeatFilter,
-    SeatState,
+    HoldError, HoldsOnClose, Money, NewEntity, QueryError, ReservationStatus, ReserveError,
+    SeatFilter, SeatState,
 };
 use seatbook_testkit::fixtures::*;
 
@@ -140,6 +140,56 @@ fn the_admin_creates_reads_lists_and_updates_entities() {
         unnamed.name, "SHOW-1",
         "an empty name is the id, as at creation"
     );
+}
+
+/// Buyers see each entity's sale window and status before reserving.
+#[test]
+fn an_app_lists_its_entities_with_their_sale_windows() {
+    let f = Fixture::new();
+    let app = setup(&f);
+    let admin = f.admin();
+    let show = admin
+        .create_entity(
+            APP,
+            &NewEntity {
+                sale_opens_at: Some(T0 + 60_000),
+                sale_closes_at: Some(T0 + 120_000),
+                ..show("SHOW-1")
+            },
+        )
+        .unwrap();
+    let seen = app.entity("SHOW-1").unwrap();
+    assert_eq!(seen, show);
+    assert_eq!(
+        (seen.sale_opens_at, seen.sale_closes_at, seen.status),
+        (Some(T0 + 60_000), Some(T0 + 120_000), EntityStatus::OnSale)
+    );
+    admin.close_entity(APP, "E1", HoldsOnClose::Keep).unwrap();
+    let listed = app.list_entities().unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|e| (e.entity_id.as_str(), e.status))
+            .collect::<Vec<_>>(),
+        [
+            ("E1", EntityStatus::Closed),
+            ("SHOW-1", EntityStatus::OnSale)
+        ]
+    );
+    let err = app.entity("NOPE").unwrap_err();
+    assert!(matches!(err, QueryError::EntityNotFound(ref id) if id == "NOPE"));
+    assert_eq!(err.code(), ErrorCode::EntityNotFound);
+    assert!(matches!(
+        app.entity("bad id!"),
+        Err(QueryError::InvalidInput(_))
+    ));
+    // Another app sees none of them.
+    let other = f.app_with_seats("bus-app", BUS_ORIGIN, "R1", 1);
+    assert!(matches!(
+        other.entity("SHOW-1"),
+        Err(QueryError::EntityNotFound(_))
+    ));
+    assert_eq!(other.list_entities().unwrap().len(), 1);
 }
 
 #[test]

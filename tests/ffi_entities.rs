@@ -143,13 +143,29 @@ fn get(w: &World, id: &CStr) -> Entity {
 
 fn list(w: &World) -> Vec<Entity> {
     let mut out = null_mut();
-    // SAFETY: valid handles, strings and out-parameters; the list is freed
-    // once, after its views were copied.
+    // SAFETY: valid handles, strings and out-parameter.
+    expect(
+        unsafe { seatbook_admin_list_entities(w.admin, APP.as_ptr(), &raw mut out) },
+        SEATBOOK_OK,
+    );
+    take_list(out)
+}
+
+/// The app's own listing (buyers' view: archived entities left out).
+fn app_list(w: &World) -> Vec<Entity> {
+    let mut out = null_mut();
+    // SAFETY: valid handle and out-parameter.
+    expect(
+        unsafe { seatbook_app_list_entities(w.app, &raw mut out) },
+        SEATBOOK_OK,
+    );
+    take_list(out)
+}
+
+/// Copies a list handle's entities out and frees it.
+fn take_list(out: *mut seatbook_entity_info_list) -> Vec<Entity> {
+    // SAFETY: a live list handle, freed once, after its views were copied.
     unsafe {
-        expect(
-            seatbook_admin_list_entities(w.admin, APP.as_ptr(), &raw mut out),
-            SEATBOOK_OK,
-        );
         let mut n = 0usize;
         expect(
             seatbook_entity_info_list_count(out, &raw mut n),
@@ -1018,9 +1034,39 @@ fn archiving_takes_the_seats_out_and_keeps_the_bookings() {
         },
         SEATBOOK_OK,
     );
+    assert_eq!(
+        app_list(&w).iter().map(|e| e.status).collect::<Vec<_>>(),
+        [SEATBOOK_ENTITY_STATUS_CLOSED]
+    );
     let archived = archive(&w, EVENT).unwrap();
     assert_eq!(archived.status, SEATBOOK_ENTITY_STATUS_ARCHIVED);
     assert_eq!(get(&w, EVENT), archived);
+    // Buyers' listing leaves it out; the admin's keeps it; a read finds it.
+    assert!(app_list(&w).is_empty());
+    assert_eq!(list(&w), [archived.clone()]);
+    let mut out = null_mut();
+    // SAFETY: valid handles, strings and out-parameters.
+    unsafe {
+        expect(
+            seatbook_app_entity(w.app, EVENT.as_ptr(), &raw mut out),
+            SEATBOOK_OK,
+        );
+        assert_eq!(Entity::take(out), archived);
+        let mut out = null_mut();
+        expect(
+            seatbook_app_entity(w.app, c"NOPE".as_ptr(), &raw mut out),
+            SEATBOOK_ENTITY_NOT_FOUND,
+        );
+        assert!(out.is_null());
+        expect(
+            seatbook_app_entity(w.app, null(), &raw mut out),
+            SEATBOOK_NULL_PARAMETER,
+        );
+        expect(
+            seatbook_app_list_entities(w.app, null_mut()),
+            SEATBOOK_NULL_PARAMETER,
+        );
+    }
     assert_eq!(archive(&w, EVENT), Ok(archived.clone()), "idempotent");
 
     // Its seats are gone; its figures stay as they were.

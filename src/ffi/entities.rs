@@ -15,6 +15,7 @@
 use std::ffi::{CString, c_char};
 
 use super::admin::{admin_of, seatbook_admin};
+use super::app::{app, seatbook_app};
 use super::boundary::{
     Failure, FfiResult, Handle, ListHandle, arg_ref, arg_str, cstring, ffi_boundary,
     ffi_boundary_or, free_handle, handle, into_raw, list_count, list_get, opt_out_handle, opt_str,
@@ -569,6 +570,61 @@ pub unsafe extern "C" fn seatbook_admin_list_entities(
             )
         };
         let entities = admin.list_entities(app_id)?;
+        *out = into_raw(EntityInfoListHandle {
+            kind: EntityInfoListHandle::KIND,
+            items: entities.into_iter().map(EntityInfoHandle::new).collect(),
+        });
+        Ok(())
+    })
+}
+
+/// One entity of the app, as its buyers may see it (name, kind, start,
+/// sale window, status), into `*out_info` (free with
+/// `seatbook_entity_info_free()`). Errors: `SEATBOOK_ENTITY_NOT_FOUND`,
+/// `SEATBOOK_INVALID_INPUT`, `SEATBOOK_APP_CONTEXT_REVOKED`, ...
+///
+/// # Safety
+/// `app` is NULL or a live app handle; `entity_id` is NULL or a C string;
+/// `out_info` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_app_entity(
+    app: *const seatbook_app,
+    entity_id: *const c_char,
+    out_info: *mut *mut seatbook_entity_info,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: `out_info` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `app` NULL or a live handle (rule 1), `entity_id` NULL or a
+        // readable C string (rule 2).
+        let (out, (_, ctx), entity_id) = unsafe {
+            (
+                out_handle(out_info, "out_info")?,
+                self::app(app)?,
+                arg_str(entity_id, "entity_id")?,
+            )
+        };
+        *out = into_raw(EntityInfoHandle::new(ctx.entity(entity_id)?));
+        Ok(())
+    })
+}
+
+/// The app's entities on sale or closed (archived ones are left out), by
+/// entity id, into `*out_list` (free with
+/// `seatbook_entity_info_list_free()`). Errors:
+/// `SEATBOOK_APP_CONTEXT_REVOKED`, `SEATBOOK_STORAGE`, ...
+///
+/// # Safety
+/// `app` is NULL or a live app handle; `out_list` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_app_list_entities(
+    app: *const seatbook_app,
+    out_list: *mut *mut seatbook_entity_info_list,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: `out_list` is NULL or writable (docs/ffi.md, pointer rule
+        // 5), `app` NULL or a live handle (rule 1).
+        let (out, (_, ctx)) = unsafe { (out_handle(out_list, "out_list")?, self::app(app)?) };
+        let entities = ctx.list_entities()?;
         *out = into_raw(EntityInfoListHandle {
             kind: EntityInfoListHandle::KIND,
             items: entities.into_iter().map(EntityInfoHandle::new).collect(),

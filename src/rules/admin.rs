@@ -448,7 +448,7 @@ impl Admin {
     pub fn list_entities(&self, app_id: &str) -> Result<Vec<EntityInfo>, AdminError> {
         self.check()?;
         let app = self.app_state(app_id)?;
-        entities::list(&self.inner, &app, app_id)
+        Ok(entities::list(&self.inner, &app, app_id, true)?)
     }
 
     /// Closes an entity for good: from the moment this returns no reserve

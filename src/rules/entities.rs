@@ -51,12 +51,13 @@ use std::collections::BTreeMap;
 use super::booking::{effective_state, release_reservation};
 use super::retire::Retired;
 use crate::clock::UnixMillis;
-use crate::error::{AdminError, HoldError, StorageError};
+use crate::error::{AdminError, HoldError, QueryError, StorageError};
 use crate::locks::LockState;
 use crate::model::{
     EntityFigures, EntityInfo, EntityStatus, EntityUpdate, HoldsOnClose, Money, NewEntity,
     SeatState,
 };
+use crate::rules::app::AppContext;
 use crate::state::gates::{MAX_ENTITIES, Sale};
 use crate::state::{AppState, Inner};
 use crate::store::{ArchivedEntityRecord, EntityRecord, SeatStatus, WriteTx};
@@ -138,20 +139,30 @@ fn check_text(name: &str, kind: &str) -> Result<(String, String), InvalidInput> 
 
 /// The stored record of entity `entity_id`, or the implicit one of an
 /// entity the app's seats name without a record (a database from before
-/// entities).
+/// entities); `None` if the app has no such entity.
+fn stored_or_implicit(
+    inner: &Inner,
+    app: &AppState,
+    app_id: &str,
+    entity_id: &str,
+) -> Result<Option<EntityRecord>, StorageError> {
+    if let Some(rec) = inner.storage().read()?.entity(app_id, entity_id)? {
+        return Ok(Some(rec));
+    }
+    Ok(app
+        .entity_id(entity_id)
+        .map(|_| implicit_record(entity_id, 0)))
+}
+
+/// As [`stored_or_implicit`], for the admin: `EntityNotFound` if absent.
 fn record(
     inner: &Inner,
     app: &AppState,
     app_id: &str,
     entity_id: &str,
 ) -> Result<EntityRecord, AdminError> {
-    if let Some(rec) = inner.storage().read()?.entity(app_id, entity_id)? {
-        return Ok(rec);
-    }
-    if app.entity_id(entity_id).is_some() {
-        return Ok(implicit_record(entity_id, 0));
-    }
-    Err(AdminError::EntityNotFound(entity_id.to_owned()))
+    stored_or_implicit(inner, app, app_id, entity_id)?
+        .ok_or_else(|| AdminError::EntityNotFound(entity_id.to_owned()))
 }
 
 /// Creates entity `new.entity_id` (under the admin lock).
@@ -254,6 +265,34 @@ pub(crate) fn update(
     Ok(info(entity_id, &rec))
 }
 
+impl AppContext {
+    /// One of the app's entities as its buyers may see it: name, kind,
+    /// start, sale window and status (so a listing can say "on sale from
+    /// ..." or "sales closed" before anyone tries to reserve).
+    ///
+    /// # Errors
+    /// [`QueryError::EntityNotFound`], [`QueryError::InvalidInput`],
+    /// [`QueryError::Auth`], [`QueryError::Storage`].
+    pub fn entity(&self, entity_id: &str) -> Result<EntityInfo, QueryError> {
+        self.check()?;
+        validate::id("entity_id", entity_id)?;
+        stored_or_implicit(&self.inner, &self.app, &self.app_id(), entity_id)?
+            .map(|rec| info(entity_id, &rec))
+            .ok_or_else(|| QueryError::EntityNotFound(entity_id.to_owned()))
+    }
+
+    /// The app's entities on sale or closed (not the archived ones), by
+    /// entity id, with their sale windows and status. Cost proportional
+    /// to the live entities.
+    ///
+    /// # Errors
+    /// [`QueryError::Auth`], [`QueryError::Storage`].
+    pub fn list_entities(&self) -> Result<Vec<EntityInfo>, QueryError> {
+        self.check()?;
+        Ok(list(&self.inner, &self.app, &self.app_id(), false)?)
+    }
+}
+
 /// Entity `entity_id` as stored (or implicit).
 pub(crate) fn get(
     inner: &Inner,
@@ -266,13 +305,19 @@ pub(crate) fn get(
 }
 
 /// Every entity of the app, by entity id: those with a record and those
-/// its seats name without one.
+/// its seats name without one; archived ones only if `archived`.
 pub(crate) fn list(
     inner: &Inner,
     app: &AppState,
     app_id: &str,
-) -> Result<Vec<EntityInfo>, AdminError> {
-    let stored = inner.storage().read()?.entities(app_id)?;
+    archived: bool,
+) -> Result<Vec<EntityInfo>, StorageError> {
+    let read = inner.storage().read()?;
+    let stored = if archived {
+        read.entities(app_id)?
+    } else {
+        read.live_entities(app_id)?
+    };
     let mut all: BTreeMap<String, EntityInfo> = stored
         .iter()
         .map(|(id, rec)| (id.clone(), info(id, rec)))

@@ -57,6 +57,7 @@ impl Inner {
                 discard_unmatched_journal: config.discard_unmatched_journal,
                 fs,
                 journal_limit: journal_limit.unwrap_or(defaults.journal_limit),
+                cache_bytes: config.page_cache_bytes,
                 ..defaults
             },
         )?;
@@ -211,6 +212,11 @@ fn validate_config(config: &Config) -> Result<(), OpenError> {
     }
     if h.max_seats == 0 || h.max_seats > crate::locks::MAX_SEATS_PER_HOLD {
         return Err(OpenError::InvalidConfig("holds.max_seats must be 1..=64"));
+    }
+    if config.page_cache_bytes < 1024 * 1024 {
+        return Err(OpenError::InvalidConfig(
+            "page_cache_bytes must be at least 1 MiB",
+        ));
     }
     if config.max_seats_per_bulk == 0 || config.max_seats_per_bulk > 100_000 {
         return Err(OpenError::InvalidConfig(

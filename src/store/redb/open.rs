@@ -65,6 +65,8 @@ pub(crate) struct OpenOptions<'a> {
     /// operation of the database, its journal and their temporary files
     /// goes through the layer, the database file via [`fs::VfsBackend`].
     pub(crate) fs: Option<&'a dyn fs::Vfs>,
+    /// redb's page cache size (`Config::page_cache_bytes`).
+    pub(crate) cache_bytes: usize,
 }
 
 impl OpenOptions<'_> {
@@ -75,6 +77,7 @@ impl OpenOptions<'_> {
             journal_limit: journal::DEFAULT_LIMIT,
             discard_unmatched_journal: false,
             fs: None,
+            cache_bytes: 1024 * 1024 * 1024,
         }
     }
 
@@ -87,14 +90,16 @@ impl OpenOptions<'_> {
     /// missing): with redb's own file backend, or through the injected
     /// layer.
     fn database(&self, path: &Path, create: bool) -> Result<Database, OpenError> {
+        let mut builder = redb::Builder::new();
+        builder.set_cache_size(self.cache_bytes);
         match self.fs {
-            None if create => Database::create(path),
-            None => Database::open(path),
+            None if create => builder.create(path),
+            None => builder.open(path),
             Some(fs) => {
                 let file = fs.open(path, create).map_err(|e| {
                     OpenError::Storage(StorageError::io(format!("database file: {e}")))
                 })?;
-                redb::Builder::new().create_with_backend(fs::VfsBackend::new(file))
+                builder.create_with_backend(fs::VfsBackend::new(file))
             }
         }
         .map_err(database_error)

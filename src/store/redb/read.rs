@@ -110,15 +110,7 @@ macro_rules! getters {
         ) -> Result<Vec<(String, EntityRecord)>, StorageError> {
             let prefix = format!("{app}{SEP}");
             let end = prefix_end(&prefix);
-            let mut out = Vec::new();
-            for row in self
-                .inner
-                .open_table(ENTITIES)?
-                .range(prefix.as_str()..end.as_str())?
-            {
-                let (k, v) = row?;
-                out.push((k.value()[prefix.len()..].to_owned(), decode(v.value())?));
-            }
+            let mut out = self.live_entities(app)?;
             for row in self
                 .inner
                 .open_table(ARCHIVED_ENTITIES)?
@@ -129,6 +121,26 @@ macro_rules! getters {
                 out.push((k.value()[prefix.len()..].to_owned(), archived.record));
             }
             out.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(out)
+        }
+
+        /// The entity records of one app that are not archived, in
+        /// entity-id order.
+        pub(crate) fn live_entities(
+            &self,
+            app: &str,
+        ) -> Result<Vec<(String, EntityRecord)>, StorageError> {
+            let prefix = format!("{app}{SEP}");
+            let end = prefix_end(&prefix);
+            let mut out = Vec::new();
+            for row in self
+                .inner
+                .open_table(ENTITIES)?
+                .range(prefix.as_str()..end.as_str())?
+            {
+                let (k, v) = row?;
+                out.push((k.value()[prefix.len()..].to_owned(), decode(v.value())?));
+            }
             Ok(out)
         }
 
