@@ -15,7 +15,7 @@
 //!   shows the engine's own memory plus a bounded cache, then with the
 //!   default 1 GiB cache, which holds the file's pages as it grows (its
 //!   resident set includes what the first run's allocator kept).
-//!   Ten minutes pass between entities and the sweep runs, as in a
+//!   Three minutes pass between entities and the sweep runs, as in a
 //!   running engine.
 //! - `churn/reopen/{history,fresh}`: `Engine::open` (and close) of the
 //!   churned database (1 000 entities, 10 live) and of one built with the
@@ -145,14 +145,15 @@ fn retire(admin: &Admin, e: usize) {
 fn build(path: &Path, total: usize, label: &str, cache: Option<usize>) {
     let clock = ManualClock::default();
     let engine = open(path, &clock, cache);
-    let admin = admin(&engine);
-    let created = create_app(&admin, APP_ID, EVENT_ORIGIN);
+    let created = create_app(&admin(&engine), APP_ID, EVENT_ORIGIN);
     let app = engine
         .app(APP_ID, created.api_key.expose(), EVENT_ORIGIN)
         .expect("app");
     let buyer = bench::buyers(&app, 1).remove(0);
     let started = Instant::now();
     for e in 0..total {
+        // A fresh admin token: the clock runs past their lifetime.
+        let admin = admin(&engine);
         create_and_sell_out(&admin, &app, &buyer, e);
         if e >= LIVE {
             retire(&admin, e - LIVE);
@@ -160,7 +161,7 @@ fn build(path: &Path, total: usize, label: &str, cache: Option<usize>) {
         // Time passes between shows: the sweep drops the active-hold index
         // rows of confirmed reservations once their expiry is due, as it
         // does in a running engine (reaper, or `sweep_expired`).
-        clock.advance(Duration::from_secs(600));
+        clock.advance(Duration::from_secs(180));
         engine.sweep_expired().expect("sweep");
         if (e + 1) % 100 == 0 || e + 1 == total {
             let keys = engine.seat_keys();

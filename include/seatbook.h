@@ -1019,6 +1019,20 @@ typedef struct seatbook_new_seat {
 } seatbook_new_seat;
 
 /**
+ * What `seatbook_admin_purge_history()` removed.
+ */
+typedef struct seatbook_purge_report {
+  /**
+   * Reservations that ended without a booking (EXPIRED or RELEASED).
+   */
+  uint64_t reservations;
+  /**
+   * FAILED records of declined payments (removed with their reservation).
+   */
+  uint64_t failed_attempts;
+} seatbook_purge_report;
+
+/**
  * How much one user holds in one app right now (see
  * `seatbook_admin_user_holds()`). `user_id` is borrowed from the list it
  * was read from and stays valid until that list is freed.
@@ -1669,6 +1683,24 @@ seatbook_status seatbook_admin_remove_seats(const struct seatbook_admin *admin,
 seatbook_status seatbook_admin_cancel_booking(const struct seatbook_admin *admin,
                                               const char *booking_id,
                                               struct seatbook_booking **out_booking);
+
+/**
+ * Purges the history older than `older_than_ms` (at least the hold
+ * policy's `hold_max_total_ms`): reservations that ended without a
+ * booking and the FAILED records of declined payments. Every booking
+ * that moved money or seats (SUCCESS, CANCELLED, REFUND_DUE, REFUNDED),
+ * every confirmed or live reservation, every reservation whose payment
+ * is pending, booked or refund due, and every payment binding stay.
+ * `*out` receives what was removed. Errors: `SEATBOOK_INVALID_INPUT`
+ * (age too short; nothing purged), `SEATBOOK_STORAGE` (what was purged
+ * stays purged; purge again), ...
+ *
+ * # Safety
+ * `admin` is NULL or a live admin handle; `out` is NULL or writable.
+ */
+seatbook_status seatbook_admin_purge_history(const struct seatbook_admin *admin,
+                                             uint64_t older_than_ms,
+                                             struct seatbook_purge_report *out);
 
 /**
  * An app's REFUND_DUE records (approved payments that booked nothing and

@@ -120,6 +120,11 @@ pub struct Config {
     pub payments: Option<Arc<dyn PaymentVerifier>>,
     /// If set, a background thread sweeps expired reservations this often.
     pub reaper_interval: Option<Duration>,
+    /// If set (and the reaper runs), each reaper tick also purges the
+    /// history older than this (see
+    /// [`Admin::purge_history`](crate::Admin::purge_history)); at least
+    /// `holds.max_total`. Default `None`: nothing is purged but on request.
+    pub purge_after: Option<Duration>,
     /// Most seats one bulk create may add (10 000).
     pub max_seats_per_bulk: usize,
     /// Most memory the database file's page cache may take (default
@@ -167,6 +172,7 @@ impl Config {
             clock: Arc::new(SystemClock),
             payments: None,
             reaper_interval: None,
+            purge_after: None,
             max_seats_per_bulk: 10_000,
             page_cache_bytes: 1024 * 1024 * 1024,
             discard_unmatched_journal: false,
@@ -211,6 +217,7 @@ impl fmt::Debug for Config {
                 &self.payments.as_ref().map_or("none", |_| "set"),
             )
             .field("reaper_interval", &self.reaper_interval)
+            .field("purge_after", &self.purge_after)
             .field("max_seats_per_bulk", &self.max_seats_per_bulk)
             .field("page_cache_bytes", &self.page_cache_bytes)
             .field("discard_unmatched_journal", &self.discard_unmatched_journal)

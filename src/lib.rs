@@ -97,9 +97,9 @@ pub use error::{
 };
 pub use model::{
     AppInfo, AppUpdate, Booking, BookingStatus, CreatedApp, EntityFigures, EntityInfo,
-    EntityStatus, EntityUpdate, HoldsOnClose, Money, NewApp, NewEntity, NewSeat, Reservation,
-    ReservationInfo, ReservationStatus, SeatAttributes, SeatCounts, SeatFilter, SeatKeys,
-    SeatState, SeatView, Stats, UserHolds, UserId,
+    EntityStatus, EntityUpdate, HoldsOnClose, Money, NewApp, NewEntity, NewSeat, PurgeReport,
+    Reservation, ReservationInfo, ReservationStatus, SeatAttributes, SeatCounts, SeatFilter,
+    SeatKeys, SeatState, SeatView, Stats, UserHolds, UserId,
 };
 pub use payment::{PaymentOutcome, PaymentRequest, PaymentVerifier, SimulatedPayments};
 pub use rules::admin::{Admin, MAX_ORIGINS, MAX_PRICE_MINOR};

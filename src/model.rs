@@ -331,6 +331,15 @@ pub struct Booking {
     pub cancelled_at: Option<UnixMillis>,
 }
 
+/// What [`Admin::purge_history`](crate::Admin::purge_history) removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PurgeReport {
+    /// Reservations that ended without a booking (EXPIRED or RELEASED).
+    pub reservations: u64,
+    /// FAILED records of declined payments (removed with their reservation).
+    pub failed_attempts: u64,
+}
+
 /// The lock table's seat keys (see [`Engine::seat_keys`](crate::Engine::seat_keys)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SeatKeys {

@@ -1043,7 +1043,7 @@ fn archiving_takes_the_seats_out_and_keeps_the_bookings() {
     assert_eq!(get(&w, EVENT), archived);
     // Buyers' listing leaves it out; the admin's keeps it; a read finds it.
     assert!(app_list(&w).is_empty());
-    assert_eq!(list(&w), [archived.clone()]);
+    assert_eq!(list(&w), std::slice::from_ref(&archived));
     let mut out = null_mut();
     // SAFETY: valid handles, strings and out-parameters.
     unsafe {
@@ -1127,4 +1127,42 @@ fn archiving_takes_the_seats_out_and_keeps_the_bookings() {
         SEATBOOK_OK,
     );
     assert!(audit.clean);
+}
+
+/// The purge through the C ABI (its rules are tests/retention.rs): an age
+/// below the longest hold is refused and changes nothing; a purge of a
+/// young history removes nothing and reports it.
+#[test]
+fn a_purge_checks_its_age_and_reports_what_it_removed() {
+    let w = World::new();
+    let (status, res) = reserve(&w, &[SEAT_A1]);
+    expect(status, SEATBOOK_OK);
+    // SAFETY: a live handle, freed once.
+    unsafe { seatbook_reservation_free(res) };
+    let mut report = seatbook_purge_report {
+        reservations: 7,
+        failed_attempts: 7,
+    };
+    // SAFETY: valid handles and out-parameters; NULL ones are refused.
+    unsafe {
+        expect(
+            seatbook_admin_purge_history(w.admin, 1_000, &raw mut report),
+            SEATBOOK_INVALID_INPUT,
+        );
+        assert!(last_error().contains("older_than"), "{}", last_error());
+        expect(
+            seatbook_admin_purge_history(w.admin, 86_400_000, null_mut()),
+            SEATBOOK_NULL_PARAMETER,
+        );
+        expect(
+            seatbook_admin_purge_history(null(), 86_400_000, &raw mut report),
+            SEATBOOK_NULL_PARAMETER,
+        );
+        expect(
+            seatbook_admin_purge_history(w.admin, 86_400_000, &raw mut report),
+            SEATBOOK_OK,
+        );
+    }
+    assert_eq!((report.reservations, report.failed_attempts), (0, 0));
+    assert_eq!(counts(&w, EVENT), (0, 1, 0), "the live hold stays");
 }

@@ -162,6 +162,7 @@ fn weak_or_malformed_configuration_is_refused() {
         ),
         ("max seats", Box::new(|c| c.holds.max_seats = 65)),
         ("zero bulk", Box::new(|c| c.max_seats_per_bulk = 0)),
+        ("tiny page cache", Box::new(|c| c.page_cache_bytes = 4096)),
         ("argon2 params", Box::new(|c| c.argon2.memory_kib = 1)),
     ];
     for (name, adjust) in cases {

@@ -724,6 +724,47 @@ pub unsafe extern "C" fn seatbook_admin_cancel_booking(
     })
 }
 
+/// What `seatbook_admin_purge_history()` removed.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct seatbook_purge_report {
+    /// Reservations that ended without a booking (EXPIRED or RELEASED).
+    pub reservations: u64,
+    /// FAILED records of declined payments (removed with their reservation).
+    pub failed_attempts: u64,
+}
+
+/// Purges the history older than `older_than_ms` (at least the hold
+/// policy's `hold_max_total_ms`): reservations that ended without a
+/// booking and the FAILED records of declined payments. Every booking
+/// that moved money or seats (SUCCESS, CANCELLED, REFUND_DUE, REFUNDED),
+/// every confirmed or live reservation, every reservation whose payment
+/// is pending, booked or refund due, and every payment binding stay.
+/// `*out` receives what was removed. Errors: `SEATBOOK_INVALID_INPUT`
+/// (age too short; nothing purged), `SEATBOOK_STORAGE` (what was purged
+/// stays purged; purge again), ...
+///
+/// # Safety
+/// `admin` is NULL or a live admin handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_admin_purge_history(
+    admin: *const seatbook_admin,
+    older_than_ms: u64,
+    out: *mut seatbook_purge_report,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: `out` is NULL or writable (docs/ffi.md, pointer rule 5),
+        // `admin` NULL or a live handle (rule 1).
+        let (out, admin) = unsafe { (out_param(out, "out")?, admin_of(admin)?) };
+        let report = admin.purge_history(std::time::Duration::from_millis(older_than_ms))?;
+        *out = seatbook_purge_report {
+            reservations: report.reservations,
+            failed_attempts: report.failed_attempts,
+        };
+        Ok(())
+    })
+}
+
 /// An app's REFUND_DUE records (approved payments that booked nothing and
 /// must be refunded), in booking-id order. `*out_list`: free with
 /// `seatbook_booking_list_free()`.

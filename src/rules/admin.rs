@@ -12,14 +12,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::engine::Engine;
-use super::{entities, retire};
+use super::{entities, retention, retire};
 use crate::auth::{Busy, TokenKind, fingerprint, generate_api_key, hash_secret, normalize_origin};
 use crate::clock::{UnixMillis, millis};
 use crate::error::{AdminError, AuthError, CancelError, LoginError};
 use crate::locks::LockTable;
 use crate::model::{
     AppInfo, AppUpdate, Booking, CreatedApp, EntityFigures, EntityInfo, EntityUpdate, HoldsOnClose,
-    NewApp, NewEntity, NewSeat, UserHolds,
+    NewApp, NewEntity, NewSeat, PurgeReport, UserHolds,
 };
 use crate::secret::Secret;
 use crate::state::{AppState, Inner, SeatEntry};
@@ -474,6 +474,31 @@ impl Admin {
         let now = self.check()?;
         let app = self.app_state(app_id)?;
         entities::close(&self.inner, &app, app_id, entity_id, holds, now)
+    }
+
+    /// Purges the history older than `older_than` (at least
+    /// `holds.max_total`): reservations that ended without a booking
+    /// (EXPIRED or RELEASED) and the FAILED records of declined payments.
+    /// Every booking that moved money or seats (SUCCESS, CANCELLED,
+    /// REFUND_DUE, REFUNDED), every CONFIRMED or ACTIVE reservation,
+    /// every reservation whose payment is pending, booked or refund due,
+    /// and every payment binding stay (a payment id stays bound to its
+    /// reservation). Afterwards a purged reservation's token answers
+    /// `ReservationNotFound`, and a purged FAILED attempt leaves its
+    /// user's bookings. `Config::purge_after` makes the reaper do the
+    /// same on every tick.
+    ///
+    /// # Errors
+    /// [`AdminError::InvalidInput`] (`older_than` below
+    /// `holds.max_total`; nothing purged), [`AdminError::Auth`],
+    /// [`AdminError::Storage`] (what was purged before stays purged; purge
+    /// again).
+    pub fn purge_history(
+        &self,
+        older_than: std::time::Duration,
+    ) -> Result<PurgeReport, AdminError> {
+        self.check()?;
+        retention::purge(&self.inner, older_than)
     }
 
     /// Archives a closed entity, so that an engine running for years keeps

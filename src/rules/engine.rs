@@ -17,7 +17,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::audit::{self, AuditReport};
-use super::expiry;
+use super::{expiry, retention};
 use crate::clock::UnixMillis;
 use crate::config::Config;
 use crate::error::{BackupError, OpenError, StorageError};
@@ -265,6 +265,7 @@ impl Reaper {
                     // A failed sweep is retried on the next tick; the holds
                     // are already free in memory, only the record lags.
                     let _ = expiry::sweep(&inner);
+                    retention::purge_if_configured(&inner);
                 }
             })
             .ok();

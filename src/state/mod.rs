@@ -233,6 +233,12 @@ pub(crate) struct Inner {
     /// pin to its last write). Recovery of pending payments leaves these
     /// to their confirm.
     confirming: FastMap<u64, ()>,
+    /// The first reservation id a purge has not examined since open:
+    /// those below it were kept for good (confirmed, or tied to money) or
+    /// removed, so the next purge starts here.
+    purge_cursor: AtomicU64,
+    /// Serialises purges (the admin's and the reaper's).
+    purge_lock: Mutex<()>,
 }
 
 impl Inner {
@@ -334,6 +340,11 @@ impl Inner {
     /// Notes that the confirm of reservation `id` ended.
     pub(crate) fn confirm_ended(&self, id: u64) {
         self.confirming.remove(&id);
+    }
+
+    /// Where the next purge starts, and the lock purges run under.
+    pub(crate) fn purge_cursor(&self) -> (&AtomicU64, MutexGuard<'_, ()>) {
+        (&self.purge_cursor, self.purge_lock.lock())
     }
 
     /// Whether a confirm of reservation `id` is in flight.

@@ -136,6 +136,8 @@ impl Inner {
             config,
             admin_lock: Mutex::new(()),
             confirming: FastMap::default(),
+            purge_cursor: std::sync::atomic::AtomicU64::new(0),
+            purge_lock: Mutex::new(()),
         };
         Ok((inner, loaded.active))
     }
@@ -228,6 +230,11 @@ fn validate_config(config: &Config) -> Result<(), OpenError> {
     {
         return Err(OpenError::InvalidConfig(
             "token lifetimes must be at least 1 s",
+        ));
+    }
+    if config.purge_after.is_some_and(|d| d < h.max_total) {
+        return Err(OpenError::InvalidConfig(
+            "purge_after must be at least holds.max_total",
         ));
     }
     if config

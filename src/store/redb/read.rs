@@ -291,6 +291,25 @@ macro_rules! getters {
             Ok(out)
         }
 
+        /// Up to `limit` reservations from id `first` on, in id order.
+        pub(crate) fn reservations_from(
+            &self,
+            first: u64,
+            limit: usize,
+        ) -> Result<Vec<(u64, ReservationRecord)>, StorageError> {
+            let mut out = Vec::new();
+            for row in self
+                .inner
+                .open_table(RESERVATIONS)?
+                .range(first..)?
+                .take(limit)
+            {
+                let (k, v) = row?;
+                out.push((k.value(), decode(v.value())?));
+            }
+            Ok(out)
+        }
+
         /// Active-holds rows due at `now`, `(indexed expiry, id)`: ACTIVE
         /// reservations past their expiry, and rows their reservation left
         /// behind (see [`ACTIVE_HOLDS`]).

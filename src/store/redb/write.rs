@@ -41,7 +41,7 @@ use redb::{ReadableTable, ReadableTableMetadata, Table};
 
 use super::records::{
     Field, app_key, decode, decode_user, encode, entity_prefix, pending_user_booking_key, seat_key,
-    take_bytes, user_booking_key_of_pending,
+    take_bytes, user_booking_key_of_pending, user_bookings_prefix,
 };
 use super::schema::{
     ActiveHolds, Apps, ArchivedEntities, ArchivedSeats, Bookings, Entities, EntitySeats, Journaled,
@@ -526,6 +526,43 @@ impl<'t> WriteTx<'t> {
             self.remove::<Seats>(&key)?;
             self.remove::<EntitySeats>(&format!("{prefix}{seat}"))?;
             self.put::<ArchivedSeats>(&key, entity)?;
+        }
+        Ok(())
+    }
+
+    /// Removes reservation `id` (`rec`, as stored) and its active-holds
+    /// row. Stale rows of earlier expiries are the sweep's (they are due
+    /// before the reservation ended).
+    pub(crate) fn delete_reservation(
+        &mut self,
+        id: u64,
+        rec: &ReservationRecord,
+    ) -> Result<(), StorageError> {
+        self.remove::<Reservations>(id)?;
+        self.remove::<ActiveHolds>((rec.expires_at, id))?;
+        Ok(())
+    }
+
+    /// Removes booking record `booking_id` (`rec`, as stored) and its rows
+    /// in its user's index.
+    pub(crate) fn delete_booking(
+        &mut self,
+        booking_id: &str,
+        rec: &BookingRecord,
+    ) -> Result<(), StorageError> {
+        self.remove::<Bookings>(booking_id)?;
+        let user_key = format!(
+            "{}{booking_id}",
+            user_bookings_prefix(&rec.app_id, rec.user_id)
+        );
+        self.remove::<UserBookings>(&user_key)?;
+        self.remove::<PendingUserBookings>(&pending_user_booking_key(
+            booking_id,
+            &rec.app_id,
+            rec.user_id,
+        ))?;
+        if rec.status == BookingStatus::RefundDue {
+            self.remove::<RefundsDue>(&app_key(&rec.app_id, booking_id))?;
         }
         Ok(())
     }
