@@ -246,5 +246,9 @@ fn cpp_entities_and_their_sale() {
     ] {
         assert!(out.contains(status), "no `{status}` in:\n{out}");
     }
+    assert!(
+        out.contains("SEATBOOK_ENTITY_NOT_FOUND: entity NO-SUCH-SHOW"),
+        "no app-level NOT_FOUND in:\n{out}"
+    );
     assert!(out.ends_with("C++ entities OK\n"), "{out}");
 }

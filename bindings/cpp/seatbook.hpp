@@ -557,6 +557,30 @@ class App {
     detail::check(seatbook_app_seat_counts(get(), entity_id.c_str(), &c));
     return c;
   }
+  /// One entity of this app as its buyers may see it (name, kind, start,
+  /// sale window, status). Throws SEATBOOK_ENTITY_NOT_FOUND.
+  EntityInfo entity(const std::string &entity_id) const {
+    seatbook_entity_info *info = nullptr;
+    detail::check(seatbook_app_entity(get(), entity_id.c_str(), &info));
+    return detail::take_entity(info);
+  }
+  /// This app's entities on sale or closed (archived ones are left out),
+  /// by entity id.
+  std::vector<EntityInfo> list_entities() const {
+    seatbook_entity_info_list *raw = nullptr;
+    detail::check(seatbook_app_list_entities(get(), &raw));
+    detail::Owned<seatbook_entity_info_list, seatbook_entity_info_list_free> list(raw);
+    size_t n = 0;
+    detail::check(seatbook_entity_info_list_count(raw, &n));
+    std::vector<EntityInfo> out;
+    out.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      seatbook_entity_info_view v;
+      detail::check(seatbook_entity_info_list_get(raw, i, &v));
+      out.push_back(detail::entity_info(v));
+    }
+    return out;
+  }
   /// ttl_ms 0: the configured default.
   Reservation reserve(const User &user, const std::vector<std::string> &seat_ids,
                       uint64_t ttl_ms = 0) const {

@@ -1,6 +1,7 @@
 // Entities and their sale through bindings/cpp/seatbook.hpp: create, read,
 // list, update, sale windows, close (keeping or releasing holds), archive
-// and figures, with the typed statuses as seatbook::Error. Built and run by
+// and figures, the buyers' view of them (App::entity, App::list_entities),
+// with the typed statuses as seatbook::Error. Built and run by
 // tests/ffi_examples.rs.
 //
 //   entities DB_PATH --fast
@@ -104,6 +105,13 @@ int main(int argc, char **argv) {
     seatbook::User buyer = app.user(app.signup("buyer@shows.example", "correct horse battery"));
     EXPECT_STATUS(SEATBOOK_SALE_NOT_OPEN, app.reserve(buyer, {"SHOW-1-S0"}));
     ASSERT(app.seat_counts("SHOW-1").held == 0);
+    // Buyers can read the window before they try: the same record.
+    seatbook::EntityInfo seen = app.entity("SHOW-1");
+    ASSERT(seen.entity_id == "SHOW-1" && seen.name == "Opening night" && seen.kind == "show");
+    ASSERT(seen.starts_at == show.starts_at && seen.sale_opens_at == show.sale_opens_at);
+    ASSERT(!seen.sale_closes_at && seen.status == seatbook::EntityStatus::OnSale);
+    ASSERT(seen.created_at == info.created_at && seen.updated_at == info.updated_at);
+    EXPECT_STATUS(SEATBOOK_ENTITY_NOT_FOUND, app.entity("NO-SUCH-SHOW"));
     seatbook::EntityUpdate open;
     open.name = "Premiere";
     open.sale_opens_at = seatbook::FieldChange::clear();
@@ -112,6 +120,10 @@ int main(int argc, char **argv) {
     ASSERT(opened.name == "Premiere" && opened.kind == "show");
     ASSERT(!opened.sale_opens_at && opened.sale_closes_at == start + 7200000);
     ASSERT(opened.starts_at == show.starts_at);  // kept
+    seen = app.entity("SHOW-1");
+    ASSERT(seen.name == "Premiere" && !seen.sale_opens_at);
+    ASSERT(seen.sale_closes_at == opened.sale_closes_at);
+    ASSERT(seen.status == seatbook::EntityStatus::OnSale && seen.updated_at == opened.updated_at);
     auto show_hold = app.reserve(buyer, {"SHOW-1-S0"});
 
     // Figures, then close E1 keeping its live hold.
@@ -159,6 +171,10 @@ int main(int argc, char **argv) {
     ASSERT(app.seat_counts("ARCH").held == 1);  // nothing changed
     EXPECT_STATUS(SEATBOOK_ENTITY_NOT_FOUND, admin.archive_entity("show-app", "NOPE"));
     admin.close_entity("show-app", "ARCH", seatbook::HoldsOnClose::Keep);
+    auto on_offer = app.list_entities();  // closed ones stay listed
+    ASSERT(on_offer.size() == 3 && on_offer[0].entity_id == "ARCH" &&
+           on_offer[1].entity_id == "E1" && on_offer[2].entity_id == "SHOW-1");
+    for (const auto &e : on_offer) ASSERT(e.status == seatbook::EntityStatus::Closed);
     seatbook::EntityInfo archived = admin.archive_entity("show-app", "ARCH");
     ASSERT(archived.entity_id == "ARCH" && archived.status == seatbook::EntityStatus::Archived);
     ASSERT(admin.get_entity("show-app", "ARCH").status == seatbook::EntityStatus::Archived);
@@ -166,6 +182,11 @@ int main(int argc, char **argv) {
     for (const auto &e : admin.list_entities("show-app"))
       if (e.entity_id == "ARCH") listed = e.status == seatbook::EntityStatus::Archived;
     ASSERT(listed);
+    // The buyers' listing leaves it out; a read by id still finds it.
+    on_offer = app.list_entities();
+    ASSERT(on_offer.size() == 2 && on_offer[0].entity_id == "E1" &&
+           on_offer[1].entity_id == "SHOW-1");
+    ASSERT(app.entity("ARCH").status == seatbook::EntityStatus::Archived);
     // The hold kept at close is released by the archive.
     ASSERT(app.reservation(buyer, live.token).status == seatbook::ReservationStatus::Released);
     ASSERT(app.list_seats("ARCH").empty());

@@ -404,6 +404,8 @@ _PROTOTYPES = {
     "seatbook_seat_list_get": ([P, c_size_t, POINTER(SeatView)], c_uint32),
     "seatbook_seat_list_free": ([P], None),
     "seatbook_app_seat_counts": ([P, S, POINTER(SeatCounts)], c_uint32),
+    "seatbook_app_entity": ([P, S, PP], c_uint32),
+    "seatbook_app_list_entities": ([P, PP], c_uint32),
     "seatbook_reservation_get": ([P, POINTER(ReservationView)], c_uint32),
     "seatbook_reservation_free": ([P], None),
     "seatbook_app_reserve": ([P, P, STRS, c_size_t, c_uint64, PP], c_uint32),

@@ -535,6 +535,30 @@ class App(_Handle):
         _check(_lib.seatbook_app_seat_counts(self, _b(entity_id), byref(c)))
         return _struct_dict(c)
 
+    def entity(self, entity_id: str) -> EntityInfo:
+        """One entity of this app as its buyers may see it (name, kind,
+        start, sale window, status). Raises EntityNotFoundError."""
+        out = c_void_p()
+        _check(_lib.seatbook_app_entity(self, _b(entity_id), byref(out)))
+        return _take_entity_info(out)
+
+    def list_entities(self) -> List[EntityInfo]:
+        """This app's entities on sale or closed (archived ones are left
+        out), by entity id."""
+        out = c_void_p()
+        _check(_lib.seatbook_app_list_entities(self, byref(out)))
+        try:
+            count = c_size_t()
+            _check(_lib.seatbook_entity_info_list_count(out, byref(count)))
+            entities = []
+            for i in range(count.value):
+                v = n.EntityInfoView()
+                _check(_lib.seatbook_entity_info_list_get(out, i, byref(v)))
+                entities.append(_entity_info(v))
+            return entities
+        finally:
+            _lib.seatbook_entity_info_list_free(out)
+
     def reserve(self, user: User, seat_ids: Sequence[str], ttl_ms: int = 0) -> Reservation:
         """Holds all of ``seat_ids`` for ``user`` (all or nothing) for
         ``ttl_ms`` (0: the configured default) and returns the reservation;

@@ -404,6 +404,33 @@ class Entities(Fixture):
                 self.admin.create_seats("event-app", "LATER", [seatbook.NewSeat("EVENT_001-A3", 1, "EUR")])
         self.assertTrue(self.engine.audit()["clean"])
 
+    def test_buyers_read_entities_with_their_sale_window(self):
+        start = now_ms()
+        opens, closes = start + 3_600_000, start + 7_200_000
+        created = self.admin.create_entity(
+            "event-app", "SHOW-1", "Opening night", "show", sale_opens_at=opens, sale_closes_at=closes
+        )
+        seen = self.app.entity("SHOW-1")
+        self.assertEqual(seen, created)  # the record the admin reads
+        self.assertEqual((seen.sale_opens_at, seen.sale_closes_at), (opens, closes))
+        self.assertIs(seen.status, seatbook.EntityStatus.ON_SALE)
+        self.assertEqual(self.app.list_entities(), self.admin.list_entities("event-app"))
+        with self.assertRaises(seatbook.EntityNotFoundError) as caught:
+            self.app.entity("NO-SUCH-SHOW")
+        self.assertEqual(caught.exception.status, seatbook.Status.ENTITY_NOT_FOUND)
+        self.assertIn("NO-SUCH-SHOW", caught.exception.message)
+
+        # A closed entity stays listed; an archived one is left out of the
+        # buyers' listing (the admin's keeps it) but still read by id.
+        closed = self.admin.close_entity("event-app", "EVENT_001")
+        self.assertEqual(self.app.entity("EVENT_001"), closed)
+        self.assertEqual([e.entity_id for e in self.app.list_entities()], ["EVENT_001", "SHOW-1"])
+        archived = self.admin.archive_entity("event-app", "EVENT_001")
+        self.assertEqual(self.app.list_entities(), [seen])
+        self.assertEqual(self.admin.list_entities("event-app"), [archived, seen])
+        self.assertEqual(self.app.entity("EVENT_001"), archived)
+        self.assertIs(self.app.entity("EVENT_001").status, seatbook.EntityStatus.ARCHIVED)
+
     def test_bad_enum_values_from_c_are_refused(self):
         # Below the Pythonic API: an out-of-range holds value reaches the
         # library, which refuses it without closing anything.

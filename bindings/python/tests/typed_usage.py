@@ -39,6 +39,9 @@ def flow(path: str) -> Optional[str]:
         user: seatbook.User = app.user(app.signup("buyer@example.com", "correct horse battery"))
         seats: List[seatbook.Seat] = app.list_seats("E1", available_only=True)
         counts: Dict[str, int] = app.seat_counts("E1")
+        seen: seatbook.EntityInfo = app.entity("E1")
+        on_offer: List[seatbook.EntityInfo] = app.list_entities()
+        print(seen.sale_opens_at, [e.status for e in on_offer])
         try:
             hold: seatbook.Reservation = app.reserve(user, [s.seat_id for s in seats])
             assert hold.token is not None
