@@ -136,6 +136,12 @@ struct UserHolds {
   size_t seats;         // seats they hold, over all entities
 };
 
+/// What Admin::purge_history removed.
+struct PurgeReport {
+  uint64_t reservations;     // ended without a booking (expired or released)
+  uint64_t failed_attempts;  // FAILED records of declined payments
+};
+
 struct AppInfo {
   std::string app_id, name;
   std::vector<std::string> allowed_origins;
@@ -839,6 +845,17 @@ class Admin {
     for (size_t i = 0; i < v.revenue_count; i++)
       f.revenue.push_back(Money{detail::str(v.revenue[i].currency), v.revenue[i].amount_minor});
     return f;
+  }
+  /// Purges the history older than older_than_ms (at least the hold
+  /// policy's longest total hold): reservations that ended without a
+  /// booking and the FAILED records of declined payments. Bookings that
+  /// moved money or seats, confirmed and live reservations, reservations
+  /// tied to a pending, booked or refund-due payment, and payment bindings
+  /// stay. Throws SEATBOOK_INVALID_INPUT for a shorter age (nothing purged).
+  PurgeReport purge_history(uint64_t older_than_ms) const {
+    seatbook_purge_report r{};
+    detail::check(seatbook_admin_purge_history(get(), older_than_ms, &r));
+    return PurgeReport{r.reservations, r.failed_attempts};
   }
   /// Every user of the app holding seats right now, by user id.
   std::vector<UserHolds> user_holds(const std::string &app_id) const {

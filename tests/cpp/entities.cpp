@@ -214,6 +214,11 @@ int main(int argc, char **argv) {
            again_archived.updated_at == archived.updated_at);
     ASSERT(admin.close_entity("show-app", "ARCH").status == seatbook::EntityStatus::Archived);
     ASSERT(admin.entity_figures("show-app", "ARCH").sold == 1);
+    // Retention: an age below the longest hold is refused; a young
+    // history loses nothing (the rules are tests/retention.rs).
+    EXPECT_STATUS(SEATBOOK_INVALID_INPUT, admin.purge_history(1000));
+    seatbook::PurgeReport purged = admin.purge_history(86400000);
+    ASSERT(purged.reservations == 0 && purged.failed_attempts == 0);
     ASSERT(engine.audit().clean);
   } catch (const seatbook::Error &e) {
     std::cerr << "error: " << e.what() << "\n";

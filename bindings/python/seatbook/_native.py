@@ -217,6 +217,10 @@ class SeatCounts(Structure):
     _fields_ = [("available", c_uint64), ("held", c_uint64), ("booked", c_uint64)]
 
 
+class PurgeReportC(Structure):
+    _fields_ = [("reservations", c_uint64), ("failed_attempts", c_uint64)]
+
+
 class ReservationView(Structure):
     _fields_ = [
         ("reservation_id", c_uint64),
@@ -374,6 +378,7 @@ _PROTOTYPES = {
     "seatbook_admin_remove_seats": ([P, S, STRS, c_size_t, POINTER(c_size_t)], c_uint32),
     "seatbook_admin_cancel_booking": ([P, S, PP], c_uint32),
     "seatbook_admin_user_holds": ([P, S, PP], c_uint32),
+    "seatbook_admin_purge_history": ([P, c_uint64, P], c_uint32),
     "seatbook_user_holds_list_count": ([P, POINTER(c_size_t)], c_uint32),
     "seatbook_user_holds_list_get": ([P, c_size_t, POINTER(UserHoldsView)], c_uint32),
     "seatbook_user_holds_list_free": ([P], None),

@@ -218,6 +218,14 @@ class UserHolds:
 
 
 @dataclasses.dataclass(frozen=True)
+class PurgeReport:
+    """What :meth:`Admin.purge_history` removed."""
+
+    reservations: int  # ended without a booking (EXPIRED or RELEASED)
+    failed_attempts: int  # FAILED records of declined payments
+
+
+@dataclasses.dataclass(frozen=True)
 class CreatedApp:
     """The result of :meth:`Admin.create_app`: the API key, shown only
     this once (never in ``repr``), and the app."""
@@ -730,6 +738,18 @@ class Admin(_Handle):
         out = c_void_p()
         _check(_lib.seatbook_admin_settle_refund(self, _b(booking_id), byref(out)))
         return _take_booking(out)
+
+    def purge_history(self, older_than_ms: int) -> PurgeReport:
+        """Purges the history older than ``older_than_ms`` (at least the
+        hold policy's longest total hold): reservations that ended without
+        a booking and the FAILED records of declined payments. Bookings
+        that moved money or seats, confirmed and live reservations,
+        reservations tied to a pending, booked or refund-due payment, and
+        payment bindings stay. Raises InvalidInputError for a shorter age
+        (nothing purged)."""
+        out = n.PurgeReportC()
+        _check(_lib.seatbook_admin_purge_history(self, older_than_ms, byref(out)))
+        return PurgeReport(out.reservations, out.failed_attempts)
 
     def user_holds(self, app_id: str) -> List[UserHolds]:
         """Every user of the app holding seats right now, by user id."""

@@ -350,6 +350,16 @@ class Entities(Fixture):
                 self.app.confirm(user, hold.token, "pay_3", hold.total_minor)
         self.assertTrue(self.engine.audit()["clean"])
 
+    def test_purge_checks_its_age_and_reports_what_it_removed(self):
+        # The rules are tests/retention.rs; the engine's clock is real here.
+        with self.assertRaises(seatbook.InvalidInputError):
+            self.admin.purge_history(1000)
+        with self.buyer() as user:
+            live = self.app.reserve(user, ["EVENT_001-A1"])
+            report = self.admin.purge_history(86_400_000)
+            self.assertEqual(report, seatbook.PurgeReport(reservations=0, failed_attempts=0))
+            self.assertEqual(self.app.reservation(user, live.token).status, "ACTIVE")
+
     def test_archive_takes_the_seats_out_and_keeps_the_bookings(self):
         # Busy (a confirm committing at that instant) is left to tests/archive.rs.
         with self.buyer() as user:

@@ -32,9 +32,10 @@ def flow(path: str) -> Optional[str]:
         holds = seatbook.HoldsOnClose.RELEASE
         closed: seatbook.EntityStatus = admin.close_entity("event-app", show.entity_id, holds).status
         archived: seatbook.EntityInfo = admin.archive_entity("event-app", show.entity_id)
+        purged: seatbook.PurgeReport = admin.purge_history(86_400_000)
         figures: seatbook.EntityFigures = admin.entity_figures("event-app", "E1")
         revenue: List[seatbook.Money] = figures.revenue
-        print(opens, len(entities), closed, archived.status, revenue, admin.get_entity("event-app", "E1").starts_at)
+        print(opens, len(entities), closed, archived.status, purged.reservations, revenue, admin.get_entity("event-app", "E1").starts_at)
         app: seatbook.App = engine.app("event-app", created.api_key, "https://event-app.com")
         user: seatbook.User = app.user(app.signup("buyer@example.com", "correct horse battery"))
         seats: List[seatbook.Seat] = app.list_seats("E1", available_only=True)
