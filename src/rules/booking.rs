@@ -129,8 +129,9 @@ fn new_booking_id(reservation_id: u64) -> Result<String, getrandom::Error> {
 }
 
 /// Releases reservation `id` (`rec`, ACTIVE when read): marks it
-/// RELEASED and frees its seats, unless a confirm has pinned it. Used by
-/// the buyer's release and by closing an entity with its holds released.
+/// RELEASED and frees its seats, unless a confirm has pinned it (the
+/// buyer's release; closing and archiving release in batches with
+/// [`release_reservations`]).
 ///
 /// # Errors
 /// [`HoldError::ReservationNotActive`] if it ended meanwhile,
@@ -165,6 +166,62 @@ pub(crate) fn release_reservation(
     app.holds().forget(rec.user_id, HoldId(id));
     inner.counters().bump(Counter::Releases);
     Ok(())
+}
+
+/// Holds released per commit by [`release_reservations`].
+const RELEASE_BATCH: usize = 256;
+
+/// Releases the reservations `ids` of `app` that are still ACTIVE, as
+/// [`release_reservation`] does one, [`RELEASE_BATCH`] per commit (closing
+/// or archiving an entity with thousands of live holds). One a confirm
+/// has pinned is left to its confirm; one that ended meanwhile is skipped.
+/// Returns how many it released.
+///
+/// # Errors
+/// [`StorageError`]: the batches before the failing one stay released;
+/// the failing one's seats may be free with its reservations still
+/// ACTIVE (as for one release: a confirm of them fails with
+/// `HoldExpired`, the sweep expires them).
+pub(crate) fn release_reservations(
+    inner: &Inner,
+    app: &AppState,
+    ids: &[u64],
+) -> Result<usize, StorageError> {
+    let app_id = app.record().app_id.clone();
+    let mut total = 0;
+    for batch in ids.chunks(RELEASE_BATCH) {
+        let released = inner.storage().write(|tx| {
+            let now = inner.now();
+            let mut released = Vec::with_capacity(batch.len());
+            for &id in batch {
+                let Some(mut rec) = tx.reservation(id)? else {
+                    continue;
+                };
+                if !rec.is_active() || rec.app_id != app_id {
+                    continue;
+                }
+                // Freed with the pin check, as in `release_reservation`.
+                let keys = app.keys(&rec.seat_ids);
+                if inner
+                    .locks()
+                    .release_unpinned(&keys, HoldId(id), now)
+                    .is_err()
+                {
+                    continue;
+                }
+                rec.status = ReservationStatus::Released;
+                tx.put_reservation(id, &rec)?;
+                released.push((rec.user_id, id));
+            }
+            Ok::<_, StorageError>(released)
+        })?;
+        for &(user, id) in &released {
+            app.holds().forget(user, HoldId(id));
+            inner.counters().bump(Counter::Releases);
+        }
+        total += released.len();
+    }
+    Ok(total)
 }
 
 /// A seat's state as buyers see it: booked on record, else held or
@@ -1357,6 +1414,68 @@ mod tests {
             app.confirm(&user, r.token.expose(), "pi_X", 500),
             Err(ConfirmError::RefundDue { booking_id: b }) if b == booking_id
         ));
+    }
+
+    /// Closing with its holds released commits a batch of holds at a
+    /// time, not one commit per hold.
+    #[test]
+    fn closing_releases_live_holds_in_batches_of_commits() {
+        let clock = ManualClock::default();
+        let mut cfg = config(&clock, Arc::new(crate::SimulatedPayments::default()));
+        cfg.holds.max_active_per_user = usize::MAX;
+        cfg.holds.max_held_seats_per_entity = usize::MAX;
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path().join("db.redb"), cfg).unwrap();
+        let admin = engine
+            .admin(
+                engine
+                    .admin_login("ops@x.io", "admin-password")
+                    .unwrap()
+                    .expose(),
+            )
+            .unwrap();
+        let origin = "https://a.example";
+        let key = admin
+            .create_app(&NewApp {
+                app_id: "app",
+                name: "App",
+                allowed_origins: &[origin],
+            })
+            .unwrap()
+            .api_key;
+        let n = 600;
+        let seats: Vec<NewSeat> = (0..n)
+            .map(|i| NewSeat {
+                seat_id: format!("S{i}"),
+                price_minor: 500,
+                currency: "EUR".into(),
+                attributes: SeatAttributes::default(),
+            })
+            .collect();
+        admin.create_seats("app", "E1", &seats).unwrap();
+        let app = engine.app("app", key.expose(), origin).unwrap();
+        let user = app
+            .user(app.signup("b@x.io", "buyer-password").unwrap().expose())
+            .unwrap();
+        let tokens: Vec<_> = (0..n)
+            .map(|i| app.reserve(&user, &[&format!("S{i}")], None).unwrap().token)
+            .collect();
+        let before = engine.inner.storage().with(Storage::commits).unwrap();
+        admin
+            .close_entity("app", "E1", crate::HoldsOnClose::Release)
+            .unwrap();
+        let commits = engine.inner.storage().with(Storage::commits).unwrap() - before;
+        // The close's record, then 600 holds in batches of 256.
+        assert_eq!(commits, 1 + 3, "{commits} commits");
+        for token in &tokens {
+            assert_eq!(
+                app.reservation(&user, token.expose()).unwrap().status,
+                crate::ReservationStatus::Released
+            );
+        }
+        assert_eq!(engine.stats().releases, n as u64);
+        assert!(admin.user_holds("app").unwrap().is_empty());
+        assert!(engine.audit().unwrap().is_clean());
     }
 
     #[test]

@@ -48,10 +48,10 @@
 
 use std::collections::BTreeMap;
 
-use super::booking::{effective_state, release_reservation};
+use super::booking::{effective_state, release_reservations};
 use super::retire::Retired;
 use crate::clock::UnixMillis;
-use crate::error::{AdminError, HoldError, QueryError, StorageError};
+use crate::error::{AdminError, QueryError, StorageError};
 use crate::locks::LockState;
 use crate::model::{
     EntityFigures, EntityInfo, EntityStatus, EntityUpdate, HoldsOnClose, Money, NewEntity,
@@ -458,8 +458,10 @@ pub(crate) fn archive(
 }
 
 /// Releases every live hold on the seats of entity `entity_id` (its sale
-/// is closed: no new ones come). A hold a confirm has pinned is left to
-/// its confirm; one that ended meanwhile is skipped.
+/// is closed: no new ones come), a batch of holds per commit. A hold a
+/// confirm has pinned is left to its confirm; one that ended meanwhile is
+/// skipped. A storage failure stops the release; what was released stays
+/// released, the rest can be released by closing again.
 fn release_holds(
     inner: &Inner,
     app: &AppState,
@@ -478,20 +480,7 @@ fn release_holds(
         .collect();
     holds.sort_unstable();
     holds.dedup();
-    for hold in holds {
-        let Some(rec) = inner.storage().read()?.reservation(hold)? else {
-            continue;
-        };
-        if !rec.is_active() {
-            continue;
-        }
-        // Failing for storage stops the release; what was released stays
-        // released, the rest can be released by closing again. Any other
-        // failure means the hold ended meanwhile or a confirm pinned it.
-        if let Err(HoldError::Storage(e)) = release_reservation(inner, app, hold, &rec) {
-            return Err(e.into());
-        }
-    }
+    release_reservations(inner, app, &holds)?;
     Ok(())
 }
 
