@@ -1443,7 +1443,7 @@ mod tests {
             })
             .unwrap()
             .api_key;
-        let n = 600;
+        let n: u64 = 600;
         let seats: Vec<NewSeat> = (0..n)
             .map(|i| NewSeat {
                 seat_id: format!("S{i}"),
@@ -1473,7 +1473,7 @@ mod tests {
                 crate::ReservationStatus::Released
             );
         }
-        assert_eq!(engine.stats().releases, n as u64);
+        assert_eq!(engine.stats().releases, n);
         assert!(admin.user_holds("app").unwrap().is_empty());
         assert!(engine.audit().unwrap().is_clean());
     }
