@@ -944,6 +944,20 @@ typedef struct seatbook_stats {
 } seatbook_stats;
 
 /**
+ * The lock table's seat keys (see `seatbook_engine_seat_keys()`).
+ */
+typedef struct seatbook_seat_keys {
+  /**
+   * Keys serving a seat now.
+   */
+  uint64_t live;
+  /**
+   * Keys ever handed out since open (live ones and those given back).
+   */
+  uint64_t allocated;
+} seatbook_seat_keys;
+
+/**
  * The result of `seatbook_engine_audit()`.
  */
 typedef struct seatbook_audit {
@@ -1421,6 +1435,17 @@ void seatbook_engine_close(struct seatbook_engine *engine);
  */
 seatbook_status seatbook_engine_stats(const struct seatbook_engine *engine,
                                       struct seatbook_stats *out);
+
+/**
+ * Reads the lock table's seat keys into `*out`: removing seats and
+ * archiving entities give keys back for new seats, so an engine that
+ * archives its past entities keeps both bounded by its live seats.
+ *
+ * # Safety
+ * `engine` is NULL or a live engine handle; `out` is NULL or writable.
+ */
+seatbook_status seatbook_engine_seat_keys(const struct seatbook_engine *engine,
+                                          struct seatbook_seat_keys *out);
 
 /**
  * Marks every ACTIVE reservation past its expiry as EXPIRED and frees its

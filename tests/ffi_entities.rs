@@ -1038,7 +1038,23 @@ fn archiving_takes_the_seats_out_and_keeps_the_bookings() {
         app_list(&w).iter().map(|e| e.status).collect::<Vec<_>>(),
         [SEATBOOK_ENTITY_STATUS_CLOSED]
     );
+    let seat_keys = || {
+        let mut k = seatbook_seat_keys::default();
+        // SAFETY: a valid handle and out-parameter.
+        expect(
+            unsafe { seatbook_engine_seat_keys(w.engine, &raw mut k) },
+            SEATBOOK_OK,
+        );
+        (k.live, k.allocated)
+    };
+    assert_eq!(seat_keys(), (3, 3));
     let archived = archive(&w, EVENT).unwrap();
+    assert_eq!(seat_keys(), (0, 3), "its keys given back");
+    // SAFETY: a NULL out-parameter is refused at the boundary.
+    expect(
+        unsafe { seatbook_engine_seat_keys(w.engine, null_mut()) },
+        SEATBOOK_NULL_PARAMETER,
+    );
     assert_eq!(archived.status, SEATBOOK_ENTITY_STATUS_ARCHIVED);
     assert_eq!(get(&w, EVENT), archived);
     // Buyers' listing leaves it out; the admin's keeps it; a read finds it.

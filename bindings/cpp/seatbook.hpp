@@ -940,6 +940,13 @@ class Engine {
     detail::check(seatbook_engine_stats(get(), &s));
     return s;
   }
+  /// The lock table's seat keys: live, and ever handed out (archiving
+  /// entities and removing seats give keys back for new seats).
+  seatbook_seat_keys seat_keys() const {
+    seatbook_seat_keys k{};
+    detail::check(seatbook_engine_seat_keys(get(), &k));
+    return k;
+  }
   size_t sweep() const {
     size_t n = 0;
     detail::check(seatbook_engine_sweep(get(), &n));

@@ -521,6 +521,40 @@ pub unsafe extern "C" fn seatbook_engine_stats(
     })
 }
 
+/// The lock table's seat keys (see `seatbook_engine_seat_keys()`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct seatbook_seat_keys {
+    /// Keys serving a seat now.
+    pub live: u64,
+    /// Keys ever handed out since open (live ones and those given back).
+    pub allocated: u64,
+}
+
+/// Reads the lock table's seat keys into `*out`: removing seats and
+/// archiving entities give keys back for new seats, so an engine that
+/// archives its past entities keeps both bounded by its live seats.
+///
+/// # Safety
+/// `engine` is NULL or a live engine handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn seatbook_engine_seat_keys(
+    engine: *const seatbook_engine,
+    out: *mut seatbook_seat_keys,
+) -> seatbook_status {
+    ffi_boundary(|| {
+        // SAFETY: `engine` is NULL or a live handle (docs/ffi.md, pointer
+        // rule 1), `out` NULL or writable (rule 5).
+        let (h, out) = unsafe { (engine_handle(engine)?, out_param(out, "out")?) };
+        let keys = h.shared.engine.seat_keys();
+        *out = seatbook_seat_keys {
+            live: keys.live,
+            allocated: keys.allocated,
+        };
+        Ok(())
+    })
+}
+
 /// Marks every ACTIVE reservation past its expiry as EXPIRED and frees its
 /// seats. `*out_expired` (optional, may be NULL) receives how many.
 ///

@@ -175,7 +175,10 @@ int main(int argc, char **argv) {
     ASSERT(on_offer.size() == 3 && on_offer[0].entity_id == "ARCH" &&
            on_offer[1].entity_id == "E1" && on_offer[2].entity_id == "SHOW-1");
     for (const auto &e : on_offer) ASSERT(e.status == seatbook::EntityStatus::Closed);
+    seatbook_seat_keys keys_before = engine.seat_keys();
     seatbook::EntityInfo archived = admin.archive_entity("show-app", "ARCH");
+    seatbook_seat_keys keys_after = engine.seat_keys();
+    ASSERT(keys_after.live + 3 == keys_before.live && keys_after.allocated == keys_before.allocated);
     ASSERT(archived.entity_id == "ARCH" && archived.status == seatbook::EntityStatus::Archived);
     ASSERT(admin.get_entity("show-app", "ARCH").status == seatbook::EntityStatus::Archived);
     bool listed = false;

@@ -217,6 +217,10 @@ class SeatCounts(Structure):
     _fields_ = [("available", c_uint64), ("held", c_uint64), ("booked", c_uint64)]
 
 
+class SeatKeys(Structure):
+    _fields_ = [("live", c_uint64), ("allocated", c_uint64)]
+
+
 class PurgeReportC(Structure):
     _fields_ = [("reservations", c_uint64), ("failed_attempts", c_uint64)]
 
@@ -357,6 +361,7 @@ _PROTOTYPES = {
     "seatbook_engine_open": ([S, POINTER(Config), PP], c_uint32),
     "seatbook_engine_close": ([P], None),
     "seatbook_engine_stats": ([P, POINTER(Stats)], c_uint32),
+    "seatbook_engine_seat_keys": ([P, POINTER(SeatKeys)], c_uint32),
     "seatbook_engine_sweep": ([P, POINTER(c_size_t)], c_uint32),
     "seatbook_engine_audit": ([P, POINTER(Audit)], c_uint32),
     "seatbook_engine_admin_login": ([P, S, S, PP], c_uint32),

@@ -1020,6 +1020,14 @@ class Engine(_Handle):
         _check(_lib.seatbook_engine_stats(self, byref(s)))
         return _struct_dict(s)
 
+    def seat_keys(self) -> Dict[str, int]:
+        """The lock table's seat keys: ``live`` (serving a seat now) and
+        ``allocated`` (ever handed out since open). Archiving entities and
+        removing seats give keys back for new seats."""
+        k = n.SeatKeys()
+        _check(_lib.seatbook_engine_seat_keys(self, byref(k)))
+        return _struct_dict(k)
+
     def sweep(self) -> int:
         """Marks every ACTIVE reservation past its expiry as EXPIRED and returns
         how many (expired holds are already free for others; this makes the

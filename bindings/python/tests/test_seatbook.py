@@ -375,7 +375,9 @@ class Entities(Fixture):
             self.assertEqual(self.app.seat_counts("EVENT_001"), {"available": 4, "held": 1, "booked": 1})
 
             self.admin.close_entity("event-app", "EVENT_001")  # keeps the live hold
+            keys = self.engine.seat_keys()
             archived = self.admin.archive_entity("event-app", "EVENT_001")
+            self.assertEqual(self.engine.seat_keys(), {"live": keys["live"] - 6, "allocated": keys["allocated"]})
             self.assertIs(archived.status, seatbook.EntityStatus.ARCHIVED)
             self.assertEqual(archived.status, "ARCHIVED")
             self.assertEqual(self.admin.get_entity("event-app", "EVENT_001"), archived)
