@@ -133,17 +133,39 @@ fn a_purge_removes_what_ended_without_a_booking_and_keeps_the_rest() {
     let key = admin.rotate_api_key(APP).unwrap();
     let app = f.engine.app(APP, key.expose(), EVENT_ORIGIN).unwrap();
     assert_eq!(app.booking(&booked).unwrap().status, BookingStatus::Success);
-    // After a reopen the purge looks at the kept records again, and keeps them.
+    // After a reopen the purge looks at the kept records again, and keeps
+    // them; the newest reservation stays whatever its age.
     f.advance(2 * DAY);
     let report = f.admin().purge_history(DAY).unwrap();
     assert_eq!(report.failed_attempts, 0);
-    assert_eq!(
-        report.reservations, 2,
-        "the young release and the last attempt"
-    );
+    assert_eq!(report.reservations, 1, "the young release");
     assert_eq!(
         app.booking(&cancelled).unwrap().status,
         BookingStatus::Cancelled
+    );
+    assert_eq!(
+        app.reservation(&buyer, again.token.expose())
+            .unwrap()
+            .status,
+        ReservationStatus::Expired,
+        "the newest stays"
+    );
+
+    // Ids never repeat: after a reopen the next one follows the newest
+    // ever stored, not the newest left (a purged reservation's payment
+    // binding still names its id).
+    let newest = again.info.reservation_id;
+    drop((app, admin));
+    let f = f.reopen();
+    let admin = f.admin();
+    let key = admin.rotate_api_key(APP).unwrap();
+    let app = f.engine.app(APP, key.expose(), EVENT_ORIGIN).unwrap();
+    let buyer = f.buyer(&app, "d@x.io");
+    let next = app.reserve(&buyer, &["E1-S9"], None).unwrap();
+    assert!(
+        next.info.reservation_id > newest,
+        "{} after {newest}",
+        next.info.reservation_id
     );
 }
 
@@ -157,6 +179,9 @@ fn the_reaper_purges_when_configured() {
     let buyer = f.buyer(&app, "b@x.io");
     let r = app.reserve(&buyer, &["E1-S0"], None).unwrap();
     app.release(&buyer, r.token.expose()).unwrap();
+    // The newest reservation always stays: the purged one is the first.
+    let newest = app.reserve(&buyer, &["E1-S0"], None).unwrap();
+    app.release(&buyer, newest.token.expose()).unwrap();
     f.advance(2 * DAY);
     // The reaper runs on its own thread; wait for it with a deadline.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -164,6 +189,12 @@ fn the_reaper_purges_when_configured() {
         assert!(std::time::Instant::now() < deadline, "reaper never purged");
         std::thread::yield_now();
     }
+    assert_eq!(
+        app.reservation(&buyer, newest.token.expose())
+            .unwrap()
+            .status,
+        ReservationStatus::Released
+    );
     assert!(f.engine.audit().unwrap().is_clean());
 }
 

@@ -1,6 +1,6 @@
 //! Deterministic simulation: one thread interleaves the operations of many
-//! simulated buyers in two apps, moves a manual clock, sweeps, and drops and
-//! reopens the engine at random points; after every step the engine is
+//! simulated buyers in two apps, moves a manual clock, sweeps, purges old
+//! history, and drops and reopens the engine at random points; after every step the engine is
 //! compared with a small reference model of seats, reservations and
 //! bookings (docs/design.md, section 3), and audited.
 //!
@@ -70,6 +70,8 @@ struct Sim {
     sessions: Vec<UserSession>,
     model: Model<SEATS>,
     log: Vec<String>,
+    /// Reservations purged so far (the driver must reach some).
+    purged: usize,
 }
 
 type Step = Result<(), String>;
@@ -118,6 +120,7 @@ impl Sim {
             sessions,
             model,
             log: Vec::new(),
+            purged: 0,
         }
     }
 
@@ -200,6 +203,7 @@ impl Sim {
                 self.log.push("reopen".into());
                 self.reopen()
             }
+            93..=94 => self.purge(c),
             _ => self.foreign(c),
         }
     }
@@ -535,6 +539,78 @@ impl Sim {
         Ok(())
     }
 
+    /// The admin's purge of what ended more than the longest hold ago
+    /// (after a long pause, half the time): the model drops the same
+    /// reservations and FAILED records, and their tokens stop answering.
+    fn purge(&mut self, c: &mut impl Choices) -> Step {
+        if c.chance(500) {
+            self.log.push(format!("advance {MAX_TOTAL_MS}ms"));
+            self.clock.advance(Duration::from_millis(MAX_TOTAL_MS));
+        }
+        self.log.push("purge".into());
+        let now = self.now();
+        let got = admin(&self.live().engine)
+            .purge_history(Duration::from_millis(MAX_TOTAL_MS))
+            .map_err(|e| format!("purge: {e:?}"))?;
+        // The purge sweeps first.
+        self.model.sweep(now);
+        let cutoff = now.saturating_sub(MAX_TOTAL_MS);
+        let mut gone = Vec::new();
+        let mut failed = Vec::new();
+        // The newest stays: reopening continues ids after it.
+        let newest = self.model.res.keys().next_back().copied();
+        for (&id, r) in &self.model.res {
+            if Some(id) == newest
+                || r.created_at >= cutoff
+                || !matches!(
+                    r.status,
+                    ReservationStatus::Expired | ReservationStatus::Released
+                )
+            {
+                continue;
+            }
+            let bound_here = r
+                .payment
+                .as_ref()
+                .is_some_and(|p| self.model.bindings.get(&(r.app, p.clone())) == Some(&id));
+            let attempt = self
+                .model
+                .bookings
+                .iter()
+                .find(|(_, b)| b.res_id == id)
+                .map(|(bid, b)| (bid.clone(), b.status));
+            match attempt {
+                Some((bid, BookingStatus::Failed)) if bound_here => failed.push(bid),
+                Some(_) => continue,
+                None => {}
+            }
+            gone.push(id);
+        }
+        check(
+            got.reservations == gone.len() as u64 && got.failed_attempts == failed.len() as u64,
+            || {
+                format!(
+                    "purge: engine {got:?}, model {} and {}",
+                    gone.len(),
+                    failed.len()
+                )
+            },
+        )?;
+        self.purged += gone.len();
+        for id in gone {
+            let r = self.model.res.remove(&id).expect("model reservation");
+            let read = self.live().apps[r.app].reservation(&self.sessions[r.user], &r.token);
+            check(matches!(read, Err(QueryError::ReservationNotFound)), || {
+                format!("purged reservation {id}: {read:?}")
+            })?;
+        }
+        for bid in failed {
+            self.model.bookings.remove(&bid);
+            self.model.booking_order.retain(|b| *b != bid);
+        }
+        Ok(())
+    }
+
     /// Tokens used where they do not belong: another app, another user,
     /// a forged secret. Each must look like "not found" and change nothing.
     fn foreign(&mut self, c: &mut impl Choices) -> Step {
@@ -678,28 +754,33 @@ fn run(c: &mut impl Choices, steps: usize) -> Result<Sim, String> {
     Ok(sim)
 }
 
-fn run_seeds(seeds: std::ops::Range<u64>, steps: usize) -> (usize, usize) {
+fn run_seeds(seeds: std::ops::Range<u64>, steps: usize) -> (usize, usize, usize) {
     let mut ops = 0;
     let mut bookings = 0;
+    let mut purged = 0;
     for seed in seeds {
         match run(&mut Rng::new(seed), steps) {
             Ok(sim) => {
                 ops += sim.log.len();
                 bookings += sim.model.bookings.len();
+                purged += sim.purged;
             }
             Err(e) => panic!(
                 "simulation failed, SIM_SEED={seed} (rerun: SIM_SEED={seed} cargo test --test simulation one_seed -- --nocapture)\n{e}"
             ),
         }
     }
-    (ops, bookings)
+    (ops, bookings, purged)
 }
 
 #[test]
 fn seeded_simulation_matches_the_model() {
-    let (ops, bookings) = run_seeds(0..100, 120);
-    println!("simulation: 100 seeds, {ops} operations, {bookings} bookings/attempts");
+    let (ops, bookings, purged) = run_seeds(0..100, 120);
+    println!(
+        "simulation: 100 seeds, {ops} operations, {bookings} bookings/attempts, {purged} purged"
+    );
     assert!(ops > 100 * 100, "the driver did too little: {ops}");
+    assert!(purged > 100, "too few purges removed anything: {purged}");
     assert!(
         bookings > 100,
         "too few confirms reached the engine: {bookings}"
@@ -738,9 +819,9 @@ fn a_seed_reproduces_exactly() {
 #[ignore = "long variant: cargo test --release --test simulation -- --ignored"]
 fn seeded_simulation_long() {
     let seeds: u64 = std::env::var("SIM_SEEDS").map_or(2_000, |s| s.parse().expect("SIM_SEEDS"));
-    let (ops, bookings) = run_seeds(1_000_000..1_000_000 + seeds, 400);
+    let (ops, bookings, purged) = run_seeds(1_000_000..1_000_000 + seeds, 400);
     println!(
-        "simulation long: {seeds} seeds x 400 steps, {ops} operations, {bookings} bookings/attempts"
+        "simulation long: {seeds} seeds x 400 steps, {ops} operations, {bookings} bookings/attempts, {purged} purged"
     );
 }
 

@@ -482,8 +482,9 @@ impl Admin {
     /// Every booking that moved money or seats (SUCCESS, CANCELLED,
     /// REFUND_DUE, REFUNDED), every CONFIRMED or ACTIVE reservation,
     /// every reservation whose payment is pending, booked or refund due,
-    /// and every payment binding stay (a payment id stays bound to its
-    /// reservation). Afterwards a purged reservation's token answers
+    /// every payment binding (a payment id stays bound to its
+    /// reservation) and the newest reservation (ids continue after it on
+    /// reopen, so they never repeat) stay. Afterwards a purged reservation's token answers
     /// `ReservationNotFound`, and a purged FAILED attempt leaves its
     /// user's bookings. `Config::purge_after` makes the reaper do the
     /// same on every tick.

@@ -17,6 +17,11 @@
 //!   the longest a hold can live: a purged reservation can never be live,
 //!   and every active-holds row it left is due, so the sweep that runs
 //!   first has dropped them.
+//! - **The newest reservation stays**, whatever its age: opening
+//!   continues hold ids (the fencing numbers, which are also reservation
+//!   ids) after the largest stored one, so it must never go, or a reopen
+//!   would hand out ids that purged reservations had (and their payment
+//!   bindings still name).
 //! - **Payment bindings stay.** A payment id presented once stays bound to
 //!   its reservation (docs/design.md, invariant 8), even after the
 //!   reservation and its FAILED record are gone: presenting it for
@@ -67,20 +72,27 @@ pub(crate) fn purge(inner: &Inner, older_than: Duration) -> Result<PurgeReport, 
             .map(|&(id, _)| id)
             .collect();
         if let Some(&last) = old.last() {
-            let done = inner.storage().write(|tx| {
+            let (done, newest) = inner.storage().write(|tx| {
                 let mut done = PurgeReport::default();
-                for &id in &old {
+                let newest = tx.last_reservation_id()?;
+                for &id in old.iter().filter(|&&id| Some(id) != newest) {
                     // Re-read in the transaction: the state the commit
                     // applies to (an ended reservation stays as it is).
                     if let Some(rec) = tx.reservation(id)? {
                         purge_one(tx, id, &rec, &mut done)?;
                     }
                 }
-                Ok::<_, StorageError>(done)
+                Ok::<_, StorageError>((done, newest))
             })?;
             report.reservations += done.reservations;
             report.failed_attempts += done.failed_attempts;
-            cursor.store(last + 1, Ordering::Release);
+            // The newest, kept, is looked at again next time: by then a
+            // newer one may exist.
+            let next = if newest == Some(last) { last } else { last + 1 };
+            cursor.store(next, Ordering::Release);
+            if next == last {
+                return Ok(report);
+            }
         }
         if old.len() < batch.len() || batch.len() < BATCH {
             return Ok(report);

@@ -530,6 +530,14 @@ impl<'t> WriteTx<'t> {
         Ok(())
     }
 
+    /// The largest reservation id stored, if any.
+    pub(crate) fn last_reservation_id(&mut self) -> Result<Option<u64>, StorageError> {
+        Ok(self
+            .table::<Reservations>()?
+            .last()?
+            .map(|(k, _)| k.value()))
+    }
+
     /// Removes reservation `id` (`rec`, as stored) and its active-holds
     /// row. Stale rows of earlier expiries are the sweep's (they are due
     /// before the reservation ended).
