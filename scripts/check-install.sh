@@ -35,9 +35,13 @@ esac
 echo "-- soname $soname -> libseatbook.so.$version"
 
 # A program must resolve seatbook from the prefix, not from elsewhere.
+# (ldd's output is read whole first: with pipefail, `ldd | grep -q` fails
+# whenever grep stops reading early and ldd dies of SIGPIPE.)
 uses_prefix() {
-  ldd "$1" | grep -q "libseatbook.so.* => $lib/" ||
-    { echo "$1 does not load libseatbook from $lib:" >&2; ldd "$1" >&2; exit 1; }
+  local deps
+  deps=$(ldd "$1")
+  grep -q "libseatbook.so.* => $lib/" <<<"$deps" ||
+    { echo "$1 does not load libseatbook from $lib:" >&2; echo "$deps" >&2; exit 1; }
 }
 
 echo "-- C example with pkg-config"
@@ -59,7 +63,8 @@ echo "-- C++ example with CMake, SEATBOOK_STATIC=ON"
 cmake -S examples/cmake -B "$tmp/build-static" -DCMAKE_PREFIX_PATH="$prefix" \
   -DSEATBOOK_STATIC=ON >/dev/null
 cmake --build "$tmp/build-static" >/dev/null
-if ldd "$tmp/build-static/booking_flow_cpp" | grep -q libseatbook; then
+static_deps=$(ldd "$tmp/build-static/booking_flow_cpp")
+if grep -q libseatbook <<<"$static_deps"; then
   echo "the static build loads libseatbook.so" >&2
   exit 1
 fi
