@@ -1,6 +1,8 @@
 //! Deterministic simulation: one thread interleaves the operations of many
 //! simulated buyers in two apps, moves a manual clock, sweeps, purges old
-//! history, and drops and reopens the engine at random points; after every step the engine is
+//! history, archives an app's entity and sells the next one's seats (which
+//! take the archived seats' keys), and drops and reopens the engine at
+//! random points; after every step the engine is
 //! compared with a small reference model of seats, reservations and
 //! bookings (docs/design.md, section 3), and audited.
 //!
@@ -14,19 +16,55 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use seatbook::{
-    AppContext, BookingStatus, CancelError, ConfirmError, Durability, Engine, HoldError,
-    ManualClock, QueryError, ReservationStatus, ReserveError, SeatState, UserSession,
+    AdminError, AppContext, BookingStatus, CancelError, ConfirmError, Durability, Engine,
+    HoldError, HoldsOnClose, ManualClock, NewSeat, QueryError, ReservationStatus, ReserveError,
+    SeatAttributes, SeatFilter, SeatState, UserSession,
 };
 use seatbook_testkit::fixtures::{BUS_ORIGIN, EVENT_ORIGIN, T0, USER_PASSWORD, admin};
-use seatbook_testkit::invariants::seat_states;
 use seatbook_testkit::model::{MBooking, MRes, Model};
-use seatbook_testkit::reliability::{app_with_seats, open, price, seat_id};
+use seatbook_testkit::reliability::{ENTITY, app_with_seats, open, price, seat_id};
 use seatbook_testkit::rng::Rng;
 
 const SEATS: usize = 6;
 const USERS: usize = 3;
 const APPS: [(&str, &str); 2] = [("event-app", EVENT_ORIGIN), ("bus-app", BUS_ORIGIN)];
 const MAX_TOTAL_MS: u64 = 30 * 60 * 1000;
+
+/// Seat `s` of generation `generation` of an app's entity (generation 0
+/// is the reliability world's `S{s}` of entity `E1`).
+fn sid(generation: usize, s: usize) -> String {
+    if generation == 0 {
+        seat_id(s)
+    } else {
+        format!("S{s}-g{generation}")
+    }
+}
+
+fn entity_of(generation: usize) -> String {
+    if generation == 0 {
+        ENTITY.to_owned()
+    } else {
+        format!("E-g{generation}")
+    }
+}
+
+/// Effective states of generation `generation`'s seats, by seat number.
+fn seat_states(app: &AppContext, generation: usize) -> Result<Vec<SeatState>, String> {
+    let listed = app
+        .list_seats(&entity_of(generation), SeatFilter::All)
+        .map_err(|e| format!("list seats: {e:?}"))?;
+    check(listed.len() == SEATS, || {
+        format!("generation {generation}: {} seats listed", listed.len())
+    })?;
+    let mut out = vec![SeatState::Available; SEATS];
+    for view in listed {
+        let s = (0..SEATS)
+            .find(|&s| sid(generation, s) == view.seat_id)
+            .ok_or_else(|| format!("unexpected seat {}", view.seat_id))?;
+        out[s] = view.state;
+    }
+    Ok(out)
+}
 
 /// Where the driver's decisions come from.
 trait Choices {
@@ -72,6 +110,8 @@ struct Sim {
     log: Vec<String>,
     /// Reservations purged so far (the driver must reach some).
     purged: usize,
+    /// Entities archived so far.
+    archived: usize,
 }
 
 type Step = Result<(), String>;
@@ -121,6 +161,7 @@ impl Sim {
             model,
             log: Vec::new(),
             purged: 0,
+            archived: 0,
         }
     }
 
@@ -204,6 +245,7 @@ impl Sim {
                 self.reopen()
             }
             93..=94 => self.purge(c),
+            95 => self.archive(c),
             _ => self.foreign(c),
         }
     }
@@ -219,7 +261,11 @@ impl Sim {
             1 => 16 * 60 * 1000,   // above max_ttl
             _ => 10 + c.below(90), // 10..100 ms
         };
-        let mut ids: Vec<String> = seats.iter().map(|&s| seat_id(s)).collect();
+        let generation = self.model.generation[app];
+        // Now and then a seat of the archived generation before: gone.
+        let stale = generation > 0 && c.chance(50);
+        let seat_generation = if stale { generation - 1 } else { generation };
+        let mut ids: Vec<String> = seats.iter().map(|&s| sid(seat_generation, s)).collect();
         if unknown {
             ids.push("S99".into());
         }
@@ -239,7 +285,7 @@ impl Sim {
             }
             let mut seen = Vec::new();
             for id in &ids {
-                if id == "S99" {
+                if id == "S99" || stale {
                     return Err(format!("SeatNotFound({id})"));
                 }
                 if seen.contains(id) {
@@ -249,8 +295,12 @@ impl Sim {
             }
             for &s in &seats {
                 match self.model.state(app, s, now) {
-                    SeatState::Booked => return Err(format!("SeatBooked(S{s})")),
-                    SeatState::Held { .. } => return Err(format!("SeatHeld(S{s})")),
+                    SeatState::Booked => {
+                        return Err(format!("SeatBooked({})", sid(seat_generation, s)));
+                    }
+                    SeatState::Held { .. } => {
+                        return Err(format!("SeatHeld({})", sid(seat_generation, s)));
+                    }
                     SeatState::Available => {}
                 }
             }
@@ -274,6 +324,7 @@ impl Sim {
                     id,
                     MRes {
                         app,
+                        generation,
                         user,
                         seats,
                         token: r.token.expose().to_owned(),
@@ -460,6 +511,7 @@ impl Sim {
                 booking_id,
                 MBooking {
                     app: r.app,
+                    generation: r.generation,
                     user: r.user,
                     seats: r.seats.clone(),
                     res_id: id,
@@ -488,6 +540,7 @@ impl Sim {
             b.booking_id,
             MBooking {
                 app: r.app,
+                generation: r.generation,
                 user: r.user,
                 seats: r.seats,
                 res_id: id,
@@ -518,6 +571,7 @@ impl Sim {
                 .map_err(|e| match e {
                     CancelError::BookingNotFound => "BookingNotFound".into(),
                     CancelError::BookingNotCancellable => "BookingNotCancellable".into(),
+                    CancelError::EntityArchived(_) => "EntityArchived".into(),
                     other => format!("{other:?}"),
                 })
         };
@@ -529,6 +583,13 @@ impl Sim {
         if b.status != BookingStatus::Success {
             return check(got.is_err(), || "cancelled a non-SUCCESS booking".into());
         }
+        if b.generation != self.model.generation[b.app] {
+            return check(
+                got == Err("EntityArchived".to_owned())
+                    || got.as_ref().is_err_and(|e| e.starts_with("EntityArchived")),
+                || format!("cancel of an archived entity's booking: {got:?}"),
+            );
+        }
         got.map_err(|e| format!("cancel failed: {e}"))?;
         for &s in &b.seats {
             self.model.booked[b.app][s] = None;
@@ -537,6 +598,68 @@ impl Sim {
             m.status = BookingStatus::Cancelled;
         }
         Ok(())
+    }
+
+    /// The admin closes an app's entity (releasing its live holds),
+    /// archives it and puts the next generation's seats on sale; the new
+    /// seats take the old ones' keys.
+    fn archive(&mut self, c: &mut impl Choices) -> Step {
+        let app = c.index(2);
+        let generation = self.model.generation[app];
+        let (app_id, _) = APPS[app];
+        self.log
+            .push(format!("archive app{app} generation {generation}"));
+        let now = self.now();
+        let admin = admin(&self.live().engine);
+        let entity = entity_of(generation);
+        admin
+            .close_entity(app_id, &entity, HoldsOnClose::Release)
+            .map_err(|e| format!("close: {e:?}"))?;
+        // One thread: no confirm can be committing.
+        admin
+            .archive_entity(app_id, &entity)
+            .map_err(|e: AdminError| format!("archive: {e:?}"))?;
+        for r in self.model.res.values_mut() {
+            if r.app == app
+                && r.generation == generation
+                && r.status == ReservationStatus::Active
+                && r.expires_at > now
+            {
+                r.status = ReservationStatus::Released;
+            }
+        }
+        let next = generation + 1;
+        let seats: Vec<NewSeat> = (0..SEATS)
+            .map(|s| NewSeat {
+                seat_id: sid(next, s),
+                price_minor: price(s),
+                currency: "EUR".into(),
+                attributes: SeatAttributes::default(),
+            })
+            .collect();
+        admin
+            .create_seats(app_id, &entity_of(next), &seats)
+            .map_err(|e| format!("new seats: {e:?}"))?;
+        self.model.generation[app] = next;
+        self.model.booked[app] = std::array::from_fn(|_| None);
+        self.archived += 1;
+        // The archived entity's seat ids stay taken.
+        let again = admin.create_seats(app_id, "LATER", &seats[..1]);
+        check(
+            matches!(again, Err(AdminError::SeatAlreadyExists(_))),
+            || format!("a live seat id created twice: {again:?}"),
+        )?;
+        let old = admin.create_seats(
+            app_id,
+            "LATER",
+            &[NewSeat {
+                seat_id: sid(generation, 0),
+                ..seats[0].clone()
+            }],
+        );
+        check(matches!(old, Err(AdminError::SeatAlreadyExists(_))), || {
+            format!("an archived seat id created again: {old:?}")
+        })
     }
 
     /// The admin's purge of what ended more than the longest hold ago
@@ -662,7 +785,7 @@ impl Sim {
         let live = self.live();
         let now = self.now();
         for (a, app) in live.apps.iter().enumerate() {
-            let states = seat_states(app, SEATS);
+            let states = seat_states(app, self.model.generation[a])?;
             for (s, got) in states.iter().enumerate() {
                 let want = self.model.state(a, s, now);
                 check(*got == want, || {
@@ -680,7 +803,11 @@ impl Sim {
                     && info.expires_at == r.expires_at
                     && info.booking_id == r.booking
                     && info.total_minor == r.total
-                    && info.seat_ids == r.seats.iter().map(|&s| seat_id(s)).collect::<Vec<_>>(),
+                    && info.seat_ids
+                        == r.seats
+                            .iter()
+                            .map(|&s| sid(r.generation, s))
+                            .collect::<Vec<_>>(),
                 || format!("reservation {id}: engine {info:?}, model {r:?}"),
             )?;
         }
@@ -692,7 +819,11 @@ impl Sim {
                 got.status == b.status
                     && got.reservation_id == b.res_id
                     && got.user_id == self.sessions[b.user].user_id()
-                    && got.seat_ids == b.seats.iter().map(|&s| seat_id(s)).collect::<Vec<_>>(),
+                    && got.seat_ids
+                        == b.seats
+                            .iter()
+                            .map(|&s| sid(b.generation, s))
+                            .collect::<Vec<_>>(),
                 || format!("booking {id}: engine {got:?}, model {b:?}"),
             )?;
             // Invisible from the other app.
@@ -754,33 +885,36 @@ fn run(c: &mut impl Choices, steps: usize) -> Result<Sim, String> {
     Ok(sim)
 }
 
-fn run_seeds(seeds: std::ops::Range<u64>, steps: usize) -> (usize, usize, usize) {
+fn run_seeds(seeds: std::ops::Range<u64>, steps: usize) -> (usize, usize, usize, usize) {
     let mut ops = 0;
     let mut bookings = 0;
     let mut purged = 0;
+    let mut archived = 0;
     for seed in seeds {
         match run(&mut Rng::new(seed), steps) {
             Ok(sim) => {
                 ops += sim.log.len();
                 bookings += sim.model.bookings.len();
                 purged += sim.purged;
+                archived += sim.archived;
             }
             Err(e) => panic!(
                 "simulation failed, SIM_SEED={seed} (rerun: SIM_SEED={seed} cargo test --test simulation one_seed -- --nocapture)\n{e}"
             ),
         }
     }
-    (ops, bookings, purged)
+    (ops, bookings, purged, archived)
 }
 
 #[test]
 fn seeded_simulation_matches_the_model() {
-    let (ops, bookings, purged) = run_seeds(0..100, 120);
+    let (ops, bookings, purged, archived) = run_seeds(0..100, 120);
     println!(
-        "simulation: 100 seeds, {ops} operations, {bookings} bookings/attempts, {purged} purged"
+        "simulation: 100 seeds, {ops} operations, {bookings} bookings/attempts, {purged} purged, {archived} entities archived"
     );
     assert!(ops > 100 * 100, "the driver did too little: {ops}");
     assert!(purged > 100, "too few purges removed anything: {purged}");
+    assert!(archived > 50, "too few archives: {archived}");
     assert!(
         bookings > 100,
         "too few confirms reached the engine: {bookings}"
@@ -819,9 +953,9 @@ fn a_seed_reproduces_exactly() {
 #[ignore = "long variant: cargo test --release --test simulation -- --ignored"]
 fn seeded_simulation_long() {
     let seeds: u64 = std::env::var("SIM_SEEDS").map_or(2_000, |s| s.parse().expect("SIM_SEEDS"));
-    let (ops, bookings, purged) = run_seeds(1_000_000..1_000_000 + seeds, 400);
+    let (ops, bookings, purged, archived) = run_seeds(1_000_000..1_000_000 + seeds, 400);
     println!(
-        "simulation long: {seeds} seeds x 400 steps, {ops} operations, {bookings} bookings/attempts, {purged} purged"
+        "simulation long: {seeds} seeds x 400 steps, {ops} operations, {bookings} bookings/attempts, {purged} purged, {archived} entities archived"
     );
 }
 

@@ -766,7 +766,9 @@ impl AppContext {
         let keys = self.app.keys(&rec.seat_ids);
         let hold = HoldId(id);
         if keys.len() != rec.seat_ids.len() {
-            return Err(ConfirmError::HoldExpired);
+            // A seat of it was removed or its entity archived, which only
+            // happens to seats no live hold is on: this hold ended.
+            return self.lost_hold(id, rec.expires_at, payment_id, now);
         }
         let deadline = rec
             .expires_at

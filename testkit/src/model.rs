@@ -2,7 +2,8 @@
 //! (`tests/simulation.rs`): seats, reservations, bookings and payment
 //! bindings of two apps as the engine must show them, kept by plain data
 //! structures that the simulation updates after every acknowledged
-//! operation and compares with the engine. Independent of any backend, so
+//! operation and compares with the engine. Each app sells one entity at a
+//! time; archiving it starts the next generation of seats. Independent of any backend, so
 //! a second one can be checked against the same model.
 
 use std::collections::BTreeMap;
@@ -12,6 +13,9 @@ use seatbook::{BookingStatus, ReservationStatus, SeatState};
 #[derive(Debug, Clone)]
 pub struct MRes {
     pub app: usize,
+    /// The generation of the app's entity its seats belong to (see
+    /// [`Model::generation`]).
+    pub generation: usize,
     pub user: usize,
     pub seats: Vec<usize>,
     pub token: String,
@@ -26,6 +30,7 @@ pub struct MRes {
 #[derive(Debug, Clone)]
 pub struct MBooking {
     pub app: usize,
+    pub generation: usize,
     pub user: usize,
     pub seats: Vec<usize>,
     pub res_id: u64,
@@ -45,6 +50,10 @@ pub struct Model<const SEATS: usize> {
     pub booking_order: Vec<String>,
     /// (app, payment id) -> the reservation it was first presented for.
     pub bindings: BTreeMap<(usize, String), u64>,
+    /// Per app, the generation of its entity on sale: each archive of the
+    /// current one starts a new entity with `SEATS` new seats. `booked`
+    /// is about the current generation's seats.
+    pub generation: [usize; 2],
 }
 
 impl<const SEATS: usize> Default for Model<SEATS> {
@@ -56,6 +65,7 @@ impl<const SEATS: usize> Default for Model<SEATS> {
             bookings: BTreeMap::new(),
             booking_order: Vec::new(),
             bindings: BTreeMap::new(),
+            generation: [0; 2],
         }
     }
 }
@@ -66,6 +76,7 @@ impl<const SEATS: usize> Model<SEATS> {
             .iter()
             .find(|(_, r)| {
                 r.app == app
+                    && r.generation == self.generation[app]
                     && r.status == ReservationStatus::Active
                     && r.expires_at > now
                     && r.seats.contains(&seat)
