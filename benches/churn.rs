@@ -22,51 +22,19 @@
 //!   10 live entities only, no history; their ratio is the cost of
 //!   history at open.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use seatbook::{
     Admin, AppContext, Durability, Engine, HoldsOnClose, ManualClock, NewSeat, UserSession,
 };
-use seatbook_testkit::bench::{self, APP_ID, ENTITY_SEATS, record};
+use seatbook_testkit::bench::{self, APP_ID, CountingAllocator, ENTITY_SEATS, record};
 use seatbook_testkit::fixtures::{EVENT_ORIGIN, admin, create_app, seat};
 
-/// Heap bytes currently allocated by this process.
-struct Counting;
-
-static LIVE_HEAP: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged and only
-// counts the sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_HEAP.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_HEAP.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_HEAP.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// Entities on sale at any time.
 const LIVE: usize = 10;
@@ -174,7 +142,7 @@ fn build(path: &Path, total: usize, label: &str, cache: Option<usize>) {
                     (e + 1) * ENTITY_SEATS,
                     keys.live,
                     keys.allocated,
-                    mib(LIVE_HEAP.load(Ordering::Relaxed).max(0) as u64),
+                    mib(CountingAllocator::live().max(0) as u64),
                     mib(rss()),
                     mib(file),
                     started.elapsed().as_secs_f64(),

@@ -13,52 +13,22 @@
 //! - `scale/reopen`: `Engine::open` of a database holding 1 M seats and
 //!   100 K active reservations.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use seatbook::locks::LockTable;
 use seatbook::{Durability, Engine, ManualClock, SeatFilter};
 use seatbook_testkit::bench;
-use seatbook_testkit::bench::{Template, app, buyers, entity_id, record, seat_id};
-
-/// Heap bytes currently allocated by this process.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged and only
-// counts the sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use seatbook_testkit::bench::{
+    CountingAllocator, Template, app, buyers, entity_id, record, seat_id,
+};
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
+    CountingAllocator::live()
 }
 
 const SIZES: [(usize, &str); 3] = [(1_000, "1K"), (100_000, "100K"), (1_000_000, "1M")];

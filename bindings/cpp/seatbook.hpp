@@ -318,6 +318,21 @@ inline EntityInfo take_entity(seatbook_entity_info *p) {
   return entity_info(v);
 }
 
+/// The entities of a list handle, which it frees.
+inline std::vector<EntityInfo> take_entity_list(seatbook_entity_info_list *raw) {
+  Owned<seatbook_entity_info_list, seatbook_entity_info_list_free> list(raw);
+  size_t n = 0;
+  check(seatbook_entity_info_list_count(raw, &n));
+  std::vector<EntityInfo> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; i++) {
+    seatbook_entity_info_view v;
+    check(seatbook_entity_info_list_get(raw, i, &v));
+    out.push_back(entity_info(v));
+  }
+  return out;
+}
+
 inline Booking booking(const seatbook_booking_view &v) {
   Booking b;
   b.booking_id = str(v.booking_id);
@@ -575,17 +590,7 @@ class App {
   std::vector<EntityInfo> list_entities() const {
     seatbook_entity_info_list *raw = nullptr;
     detail::check(seatbook_app_list_entities(get(), &raw));
-    detail::Owned<seatbook_entity_info_list, seatbook_entity_info_list_free> list(raw);
-    size_t n = 0;
-    detail::check(seatbook_entity_info_list_count(raw, &n));
-    std::vector<EntityInfo> out;
-    out.reserve(n);
-    for (size_t i = 0; i < n; i++) {
-      seatbook_entity_info_view v;
-      detail::check(seatbook_entity_info_list_get(raw, i, &v));
-      out.push_back(detail::entity_info(v));
-    }
-    return out;
+    return detail::take_entity_list(raw);
   }
   /// ttl_ms 0: the configured default.
   Reservation reserve(const User &user, const std::vector<std::string> &seat_ids,
@@ -793,17 +798,7 @@ class Admin {
   std::vector<EntityInfo> list_entities(const std::string &app_id) const {
     seatbook_entity_info_list *raw = nullptr;
     detail::check(seatbook_admin_list_entities(get(), app_id.c_str(), &raw));
-    detail::Owned<seatbook_entity_info_list, seatbook_entity_info_list_free> list(raw);
-    size_t n = 0;
-    detail::check(seatbook_entity_info_list_count(raw, &n));
-    std::vector<EntityInfo> out;
-    out.reserve(n);
-    for (size_t i = 0; i < n; i++) {
-      seatbook_entity_info_view v;
-      detail::check(seatbook_entity_info_list_get(raw, i, &v));
-      out.push_back(detail::entity_info(v));
-    }
-    return out;
+    return detail::take_entity_list(raw);
   }
   /// Closes an entity for good: no reserve of its seats succeeds from now
   /// on (SEATBOOK_SALE_CLOSED); live holds are kept or released as `holds`

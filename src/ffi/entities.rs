@@ -315,6 +315,15 @@ pub(crate) struct EntityInfoListHandle {
     items: Vec<EntityInfoHandle>,
 }
 
+impl EntityInfoListHandle {
+    fn new(entities: Vec<EntityInfo>) -> Self {
+        Self {
+            kind: Self::KIND,
+            items: entities.into_iter().map(EntityInfoHandle::new).collect(),
+        }
+    }
+}
+
 impl Handle for EntityInfoListHandle {
     const KIND: u32 = 0x5EA7_0044;
     const NAME: &'static str = "seatbook_entity_info_list";
@@ -569,11 +578,7 @@ pub unsafe extern "C" fn seatbook_admin_list_entities(
                 arg_str(app_id, "app_id")?,
             )
         };
-        let entities = admin.list_entities(app_id)?;
-        *out = into_raw(EntityInfoListHandle {
-            kind: EntityInfoListHandle::KIND,
-            items: entities.into_iter().map(EntityInfoHandle::new).collect(),
-        });
+        *out = into_raw(EntityInfoListHandle::new(admin.list_entities(app_id)?));
         Ok(())
     })
 }
@@ -624,11 +629,7 @@ pub unsafe extern "C" fn seatbook_app_list_entities(
         // SAFETY: `out_list` is NULL or writable (docs/ffi.md, pointer rule
         // 5), `app` NULL or a live handle (rule 1).
         let (out, (_, ctx)) = unsafe { (out_handle(out_list, "out_list")?, self::app(app)?) };
-        let entities = ctx.list_entities()?;
-        *out = into_raw(EntityInfoListHandle {
-            kind: EntityInfoListHandle::KIND,
-            items: entities.into_iter().map(EntityInfoHandle::new).collect(),
-        });
+        *out = into_raw(EntityInfoListHandle::new(ctx.list_entities()?));
         Ok(())
     })
 }

@@ -1309,6 +1309,41 @@ mod tests {
         }
     }
 
+    fn admin_of(engine: &Engine) -> crate::Admin {
+        let token = engine.admin_login("ops@x.io", "admin-password").unwrap();
+        engine.admin(token.expose()).unwrap()
+    }
+
+    /// App `app` (origin `ORIGIN`) with seats `S0..S{n}` of entity `E1`
+    /// at 5.00 EUR: its API key and a context.
+    fn app_with_seats(
+        engine: &Engine,
+        admin: &crate::Admin,
+        n: u64,
+    ) -> (crate::Secret, crate::AppContext) {
+        let key = admin
+            .create_app(&NewApp {
+                app_id: "app",
+                name: "App",
+                allowed_origins: &[ORIGIN],
+            })
+            .unwrap()
+            .api_key;
+        let seats: Vec<NewSeat> = (0..n)
+            .map(|i| NewSeat {
+                seat_id: format!("S{i}"),
+                price_minor: 500,
+                currency: "EUR".into(),
+                attributes: SeatAttributes::default(),
+            })
+            .collect();
+        admin.create_seats("app", "E1", &seats).unwrap();
+        let app = engine.app("app", key.expose(), ORIGIN).unwrap();
+        (key, app)
+    }
+
+    const ORIGIN: &str = "https://a.example";
+
     fn config(clock: &ManualClock, payments: Arc<dyn PaymentVerifier>) -> Config {
         let fast = Argon2Params::insecure_fast_for_tests();
         let mut c = Config::new(
@@ -1335,34 +1370,8 @@ mod tests {
         let bank = Arc::new(PoisoningBank::default());
         let engine = Engine::open(&path, config(&clock, bank.clone())).unwrap();
         bank.engine.set(Arc::downgrade(&engine.inner)).ok().unwrap();
-        let admin = engine
-            .admin(
-                engine
-                    .admin_login("ops@x.io", "admin-password")
-                    .unwrap()
-                    .expose(),
-            )
-            .unwrap();
-        let origin = "https://a.example";
-        let key = admin
-            .create_app(&NewApp {
-                app_id: "app",
-                name: "App",
-                allowed_origins: &[origin],
-            })
-            .unwrap()
-            .api_key;
-        let seats: Vec<NewSeat> = ["S0", "S1"]
-            .iter()
-            .map(|id| NewSeat {
-                seat_id: (*id).into(),
-                price_minor: 500,
-                currency: "EUR".into(),
-                attributes: SeatAttributes::default(),
-            })
-            .collect();
-        admin.create_seats("app", "E1", &seats).unwrap();
-        let app = engine.app("app", key.expose(), origin).unwrap();
+        let admin = admin_of(&engine);
+        let (key, app) = app_with_seats(&engine, &admin, 2);
         let user = app
             .user(app.signup("b@x.io", "buyer-password").unwrap().expose())
             .unwrap();
@@ -1386,14 +1395,7 @@ mod tests {
             config(&clock, Arc::new(crate::SimulatedPayments::default())),
         )
         .unwrap();
-        let admin = engine
-            .admin(
-                engine
-                    .admin_login("ops@x.io", "admin-password")
-                    .unwrap()
-                    .expose(),
-            )
-            .unwrap();
+        let admin = admin_of(&engine);
         let refunds = admin.refunds_due("app").unwrap();
         assert_eq!(refunds.len(), 1, "{refunds:?}");
         assert_eq!(refunds[0].booking_id, booking_id);
@@ -1403,7 +1405,7 @@ mod tests {
         assert!(report.is_clean(), "{:?}", report.violations);
         assert_eq!(report.refund_records, 1);
         // The id stays bound to the first reservation.
-        let app = engine.app("app", key.expose(), origin).unwrap();
+        let app = engine.app("app", key.expose(), ORIGIN).unwrap();
         let user = app
             .user(app.login("b@x.io", "buyer-password").unwrap().expose())
             .unwrap();
@@ -1428,34 +1430,9 @@ mod tests {
         cfg.holds.max_held_seats_per_entity = usize::MAX;
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::open(dir.path().join("db.redb"), cfg).unwrap();
-        let admin = engine
-            .admin(
-                engine
-                    .admin_login("ops@x.io", "admin-password")
-                    .unwrap()
-                    .expose(),
-            )
-            .unwrap();
-        let origin = "https://a.example";
-        let key = admin
-            .create_app(&NewApp {
-                app_id: "app",
-                name: "App",
-                allowed_origins: &[origin],
-            })
-            .unwrap()
-            .api_key;
+        let admin = admin_of(&engine);
         let n: u64 = 600;
-        let seats: Vec<NewSeat> = (0..n)
-            .map(|i| NewSeat {
-                seat_id: format!("S{i}"),
-                price_minor: 500,
-                currency: "EUR".into(),
-                attributes: SeatAttributes::default(),
-            })
-            .collect();
-        admin.create_seats("app", "E1", &seats).unwrap();
-        let app = engine.app("app", key.expose(), origin).unwrap();
+        let (_, app) = app_with_seats(&engine, &admin, n);
         let user = app
             .user(app.signup("b@x.io", "buyer-password").unwrap().expose())
             .unwrap();

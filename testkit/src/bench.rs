@@ -19,6 +19,46 @@ use crate::fixtures::{
 
 pub const APP_ID: &str = "bench-app";
 
+/// A global allocator that forwards to the system's and counts the heap
+/// bytes held; a bench that measures memory installs it with
+/// `#[global_allocator] static A: CountingAllocator = CountingAllocator;`
+/// and reads [`CountingAllocator::live`].
+pub struct CountingAllocator;
+
+static LIVE_HEAP: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+
+impl CountingAllocator {
+    /// Heap bytes currently allocated through this allocator.
+    pub fn live() -> isize {
+        LIVE_HEAP.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+// SAFETY: forwards every call to the system allocator unchanged and only
+// counts the sizes.
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        LIVE_HEAP.fetch_add(layout.size() as isize, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        LIVE_HEAP.fetch_sub(layout.size() as isize, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        LIVE_HEAP.fetch_add(
+            new_size as isize - layout.size() as isize,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
 /// Seats per entity in every fixture (the list-entity benchmark lists one).
 pub const ENTITY_SEATS: usize = 1_000;
 

@@ -396,6 +396,21 @@ def _entity_info(v: n.EntityInfoView) -> EntityInfo:
     )
 
 
+def _take_entity_list(out: c_void_p) -> List[EntityInfo]:
+    """The entities of a list handle, which it frees."""
+    try:
+        count = c_size_t()
+        _check(_lib.seatbook_entity_info_list_count(out, byref(count)))
+        entities = []
+        for i in range(count.value):
+            v = n.EntityInfoView()
+            _check(_lib.seatbook_entity_info_list_get(out, i, byref(v)))
+            entities.append(_entity_info(v))
+        return entities
+    finally:
+        _lib.seatbook_entity_info_list_free(out)
+
+
 def _take_entity_info(ptr: c_void_p) -> EntityInfo:
     try:
         v = n.EntityInfoView()
@@ -555,17 +570,7 @@ class App(_Handle):
         out), by entity id."""
         out = c_void_p()
         _check(_lib.seatbook_app_list_entities(self, byref(out)))
-        try:
-            count = c_size_t()
-            _check(_lib.seatbook_entity_info_list_count(out, byref(count)))
-            entities = []
-            for i in range(count.value):
-                v = n.EntityInfoView()
-                _check(_lib.seatbook_entity_info_list_get(out, i, byref(v)))
-                entities.append(_entity_info(v))
-            return entities
-        finally:
-            _lib.seatbook_entity_info_list_free(out)
+        return _take_entity_list(out)
 
     def reserve(self, user: User, seat_ids: Sequence[str], ttl_ms: int = 0) -> Reservation:
         """Holds all of ``seat_ids`` for ``user`` (all or nothing) for
@@ -841,17 +846,7 @@ class Admin(_Handle):
         """Every entity of the app, by entity id."""
         out = c_void_p()
         _check(_lib.seatbook_admin_list_entities(self, _b(app_id), byref(out)))
-        try:
-            count = c_size_t()
-            _check(_lib.seatbook_entity_info_list_count(out, byref(count)))
-            entities = []
-            for i in range(count.value):
-                v = n.EntityInfoView()
-                _check(_lib.seatbook_entity_info_list_get(out, i, byref(v)))
-                entities.append(_entity_info(v))
-            return entities
-        finally:
-            _lib.seatbook_entity_info_list_free(out)
+        return _take_entity_list(out)
 
     def close_entity(self, app_id: str, entity_id: str, holds: HoldsOnClose = HoldsOnClose.KEEP) -> EntityInfo:
         """Closes an entity for good: from now on every reserve of its seats
