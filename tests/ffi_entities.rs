@@ -191,6 +191,17 @@ fn take_list(out: *mut seatbook_entity_info_list) -> Vec<Entity> {
     }
 }
 
+/// The engine's audit through the C ABI finds nothing.
+fn assert_audit_clean(w: &World) {
+    let mut audit = seatbook_audit::default();
+    // SAFETY: valid handle and out-parameter.
+    expect(
+        unsafe { seatbook_engine_audit(w.engine, &raw mut audit) },
+        SEATBOOK_OK,
+    );
+    assert!(audit.clean);
+}
+
 fn add_seats(w: &World, entity: &CStr, ids: &[&CStr], price_minor: u64) -> seatbook_status {
     let seats: Vec<seatbook_new_seat> = ids
         .iter()
@@ -658,13 +669,7 @@ fn closing_with_keep_stops_sales_and_keeps_live_holds_payable() {
         },
         SEATBOOK_OK,
     );
-    let mut audit = seatbook_audit::default();
-    // SAFETY: valid handle and out-parameter.
-    expect(
-        unsafe { seatbook_engine_audit(w.engine, &raw mut audit) },
-        SEATBOOK_OK,
-    );
-    assert!(audit.clean);
+    assert_audit_clean(&w);
 }
 
 #[test]
@@ -1136,13 +1141,7 @@ fn archiving_takes_the_seats_out_and_keeps_the_bookings() {
         add_seats(&w, c"LATER", &[c"EVENT_001-A3"], 1000),
         SEATBOOK_SEAT_ALREADY_EXISTS,
     );
-    let mut audit = seatbook_audit::default();
-    // SAFETY: valid handle and out-parameter.
-    expect(
-        unsafe { seatbook_engine_audit(w.engine, &raw mut audit) },
-        SEATBOOK_OK,
-    );
-    assert!(audit.clean);
+    assert_audit_clean(&w);
 }
 
 /// The purge through the C ABI (its rules are tests/retention.rs): an age
